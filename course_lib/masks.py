@@ -1,0 +1,222 @@
+"""Masks: validation, sparsity, and applying masks to a model.
+
+Conventions (kept by every module of the course):
+
+* a *mask* is a ``torch.bool`` tensor with the weight's shape; ``True`` means keep;
+* the masks of a model are a ``dict`` keyed by parameter name;
+* ``sparsity`` is the fraction of zeros, ``density = 1 - sparsity``;
+* computing a mask is a pure function; applying it (this module) is separate.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Mapping
+
+import torch
+from torch import nn
+
+__all__ = [
+    "check_sparsity",
+    "check_weight",
+    "check_mask",
+    "n_to_prune",
+    "smallest_k_mask",
+    "sparsity",
+    "density",
+    "masks_sparsity",
+    "model_sparsity",
+    "prunable_weights",
+    "apply_masks",
+    "masked",
+]
+
+
+# --------------------------------------------------------------------------- checks
+def check_sparsity(sparsity, name: str = "sparsity") -> float:
+    """Return ``sparsity`` as a float, or raise if it is not a number in [0, 1].
+
+    >>> check_sparsity(0.5)
+    0.5
+    >>> check_sparsity(1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: sparsity must be a number in [0, 1], got 1.5
+    """
+    if isinstance(sparsity, torch.Tensor) and sparsity.numel() == 1 and not sparsity.dtype == torch.bool:
+        sparsity = sparsity.item()
+    if isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real):
+        raise TypeError(f"{name} must be a number in [0, 1], got {type(sparsity).__name__} {sparsity!r}")
+    value = float(sparsity)
+    if math.isnan(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {sparsity!r}")
+    return value
+
+
+def check_weight(weight, name: str = "weight", min_dim: int = 1) -> torch.Tensor:
+    """Raise unless ``weight`` is a finite floating-point tensor with ``min_dim`` dims or more."""
+    if not isinstance(weight, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(weight).__name__}")
+    if not weight.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {weight.dtype}")
+    if weight.dim() < min_dim:
+        raise ValueError(f"{name} must have at least {min_dim} dimension(s), got shape {tuple(weight.shape)}")
+    if weight.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(weight.shape)}")
+    if not torch.isfinite(weight).all():
+        raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
+    return weight
+
+
+def check_mask(mask, shape, name: str = "mask") -> torch.Tensor:
+    """Raise unless ``mask`` is a bool tensor of the given ``shape``."""
+    if not isinstance(mask, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of dtype torch.bool, got {type(mask).__name__}")
+    if mask.dtype != torch.bool:
+        raise TypeError(f"{name} must have dtype torch.bool (True = keep), got {mask.dtype}")
+    if tuple(mask.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(mask.shape)}")
+    return mask
+
+
+def n_to_prune(sparsity: float, numel: int) -> int:
+    """How many of ``numel`` entries a ``sparsity`` prunes: ``round(sparsity * numel)``.
+
+    Python's ``round`` (half to even) is the rule ``torch.nn.utils.prune`` uses too.
+
+    >>> n_to_prune(0.5, 5), n_to_prune(0.3, 10)
+    (2, 3)
+    """
+    return int(round(sparsity * numel))
+
+
+def smallest_k_mask(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Keep-mask that prunes the ``k`` smallest ``scores``.
+
+    Ties are broken by position (the earlier entry is pruned first), so the same
+    input always gives the same mask.
+
+    >>> smallest_k_mask(torch.tensor([3., 1., 1., 2.]), 2)
+    tensor([ True, False, False,  True])
+    """
+    flat = scores.reshape(-1)
+    order = torch.argsort(flat, stable=True)
+    keep = torch.ones(flat.numel(), dtype=torch.bool, device=scores.device)
+    keep[order[:k]] = False
+    return keep.reshape(scores.shape)
+
+
+# --------------------------------------------------------------------------- measures
+def sparsity(tensor: torch.Tensor) -> float:
+    """Fraction of zero entries of a tensor (a weight or a mask: ``False`` counts as zero).
+
+    >>> sparsity(torch.tensor([0., 1., 0., 2.]))
+    0.5
+    >>> sparsity(torch.tensor([True, False, True, True]))
+    0.25
+    """
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"tensor must be a torch.Tensor, got {type(tensor).__name__}")
+    if tensor.numel() == 0:
+        raise ValueError("tensor must not be empty")
+    return float((tensor == 0).sum().item()) / tensor.numel()
+
+
+def density(tensor: torch.Tensor) -> float:
+    """``1 - sparsity(tensor)``: the fraction of entries kept.
+
+    >>> density(torch.tensor([0., 1., 0., 2.]))
+    0.5
+    """
+    return 1.0 - sparsity(tensor)
+
+
+def masks_sparsity(masks: Mapping[str, torch.Tensor]) -> float:
+    """Fraction of entries pruned over all masks together.
+
+    >>> masks_sparsity({"a": torch.tensor([True, False]), "b": torch.tensor([False, False])})
+    0.75
+    """
+    if not isinstance(masks, Mapping) or not masks:
+        raise TypeError("masks must be a non-empty dict {parameter name: bool tensor}")
+    total = sum(m.numel() for m in masks.values())
+    pruned = sum(int((~m).sum().item()) if m.dtype == torch.bool else int((m == 0).sum().item())
+                 for m in masks.values())
+    return pruned / total
+
+
+def prunable_weights(model: nn.Module) -> dict[str, torch.nn.Parameter]:
+    """The parameters the course prunes: every weight with 2 or more dimensions.
+
+    >>> list(prunable_weights(nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))))
+    ['0.weight', '2.weight']
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    return {name: p for name, p in model.named_parameters() if p.dim() >= 2}
+
+
+def model_sparsity(model: nn.Module, names=None) -> float:
+    """Fraction of zeros over a model's prunable weights (or over the parameters ``names``).
+
+    >>> model = nn.Linear(4, 2, bias=False)
+    >>> with torch.no_grad():
+    ...     model.weight[0] = 0
+    >>> model_sparsity(model)
+    0.5
+    """
+    params = dict(model.named_parameters()) if isinstance(model, nn.Module) else None
+    if params is None:
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if names is None:
+        chosen = prunable_weights(model)
+    else:
+        unknown = [n for n in names if n not in params]
+        if unknown:
+            raise ValueError(f"names contains unknown parameter(s) {unknown}; known: {sorted(params)}")
+        chosen = {n: params[n] for n in names}
+    total = sum(p.numel() for p in chosen.values())
+    zeros = sum(int((p == 0).sum().item()) for p in chosen.values())
+    return zeros / total
+
+
+# --------------------------------------------------------------------------- applying
+def _validated(model: nn.Module, masks) -> dict[str, tuple[torch.nn.Parameter, torch.Tensor]]:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(masks, Mapping):
+        raise TypeError(f"masks must be a dict {{parameter name: bool tensor}}, got {type(masks).__name__}")
+    params = dict(model.named_parameters())
+    unknown = [n for n in masks if n not in params]
+    if unknown:
+        raise ValueError(f"masks has unknown parameter name(s) {unknown}; the model has {sorted(params)}")
+    return {n: (params[n], check_mask(m, params[n].shape, name=f"masks[{n!r}]")) for n, m in masks.items()}
+
+
+def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> None:
+    """Zero, in place, every weight of ``model`` whose mask entry is ``False``.
+
+    All masks are checked before any weight changes, so a bad mask leaves the
+    model untouched. Returns ``None`` (it mutates; it does not compute).
+
+    >>> model = nn.Linear(2, 1, bias=False)
+    >>> with torch.no_grad():
+    ...     _ = model.weight.copy_(torch.tensor([[3., -4.]]))
+    >>> apply_masks(model, {"weight": torch.tensor([[True, False]])})
+    >>> model.weight.data
+    tensor([[3., 0.]])
+    """
+    checked = _validated(model, masks)
+    with torch.no_grad():
+        for param, mask in checked.values():
+            param.masked_fill_(~mask.to(param.device), 0.0)
+
+
+def masked(weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """A new tensor: ``weight`` with the pruned entries set to zero (``weight`` is unchanged).
+
+    >>> masked(torch.tensor([1., -2., 3.]), torch.tensor([True, False, True]))
+    tensor([1., 0., 3.])
+    """
+    check_mask(mask, weight.shape)
+    return weight.masked_fill(~mask, 0.0)
