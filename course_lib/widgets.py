@@ -1,0 +1,94 @@
+"""Sliders that redraw a plot: the one widget pattern of the course.
+
+A plot function takes keyword values and returns a matplotlib ``Figure``
+(it lives in :mod:`course_lib.viz`, where it is tested). :class:`SliderFigure`
+wires ``ipywidgets`` sliders to it; moving a slider calls the function again
+and shows the new figure. Tests drive it without a browser:
+
+>>> import matplotlib; matplotlib.use("Agg")
+>>> import matplotlib.pyplot as plt
+>>> def plot(rate):
+...     fig, ax = plt.subplots()
+...     _ = ax.bar([0], [rate])
+...     return fig
+>>> w = SliderFigure(plot, rate=rate_slider("rate", 0.5))
+>>> w.sliders["rate"].value = 0.8
+>>> round(w.figure.axes[0].patches[0].get_height(), 2)
+0.8
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+from IPython.display import display
+from matplotlib.figure import Figure
+
+__all__ = ["SliderFigure", "rate_slider", "int_slider"]
+
+
+def rate_slider(description: str = "pruning rate", value: float = 0.5, min: float = 0.0,
+                max: float = 0.99, step: float = 0.01) -> widgets.FloatSlider:
+    """A slider for a pruning rate (sparsity) in [min, max], shown with 2 decimals."""
+    return widgets.FloatSlider(value=value, min=min, max=max, step=step, description=description,
+                               readout_format=".2f", continuous_update=False,
+                               style={"description_width": "initial"})
+
+
+def int_slider(description: str, value: int, min: int, max: int, step: int = 1) -> widgets.IntSlider:
+    """An integer slider (a round, a layer index, n of n:m...)."""
+    return widgets.IntSlider(value=value, min=min, max=max, step=step, description=description,
+                             continuous_update=False, style={"description_width": "initial"})
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel, where an Output widget can show the figure."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+class SliderFigure(widgets.VBox):
+    """Sliders above a figure; each change re-runs ``plot_fn(**values)``.
+
+    ``plot_fn`` must return a matplotlib ``Figure``. The latest figure is kept in
+    ``.figure`` (tests read its data), the sliders in ``.sliders``.
+    """
+
+    def __init__(self, plot_fn: Callable[..., Figure], **sliders: widgets.ValueWidget):
+        if not callable(plot_fn):
+            raise TypeError("plot_fn must be callable and return a matplotlib Figure")
+        if not sliders:
+            raise ValueError("give at least one slider, e.g. rate=rate_slider()")
+        self.plot_fn = plot_fn
+        self.sliders = dict(sliders)
+        self.output = widgets.Output()
+        self.figure: Figure | None = None
+        super().__init__(children=[*self.sliders.values(), self.output])
+        for s in self.sliders.values():
+            s.observe(self._on_change, names="value")
+        self.update()
+
+    def values(self) -> dict:
+        """The sliders' current values, keyed as ``plot_fn`` receives them."""
+        return {name: s.value for name, s in self.sliders.items()}
+
+    def update(self) -> Figure:
+        """Redraw with the current slider values and return the new figure."""
+        fig = self.plot_fn(**self.values())
+        if not isinstance(fig, Figure):
+            raise TypeError(f"plot_fn must return a matplotlib Figure, got {type(fig).__name__}")
+        if self.figure is not None and self.figure is not fig:
+            plt.close(self.figure)
+        self.figure = fig
+        if _in_kernel():
+            self.output.clear_output(wait=True)
+            with self.output:
+                display(fig)
+        plt.close(fig)  # shown once, in the output area, not again below the cell
+        return fig
+
+    def _on_change(self, _change) -> None:
+        self.update()
