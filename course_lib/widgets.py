@@ -13,7 +13,7 @@ and shows the new figure. Tests drive it without a browser:
 ...     return fig
 >>> w = SliderFigure(plot, rate=rate_slider("rate", 0.5))
 >>> w.sliders["rate"].value = 0.8
->>> round(w.figure.axes[0].patches[0].get_height(), 2)
+>>> round(float(w.figure.axes[0].patches[0].get_height()), 2)
 0.8
 """
 from __future__ import annotations
