@@ -31,11 +31,15 @@ def _scores(weight: torch.Tensor, prior) -> torch.Tensor:
 def magnitude_mask(weight: torch.Tensor, sparsity: float, prior: torch.Tensor | None = None) -> torch.Tensor:
     """Keep-mask pruning the ``round(sparsity * numel)`` entries of ``weight`` with smallest |w|.
 
-    With a ``prior`` mask, what the prior pruned stays pruned and counts toward the
-    target; a ``sparsity`` below the prior's is a ``ValueError``. Ties in |w| are
-    broken by position (earlier entry pruned first).
+    ``sparsity`` is the *total* target: with a ``prior`` mask, what the prior
+    pruned stays pruned and counts toward it, and the rest is taken from the
+    smallest surviving |w|; a target that prunes fewer entries than the prior
+    already did is a ``ValueError``. Ties in |w| are broken by position (earlier
+    entry pruned first), so the same input always gives the same mask.
 
-    Agrees with ``torch.nn.utils.prune.l1_unstructured(module, name, amount=sparsity)``.
+    Without a prior it agrees with
+    ``torch.nn.utils.prune.l1_unstructured(module, name, amount=float(sparsity))``
+    (torch's iterative pruning instead reads ``amount`` as a fraction of what remains).
 
     >>> magnitude_mask(torch.tensor([10., -8., 0.1]), 1/3)
     tensor([ True,  True, False])
@@ -66,14 +70,17 @@ def global_magnitude_masks(
     same names) is respected as in :func:`magnitude_mask`. Ties are broken by the
     order of ``weights`` and then by position.
 
-    Agrees with ``torch.nn.utils.prune.global_unstructured(..., pruning_method=L1Unstructured)``.
+    Without a prior it agrees with
+    ``torch.nn.utils.prune.global_unstructured(..., pruning_method=L1Unstructured, amount=float(sparsity))``.
 
     >>> m = global_magnitude_masks({"a": torch.tensor([1., 9.]), "b": torch.tensor([2., 3.])}, 0.5)
     >>> m["a"], m["b"]
     (tensor([False,  True]), tensor([False,  True]))
     """
-    if not isinstance(weights, Mapping) or not weights:
-        raise TypeError("weights must be a non-empty dict {name: floating-point tensor}")
+    if not isinstance(weights, Mapping):
+        raise TypeError(f"weights must be a dict {{name: floating-point tensor}}, got {type(weights).__name__}")
+    if not weights:
+        raise ValueError("weights must be a non-empty dict {name: floating-point tensor}, got an empty one")
     for name, w in weights.items():
         check_weight(w, name=f"weights[{name!r}]")
     s = check_sparsity(sparsity)
@@ -95,9 +102,6 @@ def global_magnitude_masks(
         if k < already:
             raise _prior_sparsity_error("sparsity", s, already, flat.numel())
     keep = smallest_k_mask(flat, k)
-    out, start = {}, 0
-    for n in names:
-        size = weights[n].numel()
-        out[n] = keep[start:start + size].reshape(weights[n].shape)
-        start += size
-    return out
+    pieces = keep.split([weights[n].numel() for n in names])
+    # clone: each mask owns its storage (not a view into one long vector)
+    return {n: piece.reshape(weights[n].shape).clone() for n, piece in zip(names, pieces)}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import torch
 from torch import nn
@@ -36,6 +36,9 @@ __all__ = [
 def check_sparsity(sparsity, name: str = "sparsity") -> float:
     """Return ``sparsity`` as a float, or raise if it is not a number in [0, 1].
 
+    ``bool`` is not a number here (``True`` is almost always a mistake), and NaN
+    is not in [0, 1].
+
     >>> check_sparsity(0.5)
     0.5
     >>> check_sparsity(1.5)
@@ -54,7 +57,14 @@ def check_sparsity(sparsity, name: str = "sparsity") -> float:
 
 
 def check_weight(weight, name: str = "weight", min_dim: int = 1) -> torch.Tensor:
-    """Raise unless ``weight`` is a finite floating-point tensor with ``min_dim`` dims or more."""
+    """Return ``weight``, or raise unless it is a finite, non-empty floating-point tensor
+    with ``min_dim`` dimensions or more.
+
+    >>> check_weight(torch.tensor([1, 2]))
+    Traceback (most recent call last):
+    ...
+    TypeError: weight must be a floating-point tensor, got dtype torch.int64
+    """
     if not isinstance(weight, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(weight).__name__}")
     if not weight.is_floating_point():
@@ -69,7 +79,13 @@ def check_weight(weight, name: str = "weight", min_dim: int = 1) -> torch.Tensor
 
 
 def check_mask(mask, shape, name: str = "mask") -> torch.Tensor:
-    """Raise unless ``mask`` is a bool tensor of the given ``shape``."""
+    """Return ``mask``, or raise unless it is a bool tensor of the given ``shape``.
+
+    >>> check_mask(torch.ones(2, 3), (2, 3), name="prior")
+    Traceback (most recent call last):
+    ...
+    TypeError: prior must have dtype torch.bool (True = keep), got torch.float32
+    """
     if not isinstance(mask, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of dtype torch.bool, got {type(mask).__name__}")
     if mask.dtype != torch.bool:
@@ -84,8 +100,8 @@ def n_to_prune(sparsity: float, numel: int) -> int:
 
     Python's ``round`` (half to even) is the rule ``torch.nn.utils.prune`` uses too.
 
-    >>> n_to_prune(0.5, 5), n_to_prune(0.3, 10)
-    (2, 3)
+    >>> n_to_prune(0.5, 5), n_to_prune(0.5, 7), n_to_prune(0.3, 10)
+    (2, 4, 3)
     """
     return int(round(sparsity * numel))
 
@@ -118,7 +134,7 @@ def sparsity(tensor: torch.Tensor) -> float:
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"tensor must be a torch.Tensor, got {type(tensor).__name__}")
     if tensor.numel() == 0:
-        raise ValueError("tensor must not be empty")
+        raise ValueError("tensor must not be empty (the sparsity of no entries is undefined)")
     return float((tensor == 0).sum().item()) / tensor.numel()
 
 
@@ -132,16 +148,26 @@ def density(tensor: torch.Tensor) -> float:
 
 
 def masks_sparsity(masks: Mapping[str, torch.Tensor]) -> float:
-    """Fraction of entries pruned over all masks together.
+    """Fraction of entries pruned (``False``) over all masks together.
+
+    Every value must be a bool mask (``True`` = keep); to count the zeros of
+    weights use :func:`sparsity` or :func:`model_sparsity`.
 
     >>> masks_sparsity({"a": torch.tensor([True, False]), "b": torch.tensor([False, False])})
     0.75
     """
-    if not isinstance(masks, Mapping) or not masks:
-        raise TypeError("masks must be a non-empty dict {parameter name: bool tensor}")
+    if not isinstance(masks, Mapping):
+        raise TypeError(f"masks must be a dict {{parameter name: bool tensor}}, got {type(masks).__name__}")
+    if not masks:
+        raise ValueError("masks must be a non-empty dict {parameter name: bool tensor}, got an empty one")
+    for name, m in masks.items():
+        if not isinstance(m, torch.Tensor) or m.dtype != torch.bool:
+            what = f"dtype {m.dtype}" if isinstance(m, torch.Tensor) else type(m).__name__
+            raise TypeError(f"masks[{name!r}] must be a bool tensor (True = keep), got {what}")
     total = sum(m.numel() for m in masks.values())
-    pruned = sum(int((~m).sum().item()) if m.dtype == torch.bool else int((m == 0).sum().item())
-                 for m in masks.values())
+    if total == 0:
+        raise ValueError("masks must hold at least one entry, but every mask is empty")
+    pruned = sum(int((~m).sum().item()) for m in masks.values())
     return pruned / total
 
 
@@ -165,17 +191,26 @@ def model_sparsity(model: nn.Module, names=None) -> float:
     >>> model_sparsity(model)
     0.5
     """
-    params = dict(model.named_parameters()) if isinstance(model, nn.Module) else None
-    if params is None:
+    if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    params = dict(model.named_parameters())
     if names is None:
         chosen = prunable_weights(model)
+        if not chosen:
+            raise ValueError("model has no prunable weight (no parameter with 2 or more dimensions)")
     else:
+        if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+            raise TypeError(f"names must be a list of parameter names such as ['fc1.weight'], got {names!r}")
+        names = list(names)
+        if not names:
+            raise ValueError("names must list at least one parameter name, got an empty list")
         unknown = [n for n in names if n not in params]
         if unknown:
             raise ValueError(f"names contains unknown parameter(s) {unknown}; known: {sorted(params)}")
         chosen = {n: params[n] for n in names}
     total = sum(p.numel() for p in chosen.values())
+    if total == 0:
+        raise ValueError("the chosen parameters are all empty, so their sparsity is undefined")
     zeros = sum(int((p == 0).sum().item()) for p in chosen.values())
     return zeros / total
 
@@ -209,14 +244,19 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> None:
     checked = _validated(model, masks)
     with torch.no_grad():
         for param, mask in checked.values():
-            param.masked_fill_(~mask.to(param.device), 0.0)
+            param.masked_fill_(~mask.to(param.device), 0)
 
 
 def masked(weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """A new tensor: ``weight`` with the pruned entries set to zero (``weight`` is unchanged).
 
+    ``weight`` may have any dtype (zeroing needs no floats); ``mask`` must be a
+    bool tensor of the same shape.
+
     >>> masked(torch.tensor([1., -2., 3.]), torch.tensor([True, False, True]))
     tensor([1., 0., 3.])
     """
+    if not isinstance(weight, torch.Tensor):
+        raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
     check_mask(mask, weight.shape)
-    return weight.masked_fill(~mask, 0.0)
+    return weight.masked_fill(~mask.to(weight.device), 0)

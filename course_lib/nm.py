@@ -28,10 +28,11 @@ def _check_nm(n, m) -> tuple[int, int]:
 def nm_mask(weight: torch.Tensor, n: int = 2, m: int = 4, prior: torch.Tensor | None = None) -> torch.Tensor:
     """Keep-mask with the ``n`` largest |w| of every ``m`` consecutive inputs of each row.
 
-    Groups run along the last dimension (a Linear layer's inputs), whose length
-    must be a multiple of ``m``. Sparsity is exactly ``1 - n/m``. Ties are broken
-    by position (the earlier entry is kept). With ``prior``, pruned entries rank
-    last and stay pruned, so a group may keep fewer than ``n``.
+    ``n`` and ``m`` are ints with ``1 <= n <= m``. Groups run along the last
+    dimension (a Linear layer's inputs), whose length must be a multiple of ``m``;
+    without a prior the sparsity is exactly ``1 - n/m``. Ties are broken by
+    position (the earlier entry is kept). With ``prior``, pruned entries rank
+    last and stay pruned, so a group keeps ``min(n, survivors)`` entries.
 
     >>> nm_mask(torch.tensor([[1., -5., 3., 0.5, 2., 2., -9., 1.]]), n=2, m=4)
     tensor([[False,  True,  True, False,  True, False,  True, False]])

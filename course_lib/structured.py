@@ -3,12 +3,14 @@ and physical removal of pruned neurons, which gives a smaller dense model.
 """
 from __future__ import annotations
 
-from typing import Callable
+import copy
+import warnings
+from typing import Callable, Mapping
 
 import torch
 from torch import nn
 
-from .masks import check_mask, check_sparsity, check_weight, n_to_prune, smallest_k_mask
+from .masks import apply_masks, check_mask, check_sparsity, check_weight, n_to_prune, smallest_k_mask
 
 __all__ = ["row_norm_mask", "row_keep", "remove_neurons", "shrink_mlp"]
 
@@ -22,7 +24,8 @@ def row_norm_mask(weight: torch.Tensor, sparsity: float, p: int = 2, prior: torc
     the prior already emptied are pruned first, and the result never revives an
     entry the prior pruned. Ties are broken by row index (earlier row pruned first).
 
-    Agrees with ``torch.nn.utils.prune.ln_structured(module, "weight", amount=sparsity, n=p, dim=0)``.
+    Without a prior it agrees with
+    ``torch.nn.utils.prune.ln_structured(module, "weight", amount=float(sparsity), n=p, dim=0)``.
 
     >>> row_norm_mask(torch.tensor([[1., 1.], [3., 0.], [0.5, 0.5]]), 1/3, p=1)
     tensor([[ True,  True],
@@ -58,9 +61,25 @@ def row_keep(mask: torch.Tensor) -> torch.Tensor:
     >>> row_keep(torch.tensor([[True, False], [False, False]]))
     tensor([ True, False])
     """
-    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool or mask.dim() < 1:
-        raise TypeError("mask must be a bool tensor with at least one dimension")
-    return mask.reshape(mask.shape[0], -1).any(dim=1)
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        what = f"dtype {mask.dtype}" if isinstance(mask, torch.Tensor) else type(mask).__name__
+        raise TypeError(f"mask must be a bool tensor (True = keep), got {what}")
+    if mask.dim() < 1:
+        raise ValueError(f"mask must have at least one dimension (rows first), got shape {tuple(mask.shape)}")
+    return mask.clone() if mask.dim() == 1 else mask.flatten(1).any(dim=1)
+
+
+def _new_linear(in_features: int, out_features: int, bias: bool, like: torch.Tensor) -> nn.Linear:
+    """An uninitialized Linear with ``like``'s dtype and device (the caller fills it).
+
+    ``skip_init`` neither draws from the global RNG (so removing neurons does not
+    shift later seeded draws) nor warns about zero-width layers.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Initializing zero-element tensors")
+        return torch.nn.utils.skip_init(
+            nn.Linear, in_features, out_features, bias=bias, dtype=like.dtype, device=like.device
+        )
 
 
 def remove_neurons(
@@ -71,51 +90,76 @@ def remove_neurons(
 ) -> tuple[nn.Linear, nn.Linear]:
     """Physically remove the hidden neurons of ``first -> activation -> second`` not in ``keep``.
 
-    ``keep`` is a 1-D bool tensor over ``first``'s outputs (or a row mask of
-    ``first.weight``'s shape). A removed neuron with a bias still sends the constant
-    ``activation(bias)`` on; it is folded into ``second``'s bias, so the smaller
-    pair computes exactly what the masked pair computes. Returns two new layers;
-    the inputs are not changed.
+    ``keep`` is a 1-D bool tensor over ``first``'s outputs (or a mask of
+    ``first.weight``'s shape: a row is kept if any of its entries is). The pair
+    returned computes exactly what the *masked* pair computes, i.e. the original
+    pair with the removed neurons' weight rows set to zero: such a neuron still
+    sends the constant ``activation(bias)`` on, which is folded into ``second``'s
+    bias (``second`` gets a bias when it needs one). Returns two new layers with
+    the inputs' dtype and device; the inputs are not changed.
+
+    Removing *all* neurons is allowed: ``first`` becomes a layer with 0 outputs
+    and ``second`` outputs a constant (its bias plus the folded terms), which is
+    exactly what the masked pair computes once every row is pruned.
 
     >>> torch.manual_seed(0); a, b = nn.Linear(3, 4), nn.Linear(4, 2)
     <torch._C.Generator object at ...>
     >>> a2, b2 = remove_neurons(a, b, torch.tensor([True, False, True, False]))
     >>> a2.weight.shape, b2.weight.shape
     (torch.Size([2, 3]), torch.Size([2, 2]))
+    >>> a0, b0 = remove_neurons(a, b, torch.zeros(4, dtype=torch.bool))  # all removed
+    >>> a0.out_features, b0(torch.relu(a0(torch.ones(1, 3)))).shape
+    (0, torch.Size([1, 2]))
     """
-    if not isinstance(first, nn.Linear) or not isinstance(second, nn.Linear):
-        raise TypeError("first and second must be torch.nn.Linear layers")
+    if not isinstance(first, nn.Linear):
+        raise TypeError(f"first must be a torch.nn.Linear layer, got {type(first).__name__}")
+    if not isinstance(second, nn.Linear):
+        raise TypeError(f"second must be a torch.nn.Linear layer, got {type(second).__name__}")
     if second.in_features != first.out_features:
         raise ValueError(
             f"second.in_features ({second.in_features}) must equal first.out_features ({first.out_features})"
         )
-    if isinstance(keep, torch.Tensor) and keep.dim() == 2:
+    if not callable(activation):
+        raise TypeError(f"activation must be callable (e.g. torch.relu), got {type(activation).__name__}")
+    if isinstance(keep, torch.Tensor) and keep.dim() >= 2:
         check_mask(keep, first.weight.shape, name="keep")
         keep = row_keep(keep)
     check_mask(keep, (first.out_features,), name="keep")
+    keep = keep.to(first.weight.device)
     idx = keep.nonzero().flatten()
+    dropped = ~keep
+    fold = first.bias is not None and bool(dropped.any())
     with torch.no_grad():
-        new_first = nn.Linear(first.in_features, len(idx), bias=first.bias is not None)
+        new_first = _new_linear(first.in_features, len(idx), first.bias is not None, first.weight)
         new_first.weight.copy_(first.weight[idx])
         if first.bias is not None:
             new_first.bias.copy_(first.bias[idx])
-        new_second = nn.Linear(len(idx), second.out_features, bias=True)
-        new_second.weight.copy_(second.weight[:, idx])
-        bias = second.bias.clone() if second.bias is not None else torch.zeros(second.out_features)
-        if first.bias is not None and (~keep).any():
-            dropped = ~keep
-            bias += second.weight[:, dropped] @ activation(first.bias[dropped])
-        new_second.bias.copy_(bias)
-    return new_first.to(first.weight.dtype), new_second.to(second.weight.dtype)
+        has_bias = second.bias is not None or fold
+        new_second = _new_linear(len(idx), second.out_features, has_bias, second.weight)
+        new_second.weight.copy_(second.weight[:, idx.to(second.weight.device)])
+        if has_bias:
+            bias = second.bias.detach().clone() if second.bias is not None else torch.zeros_like(new_second.bias)
+            if fold:
+                const = activation(first.bias[dropped]).to(second.weight)
+                bias += second.weight[:, dropped.to(second.weight.device)] @ const
+            new_second.bias.copy_(bias)
+    for new, old in ((new_first, first), (new_second, second)):
+        new.weight.requires_grad_(old.weight.requires_grad)
+        if new.bias is not None:
+            new.bias.requires_grad_(old.bias.requires_grad if old.bias is not None else old.weight.requires_grad)
+    return new_first, new_second
 
 
-def shrink_mlp(model: nn.Sequential, masks: dict[str, torch.Tensor]) -> nn.Sequential:
+def shrink_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor]) -> nn.Sequential:
     """A smaller dense copy of an MLP (``nn.Sequential`` of Linear / ReLU / Flatten) with
-    every neuron whose weight row is fully masked removed.
+    every hidden neuron whose weight row is fully masked removed.
 
     ``masks`` maps ``"<layer>.weight"`` to a keep-mask; the masks are applied to
-    the copy and neurons with an all-``False`` row disappear (the output layer
-    keeps all its neurons). The result computes what the masked model computes.
+    the copy and hidden neurons with an all-``False`` row disappear (the output
+    layer keeps all its neurons). Consecutive Linear layers must have exactly one
+    ReLU between them. The result computes what the masked model computes (see
+    :func:`remove_neurons`, also for a layer whose neurons are all removed: it
+    becomes 0 wide and the model outputs a constant). ``model`` is not changed.
 
     >>> torch.manual_seed(0); net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
     <torch._C.Generator object at ...>
@@ -123,26 +167,31 @@ def shrink_mlp(model: nn.Sequential, masks: dict[str, torch.Tensor]) -> nn.Seque
     >>> small[0].out_features, small[2].in_features
     (3, 3)
     """
-    import copy
-
-    from .masks import apply_masks
-
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"model must be an nn.Sequential MLP, got {type(model).__name__}")
-    for layer in model:
+    names = list(model._modules)
+    for name in names:
+        layer = model._modules[name]
         if not isinstance(layer, (nn.Linear, nn.ReLU, nn.Flatten, nn.Identity)):
-            raise TypeError(f"model may hold only Linear, ReLU, Flatten layers, found {type(layer).__name__}")
-    small = copy.deepcopy(model)
-    apply_masks(small, masks)
-    names = list(small._modules)
-    linear_at = [i for i, n in enumerate(names) if isinstance(small[i], nn.Linear)]
+            raise TypeError(
+                f"model may hold only Linear, ReLU, Flatten, Identity layers; layer {name!r} is {type(layer).__name__}"
+            )
+    linear_at = [i for i, n in enumerate(names) if isinstance(model._modules[n], nn.Linear)]
     for a, b in zip(linear_at, linear_at[1:]):
-        between = [small[j] for j in range(a + 1, b)]
-        if not all(isinstance(m, nn.ReLU) for m in between) or len(between) != 1:
-            raise ValueError("shrink_mlp needs exactly one ReLU between consecutive Linear layers")
+        between = [model._modules[names[j]] for j in range(a + 1, b)]
+        if len(between) != 1 or not isinstance(between[0], nn.ReLU):
+            found = [type(m).__name__ for m in between]
+            raise ValueError(
+                f"model must have exactly one ReLU between consecutive Linear layers; "
+                f"between {names[a]!r} and {names[b]!r} it has {found}"
+            )
+    small = copy.deepcopy(model)
+    apply_masks(small, masks)  # validates every mask first; raises before anything changes
+    for a, b in zip(linear_at, linear_at[1:]):
         key = f"{names[a]}.weight"
-        keep = row_keep(masks[key]) if key in masks else torch.ones(small[a].out_features, dtype=torch.bool)
-        new_a, new_b = remove_neurons(small[a], small[b], keep)
+        first = small._modules[names[a]]
+        keep = row_keep(masks[key]) if key in masks else torch.ones(first.out_features, dtype=torch.bool)
+        new_a, new_b = remove_neurons(first, small._modules[names[b]], keep)
         setattr(small, names[a], new_a)
         setattr(small, names[b], new_b)
     return small
