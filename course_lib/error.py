@@ -1,0 +1,133 @@
+"""Output error of a pruned layer: how much a mask changes what the layer computes.
+
+A layer computes ``f(x @ W.T + b)``; pruning replaces ``W`` by ``W * mask``. The
+*output error* is the relative Frobenius distance between the two outputs on a
+batch of inputs, so 0 means "nothing changed" and 1 means "as large as the output
+itself". All functions are pure: they never change the tensors they are given.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import torch
+import torch.nn.functional as F
+
+from .masks import check_mask, check_sparsity, check_weight
+
+__all__ = ["layer_output", "output_error", "weight_error", "removal_errors", "error_curve"]
+
+Activation = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _check_inputs(weight: torch.Tensor, inputs, bias, activation) -> None:
+    if not isinstance(inputs, torch.Tensor) or not inputs.is_floating_point():
+        raise TypeError("inputs must be a floating-point torch.Tensor of shape (batch, in_features)")
+    if inputs.dim() != 2 or inputs.shape[1] != weight.shape[-1]:
+        raise ValueError(
+            f"inputs must have shape (batch, {weight.shape[-1]}) to match weight {tuple(weight.shape)}, "
+            f"got {tuple(inputs.shape)}"
+        )
+    if bias is not None:
+        out = 1 if weight.dim() == 1 else weight.shape[0]
+        if not isinstance(bias, torch.Tensor) or bias.numel() != out:
+            raise ValueError(f"bias must be None or a tensor with {out} entries (one per output)")
+    if activation is not None and not callable(activation):
+        raise TypeError("activation must be None or a callable such as torch.relu")
+
+
+def layer_output(weight: torch.Tensor, inputs: torch.Tensor, bias=None, activation: Activation | None = None):
+    """``activation(inputs @ weight.T + bias)``, shape ``(batch, out_features)``.
+
+    A 1-D ``weight`` is a single neuron (one output).
+
+    >>> layer_output(torch.tensor([10., -8., 0.1]), torch.tensor([[1., 1., 1.], [0., 1., 0.]]), activation=torch.relu)
+    tensor([[2.1000],
+            [0.0000]])
+    """
+    check_weight(weight)
+    _check_inputs(weight, inputs, bias, activation)
+    w2 = weight.detach().reshape(-1, weight.shape[-1])
+    b = None if bias is None else bias.detach().reshape(-1)
+    out = F.linear(inputs, w2, b)
+    return out if activation is None else activation(out)
+
+
+def output_error(weight: torch.Tensor, mask: torch.Tensor, inputs: torch.Tensor, bias=None,
+                 activation: Activation | None = None) -> float:
+    """Relative output error ``||y_pruned - y|| / ||y||`` of pruning ``weight`` with ``mask``.
+
+    ``y = activation(inputs @ weight.T + bias)``; ``y_pruned`` uses ``weight * mask``
+    (the bias is kept, as in :func:`course_lib.apply_masks`). Norms are Frobenius
+    norms over the whole batch.
+
+    >>> w = torch.tensor([[3., 4.]])
+    >>> output_error(w, torch.tensor([[True, False]]), torch.eye(2))
+    0.8
+    """
+    check_weight(weight)
+    check_mask(mask, weight.shape)
+    reference = layer_output(weight, inputs, bias, activation)
+    norm = float(reference.norm())
+    if norm == 0.0:
+        raise ValueError("inputs give an all-zero layer output, so a relative error is undefined; "
+                         "use other inputs (e.g. torch.randn)")
+    pruned = layer_output(weight.detach() * mask, inputs, bias, activation)
+    return float((pruned - reference).norm()) / norm
+
+
+def weight_error(weight: torch.Tensor, mask: torch.Tensor) -> float:
+    """Relative weight error ``||W * ~mask|| / ||W||``: the share of the weights' norm pruned.
+
+    For a fixed number of pruned entries, magnitude pruning minimizes this.
+
+    >>> weight_error(torch.tensor([3., 4.]), torch.tensor([True, False]))
+    0.8
+    """
+    check_weight(weight)
+    check_mask(mask, weight.shape)
+    norm = float(weight.detach().norm())
+    if norm == 0.0:
+        raise ValueError("weight is all zeros, so a relative error is undefined")
+    return float(weight.detach().masked_fill(mask, 0.0).norm()) / norm
+
+
+def removal_errors(weight: torch.Tensor, inputs: torch.Tensor, bias=None,
+                   activation: Activation | None = None) -> torch.Tensor:
+    """Output error of removing each single weight in turn; a tensor of ``weight``'s shape.
+
+    Entry ``i`` is :func:`output_error` with only weight ``i`` pruned. On the
+    slide's neuron ``ReLU(10 x0 - 8 x1 + 0.1 x2)``, removing 0.1 hurts least:
+
+    >>> x = torch.randn(1000, 3, generator=torch.Generator().manual_seed(0))
+    >>> errors = removal_errors(torch.tensor([10., -8., 0.1]), x, activation=torch.relu)
+    >>> int(errors.argmin())
+    2
+    """
+    check_weight(weight)
+    errors = torch.empty(weight.shape, dtype=torch.float64)
+    flat = errors.reshape(-1)
+    for i in range(weight.numel()):
+        mask = torch.ones(weight.numel(), dtype=torch.bool)
+        mask[i] = False
+        flat[i] = output_error(weight, mask.reshape(weight.shape), inputs, bias, activation)
+    return errors
+
+
+def error_curve(weight: torch.Tensor, inputs: torch.Tensor, mask_fn: Callable[[torch.Tensor, float], torch.Tensor],
+                rates: Iterable[float], bias=None, activation: Activation | None = None) -> list[float]:
+    """:func:`output_error` of ``mask_fn(weight, rate)`` for each pruning rate in ``rates``.
+
+    ``mask_fn`` is any mask function taking ``(weight, sparsity)``, e.g.
+    :func:`course_lib.magnitude_mask` or ``functools.partial(row_norm_mask, p=1)``.
+
+    >>> from course_lib import magnitude_mask
+    >>> w = torch.tensor([[1., -2., 3., -4.]])
+    >>> [round(e, 3) for e in error_curve(w, torch.eye(4), magnitude_mask, [0.0, 0.5, 1.0])]
+    [0.0, 0.408, 1.0]
+    """
+    if not callable(mask_fn):
+        raise TypeError("mask_fn must be a callable (weight, sparsity) -> bool mask, e.g. magnitude_mask")
+    rates = [check_sparsity(r, name="rates") for r in rates]
+    if not rates:
+        raise ValueError("rates must hold at least one pruning rate in [0, 1]")
+    return [output_error(weight, mask_fn(weight, r), inputs, bias, activation) for r in rates]

@@ -1,0 +1,361 @@
+"""Plots for Part I: which weights a pruning criterion removes, and what it costs.
+
+Every function returns a new matplotlib ``Figure``, made by :func:`new_figure`: it
+is created through ``pyplot`` (which loads the notebook's inline backend, so the
+figure displays as a cell's last expression) and closed in ``pyplot`` at once (so
+it is shown once, not twice, and figures do not pile up in ``pyplot``). The
+functions that take a pruning rate (or ``n``, ``m``) compute their mask
+themselves, so a slider can drive them::
+
+    SliderFigure(functools.partial(plot_magnitude_mask, weight), rate=rate_slider())
+
+In heatmaps a cell is a weight (row = output neuron, column = input), coloured by
+its value; pruned cells are dark grey.
+
+>>> fig = plot_magnitude_mask(torch.tensor([[10., -8., 0.1]]), 1/3)
+>>> fig.axes[0].images[0].get_array().mask.tolist()
+[[False, False, True]]
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from ..error import output_error
+from ..magnitude import global_magnitude_masks, magnitude_mask
+from ..masks import check_mask, check_sparsity, check_weight
+from ..nm import nm_mask
+from ..structured import row_norm_mask
+
+__all__ = [
+    "PRUNED_COLOR",
+    "new_figure",
+    "plot_removal_errors",
+    "plot_mask",
+    "plot_magnitude_mask",
+    "plot_fine_vs_structured",
+    "plot_error_curves",
+    "plot_layerwise_vs_global",
+    "plot_nm_mask",
+    "plot_nm_vs_unstructured",
+]
+
+PRUNED_COLOR = "0.25"  # dark grey: a pruned cell
+KEPT_COLOR = "tab:blue"
+_CMAP = matplotlib.colormaps["RdBu_r"].with_extremes(bad=PRUNED_COLOR)
+_ANNOTATE_MAX = 64  # write the value into each cell of matrices up to this many entries
+
+
+# --------------------------------------------------------------------------- helpers
+def new_figure(figsize=(6.4, 4.0)) -> Figure:
+    """An empty figure with constrained layout, already closed in ``pyplot``.
+
+    Closed means ``pyplot`` forgets it: a notebook shows it only where it is the
+    cell's last expression (or displayed), never a second time at the cell's end.
+    A bare ``matplotlib.figure.Figure()`` would not display at all in a kernel that
+    has not yet made a ``pyplot`` figure (the inline backend loads lazily).
+
+    >>> fig = new_figure((3, 2))
+    >>> fig.get_size_inches().tolist(), plt.fignum_exists(fig.number)
+    ([3.0, 2.0], False)
+    """
+    fig = plt.figure(figsize=figsize, layout="constrained")
+    plt.close(fig)
+    return fig
+
+
+def _rows(t: torch.Tensor) -> np.ndarray:
+    """A tensor as a 2-D numpy array: a 1-D weight is one row (one neuron)."""
+    t = t.detach().cpu()
+    t = t.reshape(1, -1) if t.dim() == 1 else t.reshape(t.shape[0], -1)
+    return t.numpy() if t.dtype == torch.bool else t.float().numpy()
+
+
+def _pruned_legend(fig: Figure) -> None:
+    fig.legend(handles=[Patch(facecolor=PRUNED_COLOR, label="pruned weight (mask False)")],
+               loc="outside lower center", frameon=False)
+
+
+def _heatmap(ax, weight: torch.Tensor, mask: torch.Tensor, title: str):
+    """Draw ``weight`` with pruned cells in dark grey on ``ax``; return the image."""
+    w, keep = _rows(weight), _rows(mask)
+    vmax = float(np.abs(w).max()) or 1.0
+    im = ax.imshow(np.ma.masked_array(w, mask=~keep), cmap=_CMAP, vmin=-vmax, vmax=vmax,
+                   interpolation="nearest")
+    if w.size <= _ANNOTATE_MAX:
+        for (i, j), value in np.ndenumerate(w):
+            colour = "white" if (not keep[i, j] or abs(value) > 0.6 * vmax) else "black"
+            ax.text(j, i, f"{value:.2g}", ha="center", va="center", fontsize=8, color=colour)
+    ax.set_title(title)
+    ax.set_xlabel("input (column)")
+    ax.set_ylabel("output neuron (row)")
+    return im
+
+
+def _check_rate(rate) -> float:
+    return check_sparsity(rate, name="rate")
+
+
+# --------------------------------------------------------------------------- 01: magnitude
+def plot_removal_errors(weight: torch.Tensor, errors: torch.Tensor, labels: Sequence[str] | None = None) -> Figure:
+    """Bar chart: the output error of removing each single weight (e.g. from
+    :func:`course_lib.error.removal_errors`); the smallest bar is highlighted.
+
+    >>> fig = plot_removal_errors(torch.tensor([10., -8., 0.1]), torch.tensor([0.8, 0.6, 0.01]))
+    >>> [round(float(p.get_height()), 2) for p in fig.axes[0].patches]
+    [0.8, 0.6, 0.01]
+    """
+    check_weight(weight)
+    if not isinstance(errors, torch.Tensor) or errors.shape != weight.shape:
+        raise ValueError(f"errors must be a tensor of weight's shape {tuple(weight.shape)}")
+    w = weight.detach().reshape(-1).tolist()
+    e = errors.detach().reshape(-1).double().tolist()
+    if labels is None:
+        labels = [f"w{i} = {v:.3g}" for i, v in enumerate(w)]
+    if len(labels) != len(w):
+        raise ValueError(f"labels must have one entry per weight ({len(w)}), got {len(labels)}")
+    best = int(np.argmin(e))
+    fig = new_figure((max(4.0, 1.2 * len(w)), 3.5))
+    ax = fig.add_subplot()
+    colours = ["tab:green" if i == best else "tab:gray" for i in range(len(w))]
+    bars = ax.bar(range(len(w)), e, color=colours)
+    ax.bar_label(bars, fmt="%.3f")
+    ax.set_xticks(range(len(w)), [f"remove\n{lab}" for lab in labels])
+    ax.set_ylabel("relative output error")
+    ax.set_title(f"Error of removing one weight\n(smallest: removing {labels[best]})")
+    ax.margins(y=0.15)
+    return fig
+
+
+def plot_mask(weight: torch.Tensor, mask: torch.Tensor, title: str = "pruning mask") -> Figure:
+    """Heatmap of ``weight`` with the cells ``mask`` prunes in dark grey, and a colorbar.
+
+    >>> fig = plot_mask(torch.tensor([[1., -2.], [3., 0.5]]), torch.tensor([[True, False], [True, True]]))
+    >>> fig.axes[0].images[0].get_array().mask.tolist()
+    [[False, True], [False, False]]
+    """
+    check_weight(weight)
+    check_mask(mask, weight.shape)
+    fig = new_figure((6, 4))
+    ax = fig.add_subplot()
+    im = _heatmap(ax, weight, mask, title)
+    fig.colorbar(im, ax=ax, label="weight value", shrink=0.8)
+    _pruned_legend(fig)
+    return fig
+
+
+def plot_magnitude_mask(weight: torch.Tensor, rate: float) -> Figure:
+    """Magnitude pruning at ``rate``: a heatmap of the mask and a histogram of |w|
+    (kept vs pruned) with the threshold the rate implies.
+
+    >>> fig = plot_magnitude_mask(torch.tensor([[10., -8., 0.1, 5.]]), 0.5)
+    >>> int(fig.axes[0].images[0].get_array().mask.sum())
+    2
+    """
+    check_weight(weight)
+    rate = _check_rate(rate)
+    mask = magnitude_mask(weight, rate)
+    pruned = int((~mask).sum())
+    fig = new_figure((10, 4))
+    fig.suptitle(f"Magnitude pruning at rate {rate:.2f}: the {pruned} of {weight.numel()} weights "
+                 "with the smallest |w| are pruned")
+    ax_map, ax_hist = fig.subplots(1, 2, width_ratios=[3, 2])
+    im = _heatmap(ax_map, weight, mask, "which weights are pruned")
+    fig.colorbar(im, ax=ax_map, label="weight value", shrink=0.8)
+    a = weight.detach().abs().reshape(-1).double().numpy()
+    keep = mask.reshape(-1).numpy()
+    top = a.max() if a.max() > 0 else 1.0
+    if 0 < pruned < a.size:  # a bin edge halfway between the largest pruned and smallest kept |w|
+        cut = (a[~keep].max() + a[keep].min()) / 2
+        n_low = max(1, round(24 * cut / top))
+        bins = np.concatenate([np.linspace(0.0, cut, n_low + 1), np.linspace(cut, top, max(1, 24 - n_low) + 1)[1:]])
+    else:
+        bins = np.linspace(0.0, top, 25)
+    ax_hist.hist([a[keep], a[~keep]], bins=bins, stacked=True, color=[KEPT_COLOR, PRUNED_COLOR],
+                 label=["kept", "pruned"])
+    if 0 < pruned < a.size:
+        ax_hist.axvline(cut, color="tab:red", linestyle="--", label=f"threshold |w| = {cut:.3g}")
+    ax_hist.set_xlabel("|w|")
+    ax_hist.set_ylabel("number of weights")
+    ax_hist.set_title("|w| of kept and pruned weights")
+    ax_hist.set_ylim(top=ax_hist.get_ylim()[1] * 1.3)  # room for the legend
+    ax_hist.legend(loc="upper center", ncol=2, fontsize=8)
+    _pruned_legend(fig)
+    return fig
+
+
+def plot_layerwise_vs_global(weights: Mapping[str, torch.Tensor], rate: float) -> Figure:
+    """Per-layer sparsity when every layer is pruned to ``rate`` (layer-wise) vs one
+    |w| threshold for all layers (global, :func:`course_lib.global_magnitude_masks`).
+
+    Both prune the same total number of weights; global takes more from layers whose
+    weights are small.
+
+    >>> fig = plot_layerwise_vs_global({"a": torch.tensor([1., 2.]), "b": torch.tensor([5., 6.])}, 0.5)
+    >>> [round(float(p.get_height()), 2) for p in fig.axes[0].patches]
+    [0.5, 0.5, 1.0, 0.0]
+    """
+    if not isinstance(weights, Mapping) or not weights:
+        raise TypeError("weights must be a non-empty dict {name: floating-point tensor}")
+    rate = _check_rate(rate)
+    layerwise = {n: magnitude_mask(w, rate) for n, w in weights.items()}
+    global_ = global_magnitude_masks(weights, rate)
+    names = list(weights)
+    x = np.arange(len(names))
+    fig = new_figure((max(5.0, 1.8 * len(names)), 3.8))
+    ax = fig.add_subplot()
+    for shift, (label, masks) in zip((-0.2, 0.2), (("layer-wise", layerwise), ("global", global_))):
+        values = [float((~masks[n]).sum()) / masks[n].numel() for n in names]
+        bars = ax.bar(x + shift, values, width=0.4, label=label)
+        ax.bar_label(bars, fmt="%.2f")
+    ax.axhline(rate, color="black", linestyle=":", linewidth=1, label=f"overall sparsity {rate:.2f}")
+    ax.set_xticks(x, [f"{n}\n{tuple(weights[n].shape)}" for n in names])
+    ax.set_ylim(0, 1.12)
+    ax.set_ylabel("sparsity of the layer")
+    ax.set_title("Layer-wise vs global magnitude pruning\n(same total number of weights pruned)")
+    ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------- 02: fine vs structured
+def plot_fine_vs_structured(weight: torch.Tensor, rate: float, p: int = 2, inputs: torch.Tensor | None = None,
+                            bias: torch.Tensor | None = None, activation=None) -> Figure:
+    """Side by side, at the same ``rate``: fine-grained magnitude pruning (single cells)
+    and structured pruning of whole rows by their L``p`` norm. With ``inputs``, each
+    title also gives the layer's relative output error (:func:`course_lib.error.output_error`).
+
+    >>> fig = plot_fine_vs_structured(torch.tensor([[1., -2.], [3., 0.5]]), 0.5)
+    >>> [im.get_array().mask.tolist() for ax in fig.axes for im in ax.images]
+    [[[True, False], [False, True]], [[True, True], [False, False]]]
+    """
+    check_weight(weight, min_dim=2)
+    rate = _check_rate(rate)
+    masks = {"fine-grained: smallest |w|": magnitude_mask(weight, rate),
+             f"structured: rows with smallest L{p} norm": row_norm_mask(weight, rate, p=p)}
+    fig = new_figure((11, 4.2))
+    fig.suptitle(f"Fine-grained vs structured pruning at rate {rate:.2f}")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, (label, mask) in zip(axes, masks.items()):
+        title = f"{label}\nsparsity {float((~mask).sum()) / mask.numel():.2f}"
+        if inputs is not None:
+            title += f", output error {output_error(weight, mask, inputs, bias, activation):.3f}"
+        im = _heatmap(ax, weight, mask, title)
+    axes[1].set_ylabel("")
+    fig.colorbar(im, ax=list(axes), label="weight value", shrink=0.8)
+    _pruned_legend(fig)
+    return fig
+
+
+def plot_error_curves(x: Sequence[float], curves: Mapping[str, Sequence[float]], rate: float | None = None,
+                      xlabel: str = "sparsity (fraction of weights pruned)",
+                      ylabel: str = "relative output error", title: str = "Output error vs pruning rate") -> Figure:
+    """One line per entry of ``curves`` (label -> values at ``x``); with ``rate``, a
+    dashed vertical line there and each curve's value at it in the legend.
+
+    >>> fig = plot_error_curves([0, 0.5, 1], {"fine": [0, 0.2, 1], "rows": [0, 0.5, 1]}, rate=0.5)
+    >>> [line.get_ydata().tolist() for line in fig.axes[0].lines[:2]]
+    [[0.0, 0.2, 1.0], [0.0, 0.5, 1.0]]
+    """
+    xs = np.asarray(x, dtype=float)
+    if xs.ndim != 1 or xs.size < 2 or np.any(np.diff(xs) <= 0):
+        raise ValueError("x must be an increasing sequence of at least 2 numbers")
+    if not isinstance(curves, Mapping) or not curves:
+        raise TypeError("curves must be a non-empty dict {label: values at x}")
+    for label, ys in curves.items():
+        if len(ys) != xs.size:
+            raise ValueError(f"curves[{label!r}] has {len(ys)} values, x has {xs.size}")
+    if rate is not None:
+        rate = float(rate)
+        if not xs[0] <= rate <= xs[-1]:
+            raise ValueError(f"rate must lie in the range of x [{xs[0]}, {xs[-1]}], got {rate}")
+    fig = new_figure((6.5, 4))
+    ax = fig.add_subplot()
+    for label, ys in curves.items():
+        ys = np.asarray(ys, dtype=float)
+        if rate is not None:
+            label = f"{label} ({np.interp(rate, xs, ys):.3f} at {rate:.2f})"
+        ax.plot(xs, ys, marker="o", markersize=3, label=label)
+    if rate is not None:
+        ax.axvline(rate, color="gray", linestyle="--", linewidth=1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+# --------------------------------------------------------------------------- 03: n:m
+def plot_nm_mask(weight: torch.Tensor, n: int, m: int) -> Figure:
+    """Heatmap of the n:m mask of ``weight`` (:func:`course_lib.nm_mask`), with a white
+    line between groups of ``m`` consecutive inputs.
+
+    For a slider, an impossible choice (``n > m``, or ``m`` not dividing the row
+    length) gives a figure that says why instead of raising.
+
+    >>> fig = plot_nm_mask(torch.tensor([[1., -5., 3., 0.5]]), 2, 4)
+    >>> fig.axes[0].images[0].get_array().mask.tolist()
+    [[True, False, False, True]]
+    >>> fig = plot_nm_mask(torch.tensor([[1., -5., 3., 0.5]]), 3, 2)
+    >>> fig.axes[0].texts[0].get_text()
+    'n:m = 3:2 is not possible:\\nn must be in [1, m] = [1, 2], got n=3'
+    """
+    check_weight(weight, min_dim=2)
+    try:
+        mask = nm_mask(weight, n, m)
+    except ValueError as err:
+        fig = new_figure((6, 2.5))
+        ax = fig.add_subplot()
+        ax.text(0.5, 0.5, f"n:m = {n}:{m} is not possible:\n{err}", ha="center", va="center", wrap=True)
+        ax.set_axis_off()
+        return fig
+    fig = new_figure((max(6.0, 0.4 * weight.shape[-1] + 2), max(3.0, 0.4 * weight.shape[0] + 1.5)))
+    ax = fig.add_subplot()
+    im = _heatmap(ax, weight, mask, f"{n}:{m} sparsity: in each group of {m} consecutive inputs of a row "
+                                    f"the {n} largest |w| are kept\n(density n/m = {n / m:.2f})")
+    for boundary in range(m, weight.shape[-1], m):
+        ax.axvline(boundary - 0.5, color="white", linewidth=2)
+    fig.colorbar(im, ax=ax, label="weight value", shrink=0.8)
+    _pruned_legend(fig)
+    return fig
+
+
+def plot_nm_vs_unstructured(densities: Sequence[float], unstructured: Sequence[float],
+                            nm_points: Mapping[str, tuple[float, float]],
+                            ylabel: str = "relative output error") -> Figure:
+    """Error vs density: a line for unstructured magnitude pruning and one labelled
+    point per n:m pattern (``{"2:4": (0.5, error), ...}``).
+
+    >>> fig = plot_nm_vs_unstructured([0.25, 0.5, 1.0], [0.5, 0.2, 0.0], {"2:4": (0.5, 0.4)})
+    >>> fig.axes[0].collections[0].get_offsets().tolist()
+    [[0.5, 0.4]]
+    """
+    xs = np.asarray(densities, dtype=float)
+    if xs.ndim != 1 or xs.size < 2 or len(unstructured) != xs.size:
+        raise ValueError("densities and unstructured must be sequences of the same length (at least 2)")
+    if not isinstance(nm_points, Mapping) or not nm_points:
+        raise TypeError('nm_points must be a non-empty dict {"n:m": (density, error)}')
+    fig = new_figure((6.5, 4))
+    ax = fig.add_subplot()
+    ax.plot(xs, np.asarray(unstructured, dtype=float), marker="o", markersize=3,
+            label="unstructured magnitude")
+    points = np.array([tuple(map(float, v)) for v in nm_points.values()])
+    ax.scatter(points[:, 0], points[:, 1], color="tab:red", zorder=3, label="n:m patterns")
+    seen: dict[float, int] = {}
+    for label, (d, e) in zip(nm_points, points):
+        side = seen.get(d, 0) % 2  # points of equal density: labels alternate right / left
+        seen[d] = seen.get(d, 0) + 1
+        ax.annotate(label, (d, e), textcoords="offset points", xytext=(-7 if side else 7, 0),
+                    ha="right" if side else "left", va="center", fontsize=9)
+    ax.set_xlabel("density n/m (fraction of weights kept)")
+    ax.set_ylabel(ylabel)
+    ax.set_title("n:m patterns vs unstructured pruning at the same density")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
