@@ -1,0 +1,22 @@
+"""Interleaved timing of zero-argument callables (gradients enabled, unlike course_lib.latency)."""
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable, Mapping
+
+
+def interleaved_medians(fns: Mapping[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
+    """Median seconds per call of each callable; the callables take turns, the order rotating each round."""
+    names = list(fns)
+    for n in names:
+        for _ in range(warmup):
+            fns[n]()
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(repeats):
+        k = r % len(names)
+        for n in names[k:] + names[:k]:
+            start = time.perf_counter()
+            fns[n]()
+            times[n].append(time.perf_counter() - start)
+    return {n: statistics.median(t) for n, t in times.items()}

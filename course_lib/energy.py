@@ -1,0 +1,145 @@
+"""Energy per inference, estimated from the cost of each operation in 45 nm.
+
+The table is Fig. 1.1.9 of M. Horowitz, "Computing's energy problem (and what we
+can do about it)", IEEE ISSCC 2014, pp. 10-14, doi:10.1109/ISSCC.2014.6757323
+(45 nm, 0.9 V; 32-bit operands; SRAM read from an 8 KB array; DRAM read of 32
+bits), the table on the lecture's "Energy" slide. Energies in picojoules:
+
+=====================  ======
+32-bit int add            0.1
+32-bit float add          0.9
+32-bit register file      1
+32-bit int mult           3.1
+32-bit float mult         3.7
+32-bit SRAM read (8 KB)   5
+32-bit DRAM read        640
+=====================  ======
+
+The model of one inference (a deliberately simple one; state it when quoting it):
+
+* **compute**: one float multiply and one float add per MAC
+  (:mod:`course_lib.macs`); a dense format multiplies every weight, zeros
+  included; ``"csr"`` and ``"shrunk"`` only the stored non-zeros;
+* **weight reads**: every stored 32-bit word (weights, biases, and for CSR its
+  int32 indices) is read once per batch, so once per ``batch_size`` inferences.
+  The first ``cache_bytes`` of the model come from on-chip SRAM, the rest from
+  DRAM (``cache_bytes=0``: the model does not fit on chip, everything from DRAM);
+* not counted: activations, register files, control, CSR index arithmetic.
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import asdict, dataclass
+from typing import Mapping
+
+import torch
+from torch import nn
+
+from .macs import macs
+from .size import _check_fmt, model_bytes
+from .structured import shrink_mlp
+
+__all__ = ["HOROWITZ_45NM", "energy_table", "EnergyBreakdown", "energy_per_inference"]
+
+#: picojoules per 32-bit operation, 45 nm, 0.9 V (Horowitz, ISSCC 2014).
+HOROWITZ_45NM: dict[str, float] = {
+    "int_add": 0.1,
+    "float_add": 0.9,
+    "register_file": 1.0,
+    "int_mult": 3.1,
+    "float_mult": 3.7,
+    "sram_read": 5.0,
+    "dram_read": 640.0,
+}
+
+_LABELS = {
+    "int_add": "32 bit int ADD",
+    "float_add": "32 bit float ADD",
+    "register_file": "32 bit Register File",
+    "int_mult": "32 bit int MULT",
+    "float_mult": "32 bit float MULT",
+    "sram_read": "32 bit SRAM Cache (8 KB)",
+    "dram_read": "32 bit DRAM Memory",
+}
+
+
+def energy_table() -> list[tuple[str, float]]:
+    """The slide's table as ``(operation, picojoules)`` rows, cheapest first.
+
+    >>> energy_table()[0], energy_table()[-1]
+    (('32 bit int ADD', 0.1), ('32 bit DRAM Memory', 640.0))
+    """
+    return [(_LABELS[k], v) for k, v in sorted(HOROWITZ_45NM.items(), key=lambda kv: kv[1])]
+
+
+@dataclass(frozen=True)
+class EnergyBreakdown:
+    """Picojoules of one inference, by where they go."""
+
+    mult_pj: float
+    add_pj: float
+    sram_pj: float
+    dram_pj: float
+
+    @property
+    def compute_pj(self) -> float:
+        """Multiplies and adds together."""
+        return self.mult_pj + self.add_pj
+
+    @property
+    def total_pj(self) -> float:
+        """Everything counted: compute plus weight reads."""
+        return self.compute_pj + self.sram_pj + self.dram_pj
+
+    def as_dict(self) -> dict[str, float]:
+        """The four parts plus ``compute_pj`` and ``total_pj``."""
+        return {**asdict(self), "compute_pj": self.compute_pj, "total_pj": self.total_pj}
+
+
+def _check_nonneg_int(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def energy_per_inference(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None,
+                         fmt: str = "dense", cache_bytes: int = 0, batch_size: int = 1,
+                         table: Mapping[str, float] = HOROWITZ_45NM) -> EnergyBreakdown:
+    """Estimated energy of one inference of ``model`` (with ``masks``) stored as ``fmt``.
+
+    ``fmt`` is ``"dense"`` (pruned weights stored and multiplied as zeros: masking
+    alone saves nothing), ``"csr"`` (only non-zeros stored and multiplied, plus
+    int32 indices read) or ``"shrunk"`` (neurons with fully pruned rows removed,
+    :func:`course_lib.shrink_mlp`). ``cache_bytes`` of the model are read from
+    SRAM, the rest from DRAM; weights are read once per batch of ``batch_size``.
+    See the module docstring for the model and the source of the numbers.
+
+    Worked example: ``Linear(4, 2)`` dense is 8 MACs, so 8 x 3.7 pJ multiplies
+    and 8 x 0.9 pJ adds; its 10 parameters are 10 DRAM reads of 640 pJ each.
+
+    >>> e = energy_per_inference(nn.Linear(4, 2))
+    >>> round(e.mult_pj, 1), round(e.add_pj, 1), e.sram_pj, e.dram_pj, round(e.total_pj, 1)
+    (29.6, 7.2, 0.0, 6400.0, 6436.8)
+    >>> energy_per_inference(nn.Linear(4, 2), cache_bytes=16).sram_pj   # 4 words on chip
+    20.0
+    """
+    _check_fmt(fmt)
+    cache_bytes = _check_nonneg_int(cache_bytes, "cache_bytes", 0)
+    batch_size = _check_nonneg_int(batch_size, "batch_size", 1)
+    missing = sorted({"float_mult", "float_add", "sram_read", "dram_read"} - set(table))
+    if missing:
+        raise ValueError(f"table must give picojoules for {missing}")
+    if fmt == "shrunk":
+        counted, count_masks = shrink_mlp(model, dict(masks or {})), None
+    else:
+        counted, count_masks = model, masks
+    n_macs = macs(counted, count_masks, skip_zeros=fmt != "dense")
+    stored = model_bytes(model, masks, fmt)
+    words = stored / 4
+    sram_words = min(stored, cache_bytes) / 4
+    return EnergyBreakdown(
+        mult_pj=n_macs * table["float_mult"],
+        add_pj=n_macs * table["float_add"],
+        sram_pj=sram_words * table["sram_read"] / batch_size,
+        dram_pj=(words - sram_words) * table["dram_read"] / batch_size,
+    )

@@ -1,0 +1,297 @@
+"""How fast does a model run? Time per batch, and the sparse versions of an MLP to time.
+
+:func:`latency` times one model: a few untimed warm-up calls (first calls
+allocate memory and pick kernels), then ``repeats`` timed runs; it reports the
+median and the spread (quartiles, min, max), since single timings are noisy on
+a shared machine. :func:`compare_latency` times several models *interleaved*
+(A, B, C, B, C, A, ...), so a burst of background load hits all of them alike.
+
+Every call runs under ``torch.no_grad()``. Not ``torch.inference_mode()``:
+``F.linear`` with a sparse CSR weight raises there ("Cannot set
+version_counter for inference tensor").
+
+:func:`speed_sweep` times a model against its pruned versions over a range of
+sparsities: masked (run dense), CSR (:func:`course_lib.sparse.csr_mlp`) and
+neurons removed (:func:`course_lib.shrink_mlp`, a smaller dense model).
+"""
+from __future__ import annotations
+
+import copy
+import numbers
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import torch
+from torch import nn
+
+from .magnitude import magnitude_mask
+from .masks import check_sparsity, prunable_weights
+from .sparse import csr_mlp
+from .structured import row_norm_mask, shrink_mlp
+
+__all__ = ["LatencyStats", "latency", "compare_latency", "example_input", "break_even_sparsity", "SpeedSweep",
+           "speed_sweep"]
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Seconds per call over ``repeats`` timed runs: the median and its spread."""
+
+    times_s: tuple[float, ...]
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.times_s)
+
+    @property
+    def q1_s(self) -> float:
+        """First quartile (25%)."""
+        return _quantile(self.times_s, 0.25)
+
+    @property
+    def q3_s(self) -> float:
+        """Third quartile (75%)."""
+        return _quantile(self.times_s, 0.75)
+
+    @property
+    def min_s(self) -> float:
+        return min(self.times_s)
+
+    @property
+    def max_s(self) -> float:
+        return max(self.times_s)
+
+    @property
+    def spread(self) -> float:
+        """Interquartile range relative to the median (0.1 = the middle half lies within 10%)."""
+        return (self.q3_s - self.q1_s) / self.median_s if self.median_s > 0 else 0.0
+
+    @property
+    def median_ms(self) -> float:
+        return 1e3 * self.median_s
+
+    def __str__(self) -> str:
+        return (f"{self.median_ms:.3f} ms (quartiles {1e3 * self.q1_s:.3f}-{1e3 * self.q3_s:.3f}, "
+                f"n={len(self.times_s)})")
+
+
+def _quantile(values, q: float) -> float:
+    """Linear-interpolated quantile, as numpy's default."""
+    s = sorted(values)
+    pos = q * (len(s) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def _check_count(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_models(models) -> dict[str, Callable]:
+    if not isinstance(models, Mapping) or not models:
+        raise TypeError("models must be a non-empty dict {name: model or callable}")
+    for name, f in models.items():
+        if not callable(f):
+            raise TypeError(f"models[{name!r}] must be callable (an nn.Module or a function), "
+                            f"got {type(f).__name__}")
+    return dict(models)
+
+
+def _sync(x: torch.Tensor) -> None:
+    if x.is_cuda:
+        torch.cuda.synchronize(x.device)
+
+
+def compare_latency(models: Mapping[str, Callable], x: torch.Tensor, warmup: int = 3, repeats: int = 20,
+                    number: int = 1, threads: int | None = None) -> dict[str, LatencyStats]:
+    """Time several models on the same input ``x``, interleaving their repeats.
+
+    Each of the ``repeats`` rounds runs every model once (the order rotates
+    every round); a run times ``number`` back-to-back calls and records the
+    time per call. ``warmup`` untimed calls per model come first. ``threads``
+    sets torch's CPU threads while timing (``None``: leave them; the previous
+    setting is restored). On a busy machine, several threads can be far slower
+    than one: a thread that loses its core holds up the others.
+
+    >>> stats = compare_latency({"a": nn.Linear(8, 4), "b": nn.Linear(8, 2)}, torch.zeros(3, 8), repeats=5)
+    >>> sorted(stats), len(stats["a"].times_s)
+    (['a', 'b'], 5)
+    """
+    fns = _check_models(models)
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor (a batch of inputs), got {type(x).__name__}")
+    warmup = _check_count(warmup, "warmup", 0)
+    repeats = _check_count(repeats, "repeats", 1)
+    number = _check_count(number, "number", 1)
+    if threads is not None:
+        threads = _check_count(threads, "threads", 1)
+    names = list(fns)
+    times: dict[str, list[float]] = {n: [] for n in names}
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        _timed_rounds(fns, names, x, warmup, repeats, number, times)
+    finally:
+        torch.set_num_threads(previous)
+    return {n: LatencyStats(tuple(times[n])) for n in names}
+
+
+def _timed_rounds(fns, names, x, warmup, repeats, number, times) -> None:
+    with torch.no_grad():
+        for n in names:
+            for _ in range(warmup):
+                fns[n](x)
+        _sync(x)
+        for r in range(repeats):
+            k = r % len(names)
+            for n in names[k:] + names[:k]:
+                f = fns[n]
+                start = time.perf_counter()
+                for _ in range(number):
+                    f(x)
+                _sync(x)
+                times[n].append((time.perf_counter() - start) / number)
+
+
+def latency(model: Callable, x: torch.Tensor, warmup: int = 3, repeats: int = 20, number: int = 1,
+            threads: int | None = None) -> LatencyStats:
+    """Seconds per call of ``model(x)``: ``warmup`` untimed calls, then ``repeats`` timed runs.
+
+    Runs under ``torch.no_grad()``. Use ``number > 1`` for very fast models
+    (each run then times ``number`` calls and divides). ``threads``: as in
+    :func:`compare_latency`.
+
+    >>> s = latency(nn.Linear(8, 4), torch.zeros(64, 8), repeats=5)
+    >>> len(s.times_s), s.min_s <= s.median_s <= s.max_s
+    (5, True)
+    """
+    return compare_latency({"model": model}, x, warmup, repeats, number, threads)["model"]
+
+
+def example_input(model: nn.Module, batch_size: int = 64, seed: int = 0) -> torch.Tensor:
+    """A seeded random batch ``(batch_size, in_features)`` for the model's first Linear layer.
+
+    >>> example_input(nn.Sequential(nn.Linear(5, 2)), batch_size=3).shape
+    torch.Size([3, 5])
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    batch_size = _check_count(batch_size, "batch_size", 1)
+    first = next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
+    if first is None:
+        raise ValueError("model has no nn.Linear layer to read the input width from")
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(batch_size, first.in_features, generator=gen, dtype=first.weight.dtype)
+
+
+def break_even_sparsity(sparsities, dense_s, sparse_s) -> float | None:
+    """The sparsity from which the sparse version stays faster than dense, or ``None`` if it never is.
+
+    ``sparsities`` ascend; ``dense_s`` and ``sparse_s`` are the times measured at
+    each (``dense_s`` may be one number). Between the last measured sparsity where
+    sparse is not faster and the next one, the crossing is interpolated linearly
+    in log(time ratio). If sparse is faster at every measured sparsity, the first
+    one is returned (the break-even lies there or below).
+
+    >>> break_even_sparsity([0.5, 0.8, 0.9], 1.0, [2.0, 1.0, 0.5])
+    0.8
+    >>> break_even_sparsity([0.5, 0.9], [1.0, 1.0], [2.0, 1.5]) is None
+    True
+    """
+    import math
+
+    xs = [float(s) for s in sparsities]
+    if len(xs) < 1 or any(b <= a for a, b in zip(xs, xs[1:])):
+        raise ValueError(f"sparsities must be a non-empty ascending sequence, got {sparsities!r}")
+    dense = [float(dense_s)] * len(xs) if isinstance(dense_s, numbers.Real) else [float(t) for t in dense_s]
+    sparse = [float(t) for t in sparse_s]
+    if len(dense) != len(xs) or len(sparse) != len(xs):
+        raise ValueError("dense_s and sparse_s must give one time per sparsity")
+    if any(t <= 0 for t in dense + sparse):
+        raise ValueError("times must be positive")
+    ratio = [math.log(s / d) for s, d in zip(sparse, dense)]  # < 0: sparse faster
+    if ratio[-1] >= 0:
+        return None
+    i = len(xs) - 1
+    while i > 0 and ratio[i - 1] < 0:
+        i -= 1
+    if i == 0:
+        return xs[0]
+    a, b = ratio[i - 1], ratio[i]
+    return xs[i - 1] + (xs[i] - xs[i - 1]) * a / (a - b)
+
+
+@dataclass(frozen=True)
+class SpeedSweep:
+    """Latencies measured by :func:`speed_sweep`: ``stats[name][i]`` at ``sparsities[i]``.
+
+    Names: ``"dense"`` (one entry: zeros do not matter to it), ``"masked"``,
+    ``"csr"``, ``"neurons removed"``.
+    """
+
+    sparsities: tuple[float, ...]
+    batch_size: int
+    stats: dict[str, tuple[LatencyStats, ...]]
+
+    def median_ms(self, name: str) -> list[float]:
+        """Median ms per batch of ``name`` at each sparsity (dense repeated)."""
+        if name not in self.stats:
+            raise ValueError(f"name must be one of {sorted(self.stats)}, got {name!r}")
+        runs = self.stats[name]
+        runs = runs * len(self.sparsities) if len(runs) == 1 else runs
+        return [r.median_ms for r in runs]
+
+    def speedup(self, name: str) -> list[float]:
+        """Dense time / time of ``name`` at each sparsity (above 1 = faster than dense)."""
+        return [d / t for d, t in zip(self.median_ms("dense"), self.median_ms(name))]
+
+    def break_even(self, name: str = "csr") -> float | None:
+        """:func:`break_even_sparsity` of ``name`` against dense."""
+        return break_even_sparsity(self.sparsities, self.median_ms("dense"), self.median_ms(name))
+
+
+def speed_sweep(model: nn.Sequential, sparsities, batch_size: int = 64, repeats: int = 15, warmup: int = 3,
+                seed: int = 0, threads: int | None = None) -> SpeedSweep:
+    """Time ``model`` dense against its pruned versions at each sparsity, all interleaved.
+
+    At each sparsity ``s``: ``"masked"`` (``s`` of every layer's weights zeroed by
+    magnitude, run dense), ``"csr"`` (the same masks, :func:`csr_mlp`) and
+    ``"neurons removed"`` (``s`` of every hidden layer's neurons pruned by L2 norm
+    and removed, :func:`course_lib.shrink_mlp`). Inputs: :func:`example_input`;
+    ``threads`` as in :func:`compare_latency`.
+
+    >>> from course_lib.models import mlp
+    >>> sweep = speed_sweep(mlp([8, 6, 4]), [0.5, 0.9], batch_size=2, repeats=2, warmup=0)
+    >>> sorted(sweep.stats), len(sweep.median_ms("dense")), len(sweep.speedup("csr"))
+    (['csr', 'dense', 'masked', 'neurons removed'], 2, 2)
+    """
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"model must be an nn.Sequential MLP, got {type(model).__name__}")
+    xs = tuple(check_sparsity(s, name="sparsities") for s in sparsities)
+    if not xs or any(b <= a for a, b in zip(xs, xs[1:])):
+        raise ValueError(f"sparsities must be a non-empty ascending sequence, got {sparsities!r}")
+    weights = prunable_weights(model)
+    hidden = list(weights)[:-1]
+    variants: dict[str, Callable] = {"dense": model}
+    for i, s in enumerate(xs):
+        masks = {k: magnitude_mask(w, s) for k, w in weights.items()}
+        zeroed = copy.deepcopy(model)
+        with torch.no_grad():
+            for k, p in zeroed.named_parameters():
+                if k in masks:
+                    p.masked_fill_(~masks[k], 0.0)
+        variants[f"masked {i}"] = zeroed
+        variants[f"csr {i}"] = csr_mlp(model, masks)
+        variants[f"neurons removed {i}"] = shrink_mlp(model, {k: row_norm_mask(weights[k], s) for k in hidden})
+    stats = compare_latency(variants, example_input(model, batch_size, seed), warmup=warmup, repeats=repeats,
+                            threads=threads)
+    out = {"dense": (stats["dense"],)}
+    for name in ("masked", "csr", "neurons removed"):
+        out[name] = tuple(stats[f"{name} {i}"] for i in range(len(xs)))
+    return SpeedSweep(xs, batch_size, out)

@@ -1,0 +1,131 @@
+"""Running a pruned MLP in a sparse format, so that the zeros are skipped.
+
+* :func:`csr_mlp`: every weight in CSR (int32 indices, :func:`course_lib.size.to_csr`),
+  applied as ``torch.addmm(bias, W_csr, h)`` to activations laid out
+  features x batch (``F.linear(x, W_csr)`` is several times slower on CPU).
+  Run it under ``torch.no_grad()``, not ``torch.inference_mode()``.
+* :func:`semi_structured_mlp`: 2:4 weights in NVIDIA's semi-structured format,
+  only on a CUDA GPU of compute capability 8.0 or newer
+  (:func:`semi_structured_support` says whether this machine has one).
+
+Removing neurons needs no special format: :func:`course_lib.shrink_mlp`
+returns a smaller dense model.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Mapping
+
+import torch
+from torch import nn
+
+from .masks import check_mask
+from .size import masked_state, to_csr
+
+__all__ = ["CSRMLP", "csr_mlp", "semi_structured_support", "semi_structured_mlp"]
+
+
+class CSRMLP(nn.Module):
+    """An MLP whose Linear weights are sparse CSR tensors; built by :func:`csr_mlp`.
+
+    ``forward`` takes ``(batch, ...)`` inputs, flattens them, and keeps the
+    activations as features x batch, so each layer is one
+    ``torch.addmm(bias, W_csr, h)`` (a sparse matrix times a dense one).
+    """
+
+    def __init__(self, layers: list[tuple[str, torch.Tensor | None, torch.Tensor | None]]):
+        super().__init__()
+        self.layers = layers  # ("linear", W_csr, bias column or None) or ("relu", None, None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.flatten(1).t().contiguous()
+        for kind, w, b in self.layers:
+            if kind == "relu":
+                h = torch.relu(h)
+            elif b is None:
+                h = torch.mm(w, h)
+            else:
+                h = torch.addmm(b, w, h)
+        return h.t()
+
+
+def csr_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor] | None = None) -> CSRMLP:
+    """A CSR copy of an MLP (``nn.Sequential`` of Flatten / Linear / ReLU) with ``masks`` applied.
+
+    Zeros (pruned or not) are not stored. Run it under ``torch.no_grad()``.
+
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    >>> x = torch.randn(5, 4)
+    >>> with torch.no_grad():
+    ...     torch.allclose(csr_mlp(net)(x), net(x), atol=1e-6)
+    True
+    """
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"model must be an nn.Sequential MLP, got {type(model).__name__}")
+    state = masked_state(model, masks)
+    layers: list = []
+    for name, m in model.named_children():
+        if isinstance(m, nn.Linear):
+            bias = None if m.bias is None else state[f"{name}.bias"].reshape(-1, 1)
+            layers.append(("linear", to_csr(state[f"{name}.weight"]), bias))
+        elif isinstance(m, nn.ReLU):
+            layers.append(("relu", None, None))
+        elif isinstance(m, nn.Flatten) and not any(k == "linear" for k, _, _ in layers):
+            continue  # inputs are flattened anyway
+        elif not isinstance(m, nn.Identity):
+            raise TypeError(f"csr_mlp handles Flatten (first), Linear and ReLU layers only, found "
+                            f"{type(m).__name__} {name!r}")
+    return CSRMLP(layers)
+
+
+def semi_structured_support() -> tuple[bool, str]:
+    """Whether 2:4 semi-structured sparse matmuls can run here, and why (not).
+
+    They need a CUDA GPU of compute capability 8.0 or newer (Ampere, Hopper, ...).
+
+    >>> ok, why = semi_structured_support()
+    >>> isinstance(ok, bool) and isinstance(why, str)
+    True
+    """
+    if not torch.cuda.is_available():
+        return False, "no CUDA GPU here: 2:4 semi-structured sparsity needs an NVIDIA GPU of capability >= 8.0"
+    major, minor = torch.cuda.get_device_capability()
+    name = torch.cuda.get_device_name()
+    if major < 8:
+        return False, f"{name} has compute capability {major}.{minor}; 2:4 sparsity needs >= 8.0"
+    if not hasattr(torch.sparse, "to_sparse_semi_structured"):
+        return False, f"this torch {torch.__version__} has no torch.sparse.to_sparse_semi_structured"
+    return True, f"{name}, compute capability {major}.{minor}"
+
+
+def semi_structured_mlp(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Module:
+    """A float16 CUDA copy of ``model`` whose masked Linear weights use 2:4 semi-structured storage.
+
+    ``masks`` (e.g. from :func:`course_lib.nm_mask` with n=2, m=4) must keep at
+    most 2 of every 4 consecutive inputs of a row; only the layers named in
+    ``masks`` are converted (NVIDIA's kernels want both weight dimensions to be
+    multiples of 64). Raises ``RuntimeError`` where :func:`semi_structured_support`
+    says no.
+    """
+    ok, why = semi_structured_support()
+    if not ok:
+        raise RuntimeError(why)
+    from torch.sparse import to_sparse_semi_structured
+
+    if not isinstance(masks, Mapping) or not masks:
+        raise TypeError("masks must be a non-empty dict {'<layer>.weight': 2:4 bool mask}")
+    params = dict(model.named_parameters())
+    for key, m in masks.items():
+        if key not in params:
+            raise ValueError(f"masks has unknown parameter name {key!r}")
+        check_mask(m, params[key].shape, name=f"masks[{key!r}]")
+        if m.dim() != 2 or m.shape[1] % 4 or m.reshape(-1, 4).sum(1).max() > 2:
+            raise ValueError(f"masks[{key!r}] must keep at most 2 of every 4 consecutive inputs (2:4)")
+    small = copy.deepcopy(model).half().cuda().eval()
+    modules = dict(small.named_modules())
+    with torch.no_grad():
+        for key, m in masks.items():
+            layer = modules[key.rpartition(".")[0]]
+            w = layer.weight.detach().masked_fill(~m.cuda(), 0.0)
+            layer.weight = nn.Parameter(to_sparse_semi_structured(w), requires_grad=False)
+    return small
