@@ -1,0 +1,189 @@
+"""Command line: ``python -m course_lib lottery ...`` runs a lottery ticket study.
+
+Example (about 2 minutes on 2 CPU cores)::
+
+    python -m course_lib lottery --dataset mnist5k --rounds 8 --seeds 3 \\
+        --json artifacts/lottery.json --plot artifacts/lottery.png
+
+writes the result as JSON (``dense_test_acc`` and one row per variant and round:
+``variant``, ``round``, ``weights_remaining``, ``test_acc_mean``, ``test_acc_std``,
+``early_stop_iter_mean``, ...; accuracies in percent) and a plot in the style of
+the LTH paper. Options left out take the data set's preset
+(:data:`course_lib.lottery.PRESETS`). Bad arguments exit with status 2 and a message.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .data import DATASETS
+from .lottery import VARIANTS
+
+PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1, got {value}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an int >= 0, got {value}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m course_lib`` argument parser (one sub-command: ``lottery``)."""
+    parser = argparse.ArgumentParser(prog="python -m course_lib", description="course_lib command line tools")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    lot = sub.add_parser(
+        "lottery", help="iterative magnitude pruning with rewinding: ticket vs random reinit vs random pruning",
+        description="Run a lottery ticket study (IMP with rewinding and its two controls) over several seeds.")
+    lot.add_argument("--dataset", default="mnist5k", choices=DATASETS, help="data set (default: mnist5k)")
+    lot.add_argument("--rounds", type=_positive_int, help="pruning rounds (preset: mnist5k 8, mnist1d 5)")
+    lot.add_argument("--seeds", type=_positive_int, default=3, help="number of seeds, 0..S-1 (default 3)")
+    lot.add_argument("--epochs", type=_positive_int, help="training epochs per round (preset)")
+    lot.add_argument("--rate", type=_rate, help="fraction of the remaining weights pruned per round (preset)")
+    lot.add_argument("--output-rate", type=_rate, help="rate of the output layer (default: rate / 2)")
+    lot.add_argument("--rewind-iter", type=_nonnegative_int, default=0,
+                     help="rewind to the weights at this iteration (0 = initialization; k > 0 = late rewinding)")
+    lot.add_argument("--model", help="'lenet' (LeNet-300-100) or hidden widths such as '100,100' (preset)")
+    lot.add_argument("--lr", type=_positive_float, help="Adam learning rate (preset: 1.2e-3 for LeNet as in the LTH paper)")
+    lot.add_argument("--batch-size", type=_positive_int, default=60, help="minibatch size (default 60)")
+    lot.add_argument("--variants", default=",".join(VARIANTS),
+                     help=f"comma-separated subset of {','.join(VARIANTS)} (must include ticket)")
+    lot.add_argument("--threads", type=_positive_int, help="torch CPU threads (default 1 for these small MLPs)")
+    lot.add_argument("--data-seed", type=_nonnegative_int, default=0, help="seed of the train/val/test split")
+    lot.add_argument("--data-root", help="folder of the MNIST IDX files (--dataset mnist)")
+    lot.add_argument("--data-url", help="base URL to download missing MNIST files from (SHA-256 verified)")
+    lot.add_argument("--json", dest="json_path", help="write the result here (JSON)")
+    lot.add_argument("--curves", action="store_true", help="also store every run's validation/test curves in the JSON")
+    lot.add_argument("--plot", dest="plot_path", help=f"write the plot here ({', '.join(PLOT_SUFFIXES)})")
+    lot.add_argument("--quiet", action="store_true", help="no progress bar and no table on stdout")
+    return parser
+
+
+def _check_writable(parser: argparse.ArgumentParser, path: str | None, option: str) -> None:
+    if path is None:
+        return
+    p = Path(path)
+    if p.is_dir():
+        parser.error(f"{option} {path!r} is a directory; give a file name")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        parser.error(f"{option} {path!r}: folder {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        parser.error(f"{option} {path!r} is not writable")
+
+
+def _write_atomic(path: str, text: str) -> None:
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent if str(p.parent) else ".")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, p)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _lottery(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    bad = [v for v in variants if v not in VARIANTS]
+    if bad or "ticket" not in variants:
+        parser.error(f"--variants must be a comma-separated subset of {','.join(VARIANTS)} including ticket, "
+                     f"got {args.variants!r}")
+    _check_writable(parser, args.json_path, "--json")
+    _check_writable(parser, args.plot_path, "--plot")
+    if args.plot_path and Path(args.plot_path).suffix.lower() not in PLOT_SUFFIXES:
+        parser.error(f"--plot must end in one of {', '.join(PLOT_SUFFIXES)}, got {args.plot_path!r}")
+    if args.dataset == "mnist" and not args.data_root:
+        parser.error("--dataset mnist needs --data-root (folder of the IDX files; add --data-url to download)")
+    if args.dataset != "mnist" and (args.data_root or args.data_url):
+        parser.error("--data-root/--data-url apply only to --dataset mnist")
+    if args.model is not None:
+        from .lottery import make_model
+
+        try:
+            make_model(args.model, 4, 2)
+        except ValueError as err:
+            parser.error(f"--model: {err}")
+
+    from .data import load
+    from .lottery import lottery_study
+
+    options = {"root": args.data_root, "url": args.data_url} if args.dataset == "mnist" else {}
+    try:
+        data = load(args.dataset, seed=args.data_seed, **options)
+    except (OSError, ValueError) as err:
+        parser.error(f"could not load --dataset {args.dataset}: {err}")
+    try:
+        result = lottery_study(data, model=args.model, rounds=args.rounds, seeds=args.seeds, rate=args.rate,
+                               output_rate=args.output_rate, epochs=args.epochs, lr=args.lr,
+                               batch_size=args.batch_size, rewind_iter=args.rewind_iter, variants=variants,
+                               data_seed=args.data_seed, progress=not args.quiet, threads=args.threads)
+    except ValueError as err:  # e.g. --rewind-iter beyond the training length
+        parser.error(str(err))
+    if args.json_path:
+        _write_atomic(args.json_path, json.dumps(result.to_json(curves=args.curves), indent=1) + "\n")
+    if args.plot_path:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from .viz.training import plot_lottery
+
+        fig = plot_lottery(result)
+        fig.savefig(args.plot_path, dpi=120, bbox_inches="tight")
+    if not args.quiet:
+        print(result.table())
+        print(f"{result.seconds:.1f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m course_lib``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "lottery":
+        return _lottery(parser, args)
+    parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Pruning schedules: how much to prune, round by round or step by step.
+
+Pure functions of numbers (and layer names); nothing here touches a model.
+
+* iterative pruning removes a fraction ``rate`` of the *remaining* weights each
+  round (as OpenLTH does), so after ``r`` rounds ``density = (1 - rate) ** r``;
+* per-layer rates: the LTH paper prunes the output layer at half the rate of the others;
+* the cubic gradual schedule of Zhu & Gupta (2017), "To prune, or not to prune":
+  ``s_t = s_f + (s_i - s_f) * (1 - (t - t0) / (n * dt)) ** 3``.
+
+>>> [round(d, 3) for d in iterative_densities(0.2, 3)]
+[1.0, 0.8, 0.64, 0.512]
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Mapping, Sequence
+
+from .masks import check_sparsity
+
+__all__ = [
+    "density_after",
+    "iterative_densities",
+    "iterative_sparsities",
+    "rate_for_density",
+    "rounds_for_density",
+    "layer_rates",
+    "layer_sparsities",
+    "cubic_sparsity",
+    "cubic_schedule",
+]
+
+
+def _rate(rate, name: str = "rate") -> float:
+    value = check_sparsity(rate, name=name)
+    if value >= 1.0:
+        raise ValueError(f"{name} must be in [0, 1) (a fraction of the remaining weights), got {rate!r}")
+    return value
+
+
+def _rounds(rounds, name: str = "rounds") -> int:
+    if isinstance(rounds, bool) or not isinstance(rounds, numbers.Integral) or rounds < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {rounds!r}")
+    return int(rounds)
+
+
+def density_after(rate: float, rounds: int) -> float:
+    """Fraction of weights left after ``rounds`` rounds that each prune ``rate`` of the remaining ones.
+
+    >>> density_after(0.2, 2)
+    0.6400000000000001
+    >>> density_after(0.5, 0)
+    1.0
+    """
+    return (1.0 - _rate(rate)) ** _rounds(rounds)
+
+
+def iterative_densities(rate: float, rounds: int) -> list[float]:
+    """Densities ``[1, (1-rate), (1-rate)**2, ..., (1-rate)**rounds]`` (round 0 = dense).
+
+    >>> iterative_densities(0.5, 2)
+    [1.0, 0.5, 0.25]
+    """
+    r = _rounds(rounds)
+    return [density_after(rate, i) for i in range(r + 1)]
+
+
+def iterative_sparsities(rate: float, rounds: int) -> list[float]:
+    """Sparsities ``1 - density`` of :func:`iterative_densities`.
+
+    >>> iterative_sparsities(0.5, 2)
+    [0.0, 0.5, 0.75]
+    """
+    return [1.0 - d for d in iterative_densities(rate, rounds)]
+
+
+def rate_for_density(density: float, rounds: int) -> float:
+    """Per-round rate that reaches ``density`` after ``rounds`` rounds: ``1 - density ** (1/rounds)``.
+
+    >>> round(rate_for_density(0.01, 2), 6)
+    0.9
+    """
+    d = check_sparsity(density, name="density")
+    if d <= 0:
+        raise ValueError(f"density must be in (0, 1], got {density!r}")
+    r = _rounds(rounds)
+    if r < 1:
+        raise ValueError(f"rounds must be an int >= 1, got {rounds!r}")
+    return 1.0 - d ** (1.0 / r)
+
+
+def rounds_for_density(rate: float, density: float) -> int:
+    """Fewest rounds at ``rate`` that bring the density down to ``density`` or below.
+
+    >>> rounds_for_density(0.2, 0.1)   # 0.8**10 = 0.107, 0.8**11 = 0.086
+    11
+    """
+    p = _rate(rate)
+    d = check_sparsity(density, name="density")
+    if d <= 0 or p == 0:
+        raise ValueError(f"need density in (0, 1] and rate > 0, got density={density!r}, rate={rate!r}")
+    r = max(0, math.ceil(math.log(d) / math.log(1.0 - p) - 1e-9))
+    while (1.0 - p) ** r > d:  # guard against float error in the logarithms
+        r += 1
+    return r
+
+
+def layer_rates(names: Sequence[str], rate: float, output_rate: float | None = None) -> dict[str, float]:
+    """Per-layer pruning rates: ``rate`` for every layer, ``output_rate`` for the last one.
+
+    ``names`` lists the prunable weights in order (input layer first); the output
+    layer, the last name, gets ``output_rate``, by default ``rate / 2`` as in the
+    LTH paper (it has few weights, and each one matters more).
+
+    >>> layer_rates(["fc1.weight", "fc2.weight", "fc3.weight"], 0.4)
+    {'fc1.weight': 0.4, 'fc2.weight': 0.4, 'fc3.weight': 0.2}
+    """
+    if isinstance(names, (str, bytes)) or not names:
+        raise ValueError(f"names must be a non-empty list of parameter names, got {names!r}")
+    names = list(names)
+    p = _rate(rate)
+    q = p / 2 if output_rate is None else _rate(output_rate, name="output_rate")
+    out = {n: p for n in names[:-1]}
+    out[names[-1]] = q
+    return out
+
+
+def layer_sparsities(rates: Mapping[str, float], rounds: int) -> dict[str, float]:
+    """Target sparsity of each layer after ``rounds`` rounds at its own rate: ``1 - (1 - rate) ** rounds``.
+
+    >>> layer_sparsities({"fc1.weight": 0.5, "fc2.weight": 0.25}, 2)
+    {'fc1.weight': 0.75, 'fc2.weight': 0.4375}
+    """
+    if not isinstance(rates, Mapping) or not rates:
+        raise TypeError(f"rates must be a non-empty dict {{name: rate}}, got {rates!r}")
+    return {n: 1.0 - density_after(p, rounds) for n, p in rates.items()}
+
+
+def cubic_sparsity(step: int, final_sparsity: float, initial_sparsity: float = 0.0, start_step: int = 0,
+                   n_prunes: int = 10, frequency: int = 1) -> float:
+    """Sparsity at training ``step`` of the cubic gradual schedule (Zhu & Gupta 2017).
+
+    Pruning happens at steps ``t0, t0 + dt, ..., t0 + n*dt`` (``t0 = start_step``,
+    ``dt = frequency``, ``n = n_prunes``) with
+    ``s_t = s_f + (s_i - s_f) * (1 - (t - t0) / (n * dt)) ** 3``; between pruning steps
+    the sparsity holds, before ``t0`` it is ``s_i`` and from ``t0 + n*dt`` on ``s_f``.
+    It prunes fast at first (many redundant weights) and slowly near the end.
+
+    >>> cubic_sparsity(0, 0.9, n_prunes=3), cubic_sparsity(3, 0.9, n_prunes=3)
+    (0.0, 0.9)
+    >>> round(cubic_sparsity(1, 0.9, n_prunes=3), 4)
+    0.6333
+    """
+    s_f = check_sparsity(final_sparsity, name="final_sparsity")
+    s_i = check_sparsity(initial_sparsity, name="initial_sparsity")
+    t = _rounds(step, "step")
+    t0 = _rounds(start_step, "start_step")
+    n = _rounds(n_prunes, "n_prunes")
+    dt = _rounds(frequency, "frequency")
+    if n < 1 or dt < 1:
+        raise ValueError(f"n_prunes and frequency must be ints >= 1, got {n_prunes!r}, {frequency!r}")
+    if t < t0:
+        return s_i
+    k = min(n, (t - t0) // dt)
+    if k == 0:  # the endpoints exactly, without float error
+        return s_i
+    if k == n:
+        return s_f
+    return s_f + (s_i - s_f) * (1.0 - k / n) ** 3
+
+
+def cubic_schedule(final_sparsity: float, initial_sparsity: float = 0.0, start_step: int = 0,
+                   n_prunes: int = 10, frequency: int = 1) -> list[tuple[int, float]]:
+    """The ``n_prunes + 1`` pruning steps of :func:`cubic_sparsity` and their sparsities.
+
+    >>> [(t, round(s, 3)) for t, s in cubic_schedule(0.8, n_prunes=2, frequency=100)]
+    [(0, 0.0), (100, 0.7), (200, 0.8)]
+    """
+    n = _rounds(n_prunes, "n_prunes")
+    dt = _rounds(frequency, "frequency")
+    t0 = _rounds(start_step, "start_step")
+    return [(t0 + k * dt, cubic_sparsity(t0 + k * dt, final_sparsity, initial_sparsity, t0, n, dt))
+            for k in range(n + 1)]

@@ -1,0 +1,119 @@
+"""course_lib.finetune: prune-finetune, one-shot vs iterative, sensitivity, least-squares refit."""
+import copy
+
+import pytest
+import torch
+
+from course_lib.data import load
+from course_lib.finetune import (
+    hidden_activations,
+    layer_sensitivity,
+    least_squares_refit,
+    magnitude_masks,
+    one_shot_vs_iterative,
+    prune_finetune,
+    refit_scan,
+    train_prune_finetune,
+)
+from course_lib.lottery import make_model
+from course_lib.masks import n_to_prune
+from course_lib.structured import remove_neurons, row_keep, row_norm_mask
+from course_lib.train import train
+
+DATA = load("digits")
+
+
+@pytest.fixture(scope="module")
+def trained():
+    net = make_model("32,16", 64, 10, seed=0)
+    train(net, DATA, epochs=8, lr=5e-3, progress=False)
+    return net
+
+
+def _same(a, b):
+    return all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_prune_finetune_keeps_masks_and_recovers_accuracy(trained):
+    before = copy.deepcopy(trained)
+    results = prune_finetune(trained, DATA, [0.5, 0.95], epochs=2, lr=5e-3, progress=False)
+    assert _same(before, trained)  # the given model is not changed
+    for r in results:
+        for name, m in r.masks.items():
+            assert int((~m).sum()) == n_to_prune(r.sparsity, m.numel())
+            assert (dict(r.model.named_parameters())[name][~m] == 0).all()
+    hard = results[1]
+    assert hard.pruned_acc < hard.dense_acc - 5  # 95% pruned hurts...
+    assert hard.finetuned_acc > hard.pruned_acc + 5  # ...and fine-tuning recovers much of it
+    glob = prune_finetune(trained, DATA, [0.9], epochs=1, scope="global", progress=False)[0]
+    total = sum(m.numel() for m in glob.masks.values())
+    assert sum(int((~m).sum()) for m in glob.masks.values()) == n_to_prune(0.9, total)
+    with pytest.raises(ValueError, match="scope"):
+        magnitude_masks(trained, 0.5, scope="row")
+
+
+def test_train_prune_finetune_trains_a_copy():
+    net = make_model("16", 64, 10, seed=0)
+    before = copy.deepcopy(net)
+    dense, results = train_prune_finetune(net, DATA, [0.8], train_epochs=2, epochs=1, lr=5e-3, progress=False)
+    assert _same(before, net)
+    assert results[0].dense_acc == dense.final_test_acc
+
+
+def test_one_shot_vs_iterative_same_final_sparsity_and_budget(trained):
+    before = copy.deepcopy(trained)
+    res = one_shot_vs_iterative(trained, DATA, 0.9, steps=3, epochs_per_step=1, lr=5e-3, progress=False)
+    assert _same(before, trained)
+    assert res.epochs == [1, 2, 3]
+    assert res.densities[0] > res.densities[1] > res.densities[2]
+    for name, w in res.models["iterative"].named_parameters():
+        if w.dim() == 2:  # both end at exactly the target sparsity, layer by layer
+            shot = dict(res.models["one_shot"].named_parameters())[name]
+            assert int((w == 0).sum()) == int((shot == 0).sum()) == n_to_prune(0.9, w.numel())
+    assert res.densities[-1] == pytest.approx(0.1, abs=2e-3)
+    assert len(res.one_shot_acc) == len(res.iterative_acc) == len(res.iterative_pruned_acc) == 3
+    # the first iterative prune is gentler than the one-shot prune
+    assert res.iterative_pruned_acc[0] >= res.one_shot_pruned_acc
+
+
+def test_layer_sensitivity(trained):
+    before = copy.deepcopy(trained)
+    scan = layer_sensitivity(trained, DATA, [0.0, 0.5, 1.0])
+    assert _same(before, trained)
+    assert list(scan.acc) == ["fc1.weight", "fc2.weight", "fc3.weight"]
+    assert scan.sizes == {"fc1.weight": 2048, "fc2.weight": 512, "fc3.weight": 160}
+    for accs in scan.acc.values():
+        assert accs[0] == scan.dense_acc and accs[2] < 30  # a fully pruned layer kills the network
+    only = layer_sensitivity(trained, DATA, [0.5], layers=["fc2.weight"], split="test")
+    assert list(only.acc) == ["fc2.weight"] and only.split == "test"
+    with pytest.raises(ValueError, match="layers"):
+        layer_sensitivity(trained, DATA, [0.5], layers=["fc1.bias"])
+
+
+def test_least_squares_refit_is_no_worse_than_plain_removal_on_the_fit_data(trained):
+    x = DATA.train.x
+    keep = row_keep(row_norm_mask(trained.fc1.weight.detach(), 0.5))
+    _, z = hidden_activations(trained, "fc1", x)
+    refit = least_squares_refit(trained, "fc1", keep, x)
+    assert refit.fc1.out_features == 16 and refit.fc2.in_features == 16
+    first, second = remove_neurons(trained.fc1, trained.fc2, keep)
+    with torch.no_grad():
+        h_keep = torch.relu(first(x.flatten(1)))
+        plain_err = (second(h_keep) - z).pow(2).sum()
+        refit_err = (refit.fc2(h_keep) - z).pow(2).sum()
+    assert refit_err <= plain_err * (1 + 1e-5)
+    assert refit_err < 0.9 * plain_err  # and here clearly better
+    same = least_squares_refit(trained, "fc1", torch.ones(32, dtype=torch.bool), x)
+    torch.testing.assert_close(same(DATA.test.x), trained(DATA.test.x), atol=1e-3, rtol=1e-3)
+    ridge = least_squares_refit(trained, "fc1", keep, x, ridge=10.0)
+    assert ridge.fc2.weight.norm() < refit.fc2.weight.norm()
+
+
+def test_refit_scan_and_bad_layers(trained):
+    scan = refit_scan(trained, DATA, "fc2", [0.25, 0.75])
+    assert scan.layer == "fc2" and len(scan.removed_acc) == len(scan.refit_acc) == 2
+    assert scan.refit_acc[1] >= scan.removed_acc[1]
+    with pytest.raises(ValueError, match="hidden Linear"):
+        least_squares_refit(trained, "fc3", torch.ones(10, dtype=torch.bool), DATA.train.x)
+    with pytest.raises(ValueError, match="shape"):
+        least_squares_refit(trained, "fc1", torch.ones(5, dtype=torch.bool), DATA.train.x)
