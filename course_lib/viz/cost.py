@@ -26,6 +26,7 @@ from ..energy import HOROWITZ_45NM, EnergyBreakdown, energy_table
 from ..masks import check_sparsity, prunable_weights
 from ..measure import pruning_costs
 from ..size import csr_bytes, model_bytes
+from .figure import new_figure
 
 __all__ = [
     "VARIANT_COLORS",
@@ -49,7 +50,7 @@ def plot_energy_table(table: Mapping[str, float] = HOROWITZ_45NM) -> Figure:
     """
     rows = energy_table() if table is HOROWITZ_45NM else sorted(table.items(), key=lambda kv: kv[1])
     labels, values = [r[0] for r in rows], [r[1] for r in rows]
-    fig = Figure(figsize=(8, 3.4), layout="constrained")
+    fig = new_figure((8, 3.4))
     ax = fig.subplots()
     colors = ["tab:red" if "DRAM" in lab else "tab:cyan" if "SRAM" in lab else "tab:olive" if "Register" in lab
               else "tab:purple" for lab in labels]  # memory reads vs arithmetic
@@ -81,7 +82,7 @@ def plot_energy_breakdown(breakdowns: Mapping[str, EnergyBreakdown], title: str 
         if not isinstance(e, EnergyBreakdown):
             raise TypeError(f"breakdowns[{k!r}] must be an EnergyBreakdown, got {type(e).__name__}")
     names = list(breakdowns)
-    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    fig = new_figure((10, 3.6))
     ax_abs, ax_rel = fig.subplots(1, 2)
     x = np.arange(len(names))
     bottom_abs, bottom_rel = np.zeros(len(names)), np.zeros(len(names))
@@ -121,7 +122,7 @@ def plot_pruning_costs(model: nn.Sequential, rate: float = 0.9, cache_kib: int =
               ("on disk (torch.save) / KiB", [costs[n]["disk_bytes"] / 1024 for n in names]),
               ("MACs per sample", [costs[n]["macs"] for n in names]),
               ("energy per inference / uJ", [costs[n]["energy"].total_pj / 1e6 for n in names])]
-    fig = Figure(figsize=(12, 3.4), layout="constrained")
+    fig = new_figure((12, 3.4))
     axes = fig.subplots(1, 4)
     for ax, (label, vals) in zip(axes, panels):
         ax.bar(range(len(names)), vals, color=[VARIANT_COLORS[n] for n in names])
@@ -163,7 +164,7 @@ def plot_latency_vs_sparsity(sparsities: Sequence[float], latencies_ms: Mapping[
         if ys.shape != xs.shape:
             raise ValueError(f"latencies_ms[{k!r}] must have one time per sparsity ({len(xs)}), got {ys.shape}")
         curves[k] = ys
-    fig = Figure(figsize=(7, 4), layout="constrained")
+    fig = new_figure((7, 4))
     ax = fig.subplots()
     for k, ys in curves.items():
         ax.plot(xs, ys, marker="o", label=k, color=VARIANT_COLORS.get(k),
@@ -233,7 +234,7 @@ def plot_size_vs_sparsity(model: nn.Sequential, rate: float | None = None,
     """
     xs = list(sparsities)
     curves = size_curves(model, xs)
-    fig = Figure(figsize=(7, 4), layout="constrained")
+    fig = new_figure((7, 4))
     ax = fig.subplots()
     styles = {"dense": dict(color="0.45"), "csr int32": dict(color="tab:blue"),
               "csr int64": dict(color="tab:blue", ls="--"), "neurons removed": dict(color="tab:green")}

@@ -32,6 +32,7 @@ from ..magnitude import global_magnitude_masks, magnitude_mask
 from ..masks import check_mask, check_sparsity, check_weight
 from ..nm import nm_mask
 from ..structured import row_norm_mask
+from .figure import new_figure
 
 __all__ = [
     "PRUNED_COLOR",
@@ -53,23 +54,6 @@ _ANNOTATE_MAX = 64  # write the value into each cell of matrices up to this many
 
 
 # --------------------------------------------------------------------------- helpers
-def new_figure(figsize=(6.4, 4.0)) -> Figure:
-    """An empty figure with constrained layout, already closed in ``pyplot``.
-
-    Closed means ``pyplot`` forgets it: a notebook shows it only where it is the
-    cell's last expression (or displayed), never a second time at the cell's end.
-    A bare ``matplotlib.figure.Figure()`` would not display at all in a kernel that
-    has not yet made a ``pyplot`` figure (the inline backend loads lazily).
-
-    >>> fig = new_figure((3, 2))
-    >>> fig.get_size_inches().tolist(), plt.fignum_exists(fig.number)
-    ([3.0, 2.0], False)
-    """
-    fig = plt.figure(figsize=figsize, layout="constrained")
-    plt.close(fig)
-    return fig
-
-
 def _rows(t: torch.Tensor) -> np.ndarray:
     """A tensor as a 2-D numpy array: a 1-D weight is one row (one neuron)."""
     t = t.detach().cpu()

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
 from ..schedules import cubic_sparsity, iterative_densities
+from .figure import new_figure
 
 __all__ = [
     "VARIANT_LABELS",
@@ -47,12 +48,6 @@ _METRICS = {
     "early_stop_iter": ("early_stop_iter_mean", "early_stop_iter_std", "early-stopping iteration"),
     "early_stop_test_acc": ("early_stop_test_acc_mean", None, "test accuracy at early stop (%)"),
 }
-
-
-def _figure(figsize=(6.4, 4.0)) -> Figure:
-    fig = plt.figure(figsize=figsize, layout="constrained")
-    plt.close(fig)
-    return fig
 
 
 def _as_json(result) -> dict:
@@ -99,7 +94,7 @@ def plot_lottery(result, metric: str = "test_acc", title: str | None = None) -> 
                  "early_stop_test_acc": "dense_test_acc"}[metric]
     dense = js.get(dense_key)
     dense_std = js.get("dense_test_acc_std", 0.0) if metric == "test_acc" else 0.0
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     variants = [v for v in VARIANT_LABELS if any(r["variant"] == v for r in js["rows"])]
     percents = [100.0]
@@ -161,7 +156,7 @@ def plot_training_curves(runs, metric: str = "val_acc", title: str | None = None
               "val_loss": "validation loss", "train_loss": "training loss"}
     if metric not in labels:
         raise ValueError(f"metric must be one of {sorted(labels)}, got {metric!r}")
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     cmap = plt.get_cmap("viridis")
     groups = _runs_by_label(runs)
@@ -224,7 +219,7 @@ def plot_schedules(rate: float = 0.2, rounds: int = 10) -> Figure:
     """
     densities = iterative_densities(rate, rounds)
     final = 1.0 - densities[-1]
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     x = np.arange(rounds + 1)
     ax.plot(x, [100 * d for d in densities], "o-", drawstyle="steps-post", label=f"iterative: {rate:.0%} of remaining per round")
@@ -252,7 +247,7 @@ def plot_prune_finetune(results) -> Figure:
     if not results:
         raise ValueError("results must hold at least one prune-finetune result")
     s = [100 * r.sparsity for r in results]
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     ax.plot(s, [r.pruned_acc for r in results], "o-", color="tab:red", label="pruned, no fine-tuning")
     ax.plot(s, [r.finetuned_acc for r in results], "o-", color="tab:blue", label="pruned + fine-tuned")
@@ -275,7 +270,7 @@ def plot_one_shot_vs_iterative(result) -> Figure:
     >>> plot_one_shot_vs_iterative(res).axes[0].lines[1].get_ydata().tolist()
     [90.0, 88.0]
     """
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     ax.plot(result.epochs, result.one_shot_acc, "o-", color="tab:red",
             label=f"one-shot to {result.target_sparsity:.0%} sparsity")
@@ -303,7 +298,7 @@ def plot_sensitivity(scan) -> Figure:
     >>> plot_sensitivity(scan).axes[0].lines[0].get_ydata().tolist()
     [95.0, 90.0]
     """
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     x = [100 * s for s in scan.sparsities]
     for name, accs in scan.acc.items():
@@ -326,7 +321,7 @@ def plot_refit_scan(scan) -> Figure:
     >>> plot_refit_scan(scan).axes[0].lines[1].get_ydata().tolist()
     [90.0]
     """
-    fig = _figure()
+    fig = new_figure()
     ax = fig.add_subplot()
     x = [100 * s for s in scan.sparsities]
     ax.plot(x, scan.removed_acc, "o-", color="tab:red", label="neurons removed")
