@@ -15,7 +15,9 @@ If the ticket trains to a higher accuracy than both, the mask *and* its initial
 weights matter: it "won the initialization lottery".
 
 :func:`lottery_study` runs it all over several seeds, training the seeds and
-the three variants of a round together with :func:`course_lib.train.train_many`.
+the three variants of a round together with :func:`course_lib.train.train_many`;
+it can keep every round's masks and weights (``keep_history=True``) and rewind
+to several points of the same dense runs (``rewind_iter=[0, k]``).
 
 >>> from course_lib.data import load
 >>> result = lottery_study(load("digits"), model="32", rounds=1, seeds=1, epochs=1, progress=False)
@@ -50,6 +52,7 @@ __all__ = [
     "random_masks",
     "rewind",
     "imp_round",
+    "start_variant",
     "derived_seed",
     "LotteryResult",
     "lottery_study",
@@ -190,6 +193,39 @@ def imp_round(
     return new_masks, run
 
 
+def start_variant(variant: str, build, seed: int, round: int, rewind_state: Mapping[str, torch.Tensor],
+                  masks: Mapping[str, torch.Tensor]) -> tuple[nn.Module, dict[str, torch.Tensor]]:
+    """The network a ``variant`` of round ``round`` starts training from, and its masks.
+
+    ``build(seed)`` makes a fresh network; ``masks`` are the ticket's masks of seed ``seed``
+    and ``rewind_state`` its saved weights. ``"ticket"``: ``masks`` on ``rewind_state``;
+    ``"reinit"``: ``masks`` on a fresh network (seed ``derived_seed(seed, round, 1)``);
+    ``"random_prune"``: :func:`random_masks` (seed ``derived_seed(seed, round, 2)``) on
+    ``rewind_state``. The one place that defines the controls' seeds.
+
+    >>> build = lambda s: make_model("4", 3, 2, seed=s)
+    >>> init = build(0).state_dict(); m = prune_masks(build(0), {"fc1.weight": 0.5})
+    >>> net, masks = start_variant("ticket", build, 0, 1, init, m)
+    >>> bool((net.fc1.weight[~masks["fc1.weight"]] == 0).all()), masks is m
+    (True, True)
+    >>> net, masks = start_variant("random_prune", build, 0, 1, init, m)
+    >>> int(masks["fc1.weight"].sum()) == int(m["fc1.weight"].sum())
+    True
+    """
+    if variant == "ticket":
+        net = build(seed)
+        rewind(net, rewind_state, masks)
+        return net, masks
+    if variant == "reinit":
+        return build(derived_seed(seed, round, 1)), masks
+    if variant == "random_prune":
+        job_masks = random_masks(masks, seed=derived_seed(seed, round, 2))
+        net = build(seed)
+        rewind(net, rewind_state, job_masks)
+        return net, job_masks
+    raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+
+
 # --------------------------------------------------------------------------- the study
 def _mean(values) -> float:
     return float(statistics.fmean(values))
@@ -199,9 +235,13 @@ def _std(values) -> float:
     return float(statistics.pstdev(values)) if len(values) > 1 else 0.0
 
 
+def _state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
 @dataclass
 class LotteryResult:
-    """Result of :func:`lottery_study` (accuracies in percent).
+    """Result of :func:`lottery_study` for one rewinding point (accuracies in percent).
 
     ``dense[i]`` is the dense run of seed ``seeds[i]``; ``runs[(variant, round)]``
     the runs of that variant and round, one per seed (their
@@ -211,6 +251,13 @@ class LotteryResult:
     ``nonzero_density[(variant, round)]`` holds, per seed, the fraction of
     nonzero weights per layer measured on the trained networks (the controls
     match the ticket's per-layer sparsity, and pruned weights stayed zero).
+
+    With ``keep_history=True`` the study also keeps, per seed (lists follow
+    ``seeds``): ``init`` the weights at initialization, ``rewind_state`` the
+    weights the tickets are rewound to (``init`` when ``rewind_iter == 0``),
+    ``masks[r]`` and ``final[r]`` the ticket's masks and trained weights after
+    round ``r`` (``masks[0]`` all True, ``final[0]`` the trained dense network,
+    also :attr:`dense_final`). Otherwise these are empty.
     """
 
     config: dict
@@ -221,6 +268,10 @@ class LotteryResult:
     layer_density: dict[int, dict[str, float]] = field(default_factory=dict)
     nonzero_density: dict[tuple[str, int], list[dict[str, float]]] = field(default_factory=dict)
     seconds: float = 0.0
+    init: list[dict[str, torch.Tensor]] = field(default_factory=list, repr=False)
+    rewind_state: list[dict[str, torch.Tensor]] = field(default_factory=list, repr=False)
+    masks: dict[int, list[dict[str, torch.Tensor]]] = field(default_factory=dict, repr=False)
+    final: dict[int, list[dict[str, torch.Tensor]]] = field(default_factory=dict, repr=False)
 
     @property
     def variants(self) -> list[str]:
@@ -231,6 +282,16 @@ class LotteryResult:
     def rounds(self) -> int:
         """Number of pruning rounds."""
         return max((r for _, r in self.runs), default=0)
+
+    @property
+    def rewind_iter(self) -> int:
+        """The iteration the tickets were rewound to (0 = initialization)."""
+        return int(self.config.get("rewind_iter", 0))
+
+    @property
+    def dense_final(self) -> list[dict[str, torch.Tensor]]:
+        """The trained dense weights per seed (``final[0]``; needs ``keep_history=True``)."""
+        return self.final.get(0, [])
 
     @property
     def dense_test_acc(self) -> float:
@@ -263,7 +324,7 @@ class LotteryResult:
     def to_json(self, curves: bool = False) -> dict:
         """A JSON-able dict: ``config``, ``dense_test_acc`` (mean), ``dense_test_acc_std``,
         ``dense_early_stop_iter_mean`` and ``rows`` (see :meth:`rows`); with
-        ``curves=True`` also every run's validation/test curves."""
+        ``curves=True`` also every run's validation/test curves (never the kept weights)."""
         dense = [r.final_test_acc for r in self.dense]
         out = {
             "config": dict(self.config),
@@ -304,6 +365,25 @@ def _check_seeds(seeds) -> list[int]:
     return [int(s) for s in seeds]
 
 
+def _check_rewind_iters(rewind_iter) -> list[int]:
+    one = isinstance(rewind_iter, numbers.Integral) and not isinstance(rewind_iter, bool)
+    many = isinstance(rewind_iter, Sequence) and not isinstance(rewind_iter, (str, bytes))
+    iters = [rewind_iter] if one else list(rewind_iter) if many else None
+    if (not iters or len(set(iters)) != len(iters)
+            or any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0 for k in iters)):
+        raise ValueError(f"rewind_iter must be an int >= 0 or a non-empty list of distinct ints >= 0, "
+                         f"got {rewind_iter!r}")
+    return [int(k) for k in iters]
+
+
+def _check_variants(variants, name: str) -> list[str]:
+    variants = list(variants)
+    bad = [v for v in variants if v not in VARIANTS]
+    if bad or "ticket" not in variants or len(set(variants)) != len(variants):
+        raise ValueError(f"{name} must be distinct names from {VARIANTS} including 'ticket', got {variants!r}")
+    return [v for v in VARIANTS if v in variants]
+
+
 def lottery_study(
     data: Dataset | str,
     *,
@@ -316,12 +396,14 @@ def lottery_study(
     lr: float | None = None,
     batch_size: int = 60,
     optimizer: str = "adam",
-    rewind_iter: int = 0,
+    rewind_iter: int | Sequence[int] = 0,
     variants: Sequence[str] = VARIANTS,
+    late_variants: Sequence[str] = ("ticket",),
+    keep_history: bool = False,
     data_seed: int = 0,
     progress: bool = True,
     threads: int | None = None,
-) -> LotteryResult:
+) -> LotteryResult | dict[int, LotteryResult]:
     """Iterative magnitude pruning with rewinding, and its controls, over several seeds.
 
     For each seed: build the model (``model``: ``"lenet"`` or hidden widths), train
@@ -329,17 +411,31 @@ def lottery_study(
     prune each layer by magnitude to sparsity ``1 - (1 - rate_l) ** round``
     (the output layer at ``output_rate``, default ``rate / 2``), rewind, train.
     Each round also trains the ``variants`` ``"reinit"`` and ``"random_prune"``
-    with the ticket's per-layer sparsity. The minibatch order of every run of a
-    seed is that seed's. ``None`` arguments (model, rounds, rate, epochs, lr) take the
-    data set's :data:`PRESETS`. ``data`` is a :class:`~course_lib.data.Dataset` or a
-    name (then loaded with ``data_seed``). Runs on 1 CPU thread unless ``threads`` says
-    otherwise; the same arguments give the same result, bit for bit, on one machine.
+    with the ticket's per-layer sparsity (:func:`start_variant`). The minibatch
+    order of every run of a seed is that seed's. ``None`` arguments (model, rounds,
+    rate, epochs, lr) take the data set's :data:`PRESETS`. ``data`` is a
+    :class:`~course_lib.data.Dataset` or a name (then loaded with ``data_seed``).
+    Runs on 1 CPU thread unless ``threads`` says otherwise; the same arguments give
+    the same result, bit for bit, on one machine.
+
+    ``rewind_iter`` may also be a list of rewinding points ``[k0, k1, ...]``: the
+    dense networks are trained once (saving the weights at each), every rewinding
+    point prunes and rewinds its own tickets (``k0`` runs ``variants``, the others
+    ``late_variants``), all runs of a round are trained together, and the result is
+    ``{k: LotteryResult}`` (sharing ``dense``). ``keep_history=True`` keeps each
+    round's masks and weights in the results (see :class:`LotteryResult`).
 
     >>> from course_lib.data import load
     >>> res = lottery_study(load("digits"), model="32", rounds=2, seeds=[0, 1], epochs=1,
     ...                     variants=["ticket"], progress=False)
     >>> [round(res.weights_remaining[r], 3) for r in (1, 2)]
     [0.534, 0.292]
+    >>> both = lottery_study(load("digits"), model="16", rounds=2, seeds=[0], epochs=1,
+    ...                      rewind_iter=[0, 5], keep_history=True, progress=False)
+    >>> sorted(both), both[0].variants, both[5].variants
+    ([0, 5], ['ticket', 'reinit', 'random_prune'], ['ticket'])
+    >>> [round(float(both[0].masks[r][0]["fc1.weight"].float().mean()), 2) for r in (0, 1, 2)]
+    [1.0, 0.5, 0.25]
     """
     if isinstance(data, str):
         data = load(data, seed=data_seed)
@@ -353,18 +449,14 @@ def lottery_study(
     lr = preset["lr"] if lr is None else lr
     if isinstance(rounds, bool) or not isinstance(rounds, numbers.Integral) or rounds < 1:
         raise ValueError(f"rounds must be an int >= 1, got {rounds!r}")
-    if isinstance(rewind_iter, bool) or not isinstance(rewind_iter, numbers.Integral) or rewind_iter < 0:
-        raise ValueError(f"rewind_iter must be an int >= 0, got {rewind_iter!r}")
+    iters = _check_rewind_iters(rewind_iter)
     total_iters = int(epochs) * -(-len(data.train) // int(batch_size))
-    if rewind_iter > total_iters:
-        raise ValueError(f"rewind_iter={rewind_iter} is beyond the {total_iters} training iterations "
+    if max(iters) > total_iters:
+        raise ValueError(f"rewind_iter={max(iters)} is beyond the {total_iters} training iterations "
                          f"({epochs} epochs of {len(data.train)} examples in minibatches of {batch_size})")
     seeds = _check_seeds(seeds)
-    variants = list(variants)
-    bad = [v for v in variants if v not in VARIANTS]
-    if bad or "ticket" not in variants or len(set(variants)) != len(variants):
-        raise ValueError(f"variants must be distinct names from {VARIANTS} including 'ticket', got {variants!r}")
-    variants = [v for v in VARIANTS if v in variants]
+    plans = {k: _check_variants(variants if j == 0 else late_variants, "variants" if j == 0 else "late_variants")
+             for j, k in enumerate(iters)}   # rewinding point -> its variants
 
     def build(seed: int) -> nn.Sequential:
         return make_model(model, data.in_features, data.num_classes, seed=seed)
@@ -375,8 +467,8 @@ def lottery_study(
                     threads=threads)
     config = dict(dataset=data.name, model=model if isinstance(model, str) else list(model), rounds=int(rounds),
                   rate=float(rate), output_rate=rates[names[-1]], layer_rates=rates, epochs=int(epochs),
-                  lr=float(lr), batch_size=int(batch_size), optimizer=optimizer, rewind_iter=int(rewind_iter),
-                  variants=variants, data_seed=int(data_seed), n_train=len(data.train))
+                  lr=float(lr), batch_size=int(batch_size), optimizer=optimizer, rewind_iter=0,
+                  variants=[], data_seed=int(data_seed), n_train=len(data.train))
     start = time.perf_counter()
 
     from tqdm.auto import tqdm
@@ -384,50 +476,54 @@ def lottery_study(
     bar = tqdm(total=rounds + 1, disable=not progress, desc="lottery rounds")
     # round 0: the dense networks, remembering the weights to rewind to
     nets = [build(s) for s in seeds]
-    inits = [copy.deepcopy(n.state_dict()) for n in nets]
-    dense = train_many(nets, data, seeds=seeds, save_at=[rewind_iter], **train_kw)
-    rewind_states = [r.snapshots[rewind_iter] for r in dense]
+    inits = [_state(n) for n in nets]
+    dense = train_many(nets, data, seeds=seeds, save_at=sorted(plans), **train_kw)
+    rewind_states = {k: [r.snapshots[k] for r in dense] for k in plans}
     for r in dense:
         r.snapshots.clear()
-    trained = nets
-    result = LotteryResult(config=config, seeds=seeds, dense=dense)
-    masks: list[dict[str, torch.Tensor] | None] = [None] * len(seeds)
-    bar.set_postfix(dense=f"{result.dense_test_acc:.1f}%")
+    results = {k: LotteryResult(config=dict(config, rewind_iter=k, variants=vs), seeds=seeds, dense=dense)
+               for k, vs in plans.items()}
+    if keep_history:
+        dense_final = [_state(n) for n in nets]
+        for k, res in results.items():
+            res.init, res.rewind_state, res.final[0] = inits, rewind_states[k], dense_final
+            res.masks[0] = [{n: torch.ones_like(inits[i][n], dtype=torch.bool) for n in names}
+                            for i in range(len(seeds))]
+    trained = {k: nets for k in plans}    # per rewinding point: the networks the next round prunes
+    masks: dict[int, list] = {k: [None] * len(seeds) for k in plans}
+    first = results[iters[0]]
+    bar.set_postfix(dense=f"{first.dense_test_acc:.1f}%")
     bar.update(1)
     for rnd in range(1, rounds + 1):
         target = layer_sparsities(rates, rnd)
-        masks = [prune_masks(net, target, prior=m) for net, m in zip(trained, masks)]
-        jobs_models, jobs_masks, jobs_seeds, jobs_keys = [], [], [], []
-        for variant in variants:
-            for i, seed in enumerate(seeds):
-                net = build(seed)
-                if variant == "ticket":
-                    rewind(net, rewind_states[i], masks[i])
-                    job_mask = masks[i]
-                elif variant == "reinit":
-                    net = build(derived_seed(seed, rnd, 1))
-                    job_mask = masks[i]
-                else:  # random_prune
-                    job_mask = random_masks(masks[i], seed=derived_seed(seed, rnd, 2))
-                    rewind(net, rewind_states[i], job_mask)
-                jobs_models.append(net)
-                jobs_masks.append(job_mask)
-                jobs_seeds.append(seed)
-                jobs_keys.append(variant)
-        runs = train_many(jobs_models, data, jobs_masks, seeds=jobs_seeds, **train_kw)
-        for variant in variants:
-            result.runs[(variant, rnd)] = [r for r, key in zip(runs, jobs_keys) if key == variant]
-            result.nonzero_density[(variant, rnd)] = [
-                {n: float((p != 0).float().mean()) for n, p in prunable_weights(m).items()}
-                for m, key in zip(jobs_models, jobs_keys) if key == variant]
-        trained = [m for m, key in zip(jobs_models, jobs_keys) if key == "ticket"]
-        kept = {n: int(masks[0][n].sum()) for n in names}
-        sizes = {n: masks[0][n].numel() for n in names}
-        result.weights_remaining[rnd] = sum(kept.values()) / sum(sizes.values())
-        result.layer_density[rnd] = {n: kept[n] / sizes[n] for n in names}
-        ticket = _mean([r.final_test_acc for r in result.runs[("ticket", rnd)]])
-        bar.set_postfix(weights=f"{100 * result.weights_remaining[rnd]:.1f}%", ticket=f"{ticket:.1f}%")
+        jobs = []   # (rewinding point, variant, model, masks, seed)
+        for k, vs in plans.items():
+            masks[k] = [prune_masks(net, target, prior=m) for net, m in zip(trained[k], masks[k])]
+            for variant in vs:
+                for i, seed in enumerate(seeds):
+                    net, job_masks = start_variant(variant, build, seed, rnd, rewind_states[k][i], masks[k][i])
+                    jobs.append((k, variant, net, job_masks, seed))
+        runs = train_many([j[2] for j in jobs], data, [j[3] for j in jobs], seeds=[j[4] for j in jobs], **train_kw)
+        for k, res in results.items():
+            for variant in plans[k]:
+                picked = [(job, run) for job, run in zip(jobs, runs) if job[:2] == (k, variant)]
+                res.runs[(variant, rnd)] = [run for _, run in picked]
+                res.nonzero_density[(variant, rnd)] = [
+                    {n: float((p != 0).float().mean()) for n, p in prunable_weights(job[2]).items()}
+                    for job, _ in picked]
+            trained[k] = [job[2] for job in jobs if job[:2] == (k, "ticket")]
+            kept = {n: int(masks[k][0][n].sum()) for n in names}
+            sizes = {n: masks[k][0][n].numel() for n in names}
+            res.weights_remaining[rnd] = sum(kept.values()) / sum(sizes.values())
+            res.layer_density[rnd] = {n: kept[n] / sizes[n] for n in names}
+            if keep_history:
+                res.masks[rnd] = masks[k]
+                res.final[rnd] = [_state(net) for net in trained[k]]
+        ticket = _mean([r.final_test_acc for r in first.runs[("ticket", rnd)]])
+        bar.set_postfix(weights=f"{100 * first.weights_remaining[rnd]:.1f}%", ticket=f"{ticket:.1f}%")
         bar.update(1)
     bar.close()
-    result.seconds = time.perf_counter() - start
-    return result
+    seconds = time.perf_counter() - start
+    for res in results.values():
+        res.seconds = seconds
+    return results[iters[0]] if isinstance(rewind_iter, numbers.Integral) else results

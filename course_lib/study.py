@@ -6,11 +6,9 @@ The experiments themselves live in :mod:`course_lib.finetune` and
 * the accuracy of a trained network pruned at a rate, without fine-tuning
   (:func:`pruned_accuracy`, fast enough for a slider) and the highest rate a
   layer tolerates (:func:`tolerable_sparsity`);
-* :func:`lottery_with_history`: the study of :func:`course_lib.lottery.lottery_study`
-  (same seeds, same numbers) that also keeps each round's masks and trained
-  weights, and trains the dense networks once for several rewinding points;
 * how far the weights travel during training (:func:`weight_movement`);
-* a ticket trained on another data set (:func:`transfer_ticket`);
+* a ticket trained on another data set (:func:`transfer_ticket`, from a
+  :func:`course_lib.lottery.lottery_study` run with ``keep_history=True``);
 * :func:`mean_std` and :func:`paired_gap` to state results with their spread over seeds.
 
 >>> mean_std([1.0, 2.0, 3.0])
@@ -21,10 +19,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import numbers
 import statistics
-import time
-from dataclasses import dataclass, field
 from typing import Sequence
 
 import torch
@@ -33,18 +28,8 @@ from torch import nn
 
 from .data import NORMALIZATION, Dataset, Split, load
 from .finetune import magnitude_masks
-from .lottery import (
-    PRESETS,
-    VARIANTS,
-    LotteryResult,
-    derived_seed,
-    make_model,
-    prune_masks,
-    random_masks,
-    rewind,
-)
-from .masks import apply_masks, check_sparsity, prunable_weights
-from .schedules import layer_rates, layer_sparsities
+from .lottery import VARIANTS, LotteryResult, make_model, start_variant
+from .masks import apply_masks, check_sparsity
 from .train import TrainResult, evaluate, train_many
 
 __all__ = [
@@ -54,8 +39,6 @@ __all__ = [
     "pruned_accuracy_curve",
     "input_keep_fraction",
     "tolerable_sparsity",
-    "TicketHistory",
-    "lottery_with_history",
     "weight_movement",
     "iteration_to_reach",
     "transfer_ticket",
@@ -161,173 +144,6 @@ def tolerable_sparsity(sparsities: Sequence[float], accs: Sequence[float], dense
     return best
 
 
-# --------------------------------------------------------------------------- lottery with history
-@dataclass
-class TicketHistory:
-    """A :class:`~course_lib.lottery.LotteryResult` for one rewinding point, plus what it threw away.
-
-    Per seed (lists follow ``result.seeds``): ``init`` the weights at initialization,
-    ``rewind_state`` the weights rewound to (``init`` when ``rewind_iter == 0``),
-    ``dense_final`` the trained dense weights; ``masks[r]`` and ``final[r]`` the
-    ticket's masks and trained weights after round ``r`` (``masks[0]`` is all-True).
-    """
-
-    rewind_iter: int
-    result: LotteryResult
-    init: list[dict[str, torch.Tensor]] = field(repr=False)
-    rewind_state: list[dict[str, torch.Tensor]] = field(repr=False)
-    dense_final: list[dict[str, torch.Tensor]] = field(repr=False)
-    masks: dict[int, list[dict[str, torch.Tensor]]] = field(default_factory=dict, repr=False)
-    final: dict[int, list[dict[str, torch.Tensor]]] = field(default_factory=dict, repr=False)
-
-
-def _state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-def lottery_with_history(
-    data: Dataset | str,
-    *,
-    model: str | Sequence[int] | None = None,
-    rounds: int | None = None,
-    seeds: int | Sequence[int] = 3,
-    rate: float | None = None,
-    output_rate: float | None = None,
-    epochs: int | None = None,
-    lr: float | None = None,
-    batch_size: int = 60,
-    rewind_iters: Sequence[int] = (0,),
-    variants: Sequence[str] = VARIANTS,
-    late_variants: Sequence[str] = ("ticket",),
-    data_seed: int = 0,
-    progress: bool = True,
-    threads: int | None = None,
-) -> dict[int, TicketHistory]:
-    """:func:`course_lib.lottery.lottery_study` for several rewinding points at once, keeping the
-    masks and weights; returns ``{rewind_iter: TicketHistory}``.
-
-    The dense networks are trained once (saving the weights at every ``rewind_iters``);
-    then every round prunes each rewinding point's own tickets and trains all jobs
-    of the round together. ``rewind_iters[0]`` runs ``variants``, the other
-    rewinding points ``late_variants``. For ``rewind_iters=(k,)`` the numbers are
-    those of ``lottery_study(..., rewind_iter=k)`` (same seeds, minibatches, masks).
-
-    >>> from course_lib.data import load
-    >>> hist = lottery_with_history(load("digits"), model="16", rounds=2, seeds=[0], epochs=1,
-    ...                             rewind_iters=(0, 5), progress=False)
-    >>> sorted(hist), hist[0].result.variants, hist[5].result.variants
-    ([0, 5], ['ticket', 'reinit', 'random_prune'], ['ticket'])
-    >>> [round(float(hist[0].masks[r][0]["fc1.weight"].float().mean()), 2) for r in (0, 1, 2)]
-    [1.0, 0.5, 0.25]
-    """
-    if isinstance(data, str):
-        data = load(data, seed=data_seed)
-    if not isinstance(data, Dataset):
-        raise TypeError(f"data must be a course_lib.data.Dataset or a dataset name, got {type(data).__name__}")
-    preset = PRESETS.get(data.name, PRESETS["digits"])
-    model = preset["model"] if model is None else model
-    rounds = preset["rounds"] if rounds is None else rounds
-    rate = preset["rate"] if rate is None else rate
-    epochs = preset["epochs"] if epochs is None else epochs
-    lr = preset["lr"] if lr is None else lr
-    if isinstance(rounds, bool) or not isinstance(rounds, numbers.Integral) or rounds < 1:
-        raise ValueError(f"rounds must be an int >= 1, got {rounds!r}")
-    rewind_iters = list(rewind_iters)
-    if (not rewind_iters or len(set(rewind_iters)) != len(rewind_iters)
-            or any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0 for k in rewind_iters)):
-        raise ValueError(f"rewind_iters must be distinct ints >= 0, got {rewind_iters!r}")
-    seeds = list(range(seeds)) if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool) else list(seeds)
-    if not seeds or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in seeds) \
-            or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds must be an int >= 1 or distinct ints >= 0, got {seeds!r}")
-    plans = {}
-    for j, k in enumerate(rewind_iters):
-        vs = list(variants if j == 0 else late_variants)
-        if any(v not in VARIANTS for v in vs) or "ticket" not in vs or len(set(vs)) != len(vs):
-            raise ValueError(f"variants must be distinct names from {VARIANTS} including 'ticket', got {vs!r}")
-        plans[int(k)] = [v for v in VARIANTS if v in vs]
-
-    def build(seed: int) -> nn.Sequential:
-        return make_model(model, data.in_features, data.num_classes, seed=seed)
-
-    names = list(prunable_weights(build(0)))
-    rates = layer_rates(names, rate, output_rate)
-    train_kw = dict(epochs=epochs, lr=lr, batch_size=batch_size, progress=False, threads=threads)
-    start = time.perf_counter()
-
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=rounds + 1, disable=not progress, desc="lottery rounds")
-    nets = [build(s) for s in seeds]
-    inits = [_state(n) for n in nets]
-    dense = train_many(nets, data, seeds=seeds, save_at=sorted(plans), **train_kw)
-    last = dense[0].iterations[-1]
-    if max(plans) > last:
-        raise ValueError(f"rewind_iters {max(plans)} is beyond the {last} training iterations")
-    dense_final = [_state(n) for n in nets]
-    out: dict[int, TicketHistory] = {}
-    for k, vs in plans.items():
-        config = dict(dataset=data.name, model=model if isinstance(model, str) else list(model), rounds=int(rounds),
-                      rate=float(rate), output_rate=rates[names[-1]], layer_rates=rates, epochs=int(epochs),
-                      lr=float(lr), batch_size=int(batch_size), optimizer="adam", rewind_iter=k, variants=vs,
-                      data_seed=int(data_seed), n_train=len(data.train))
-        hist = TicketHistory(k, LotteryResult(config=config, seeds=seeds, dense=dense), inits,
-                             [{n: t.clone() for n, t in r.snapshots[k].items()} for r in dense], dense_final)
-        hist.masks[0] = [{n: torch.ones_like(inits[0][n], dtype=torch.bool) for n in names} for _ in seeds]
-        hist.final[0] = dense_final
-        out[k] = hist
-    for r in dense:
-        r.snapshots.clear()
-    bar.update(1)
-    for rnd in range(1, rounds + 1):
-        target = layer_sparsities(rates, rnd)
-        jobs = []  # (k, variant, seed index, model, mask)
-        for k, hist in out.items():
-            prior = hist.masks[rnd - 1]
-            trained = hist.final[rnd - 1]
-            masks = []
-            for i in range(len(seeds)):
-                net = build(seeds[i])
-                net.load_state_dict(trained[i])
-                masks.append(prune_masks(net, target, prior=None if rnd == 1 else prior[i]))
-            hist.masks[rnd] = masks
-            for variant in plans[k]:
-                for i, seed in enumerate(seeds):
-                    net = build(seed)
-                    if variant == "ticket":
-                        rewind(net, hist.rewind_state[i], masks[i])
-                        job_mask = masks[i]
-                    elif variant == "reinit":
-                        net = build(derived_seed(seed, rnd, 1))
-                        job_mask = masks[i]
-                    else:
-                        job_mask = random_masks(masks[i], seed=derived_seed(seed, rnd, 2))
-                        rewind(net, hist.rewind_state[i], job_mask)
-                    jobs.append((k, variant, i, net, job_mask))
-        runs = train_many([j[3] for j in jobs], data, [j[4] for j in jobs], seeds=[seeds[j[2]] for j in jobs],
-                          **train_kw)
-        for k, hist in out.items():
-            res = hist.result
-            for variant in plans[k]:
-                picked = [(job, run) for job, run in zip(jobs, runs) if job[0] == k and job[1] == variant]
-                res.runs[(variant, rnd)] = [run for _, run in picked]
-                res.nonzero_density[(variant, rnd)] = [
-                    {n: float((p != 0).float().mean()) for n, p in prunable_weights(job[3]).items()}
-                    for job, _ in picked]
-                if variant == "ticket":
-                    hist.final[rnd] = [_state(job[3]) for job, _ in picked]
-            kept = {n: int(hist.masks[rnd][0][n].sum()) for n in names}
-            sizes = {n: hist.masks[rnd][0][n].numel() for n in names}
-            res.weights_remaining[rnd] = sum(kept.values()) / sum(sizes.values())
-            res.layer_density[rnd] = {n: kept[n] / sizes[n] for n in names}
-        bar.update(1)
-    bar.close()
-    seconds = time.perf_counter() - start
-    for hist in out.values():
-        hist.result.seconds = seconds
-    return out
-
-
 # --------------------------------------------------------------------------- weights: init vs final
 def weight_movement(init: torch.Tensor, final: torch.Tensor, where: torch.Tensor | None = None) -> dict[str, float]:
     """How far the entries ``where`` (a bool tensor; default all) moved from ``init`` to ``final``.
@@ -379,34 +195,39 @@ def iteration_to_reach(run: TrainResult, level: float, metric: str = "val_acc") 
 
 
 # --------------------------------------------------------------------------- transfer
-def transfer_ticket(history: TicketHistory, round: int, target: Dataset, *,
+def transfer_ticket(result: LotteryResult, round: int, target: Dataset, *,
                     variants: Sequence[str] = VARIANTS, dense: bool = True,
                     progress: bool = False, threads: int | None = None) -> dict[str, list[TrainResult]]:
-    """Train the tickets of ``round`` (found on ``history``'s data set) on another data set ``target``.
+    """Train the tickets of ``round`` (found on ``result``'s data set) on another data set ``target``.
 
-    Per seed: ``"ticket"`` is the source's mask on its rewound weights; ``"reinit"``
-    the same mask with a fresh initialization; ``"random_prune"`` a random mask with the
-    same per-layer counts on the rewound weights; ``"dense"`` (if ``dense``) the whole
-    network from its initialization. Training settings (epochs, lr, batch size,
-    minibatch seeds) are the source study's; all runs are trained together. Returns
-    ``{variant: [run per seed]}``. ``target`` must have the source's input size and classes.
+    ``result`` comes from :func:`course_lib.lottery.lottery_study` with ``keep_history=True``.
+    Per seed, each variant starts as in the study (:func:`course_lib.lottery.start_variant`):
+    ``"ticket"`` is the source's mask on its rewound weights; ``"reinit"`` the same mask
+    with a fresh initialization; ``"random_prune"`` a random mask with the same per-layer
+    counts on the rewound weights; ``"dense"`` (if ``dense``) the whole network from its
+    initialization. Training settings (epochs, lr, batch size, optimizer, minibatch seeds)
+    are the source study's; all runs are trained together. Returns ``{variant: [run per
+    seed]}``. ``target`` must have the source's input size and classes.
 
     >>> from course_lib.data import load
-    >>> hist = lottery_with_history(load("digits"), model="16", rounds=1, seeds=[0], epochs=1, progress=False)[0]
-    >>> runs = transfer_ticket(hist, 1, load("digits", seed=1))
+    >>> from course_lib.lottery import lottery_study
+    >>> res = lottery_study(load("digits"), model="16", rounds=1, seeds=[0], epochs=1, keep_history=True,
+    ...                     progress=False)
+    >>> runs = transfer_ticket(res, 1, load("digits", seed=1))
     >>> sorted(runs), len(runs["ticket"])
     (['dense', 'random_prune', 'reinit', 'ticket'], 1)
     """
-    res = history.result
-    cfg = res.config
-    if round not in history.masks or round < 1:
-        raise ValueError(f"round must be one of the study's rounds 1..{res.rounds}, got {round!r}")
+    if not isinstance(result, LotteryResult) or not result.masks:
+        raise TypeError("result must be a LotteryResult from lottery_study(..., keep_history=True)")
+    cfg = result.config
+    if isinstance(round, bool) or round not in result.masks or round < 1:
+        raise ValueError(f"round must be one of the study's rounds 1..{result.rounds}, got {round!r}")
     if not isinstance(target, Dataset):
         raise TypeError(f"target must be a course_lib.data.Dataset, got {type(target).__name__}")
     bad = [v for v in variants if v not in VARIANTS]
     if bad:
         raise ValueError(f"variants must be names from {VARIANTS}, got {list(variants)!r}")
-    in_features = history.init[0]["fc1.weight"].shape[1]
+    in_features = result.init[0]["fc1.weight"].shape[1]
     if target.in_features != in_features:
         raise ValueError(f"target has {target.in_features} input features, the tickets {in_features}")
 
@@ -414,24 +235,18 @@ def transfer_ticket(history: TicketHistory, round: int, target: Dataset, *,
         return make_model(cfg["model"], target.in_features, target.num_classes, seed=seed)
 
     jobs = []
-    for variant in [v for v in VARIANTS if v in variants] + (["dense"] if dense else []):
-        for i, seed in enumerate(res.seeds):
-            masks = history.masks[round][i]
-            net = build(seed)
-            if variant == "ticket":
-                rewind(net, history.rewind_state[i], masks)
-            elif variant == "reinit":
-                net = build(derived_seed(seed, round, 1))
-            elif variant == "random_prune":
-                masks = random_masks(masks, seed=derived_seed(seed, round, 2))
-                rewind(net, history.rewind_state[i], masks)
-            else:
-                net.load_state_dict(history.init[i])
-                masks = None
+    for variant in [v for v in VARIANTS if v in variants]:
+        for i, seed in enumerate(result.seeds):
+            net, masks = start_variant(variant, build, seed, round, result.rewind_state[i], result.masks[round][i])
             jobs.append((variant, net, masks, seed))
+    if dense:
+        for i, seed in enumerate(result.seeds):
+            net = build(seed)
+            net.load_state_dict(result.init[i])
+            jobs.append(("dense", net, None, seed))
     runs = train_many([j[1] for j in jobs], target, [j[2] for j in jobs], seeds=[j[3] for j in jobs],
-                      epochs=cfg["epochs"], lr=cfg["lr"], batch_size=cfg["batch_size"], progress=progress,
-                      threads=threads)
+                      epochs=cfg["epochs"], lr=cfg["lr"], batch_size=cfg["batch_size"],
+                      optimizer=cfg.get("optimizer", "adam"), progress=progress, threads=threads)
     out: dict[str, list[TrainResult]] = {}
     for job, run in zip(jobs, runs):
         out.setdefault(job[0], []).append(run)

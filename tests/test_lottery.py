@@ -14,15 +14,24 @@ from course_lib.lottery import (
     prune_masks,
     random_masks,
     rewind,
+    start_variant,
 )
+from course_lib.schedules import layer_sparsities
 from course_lib.train import train
 
 DATA = load("digits")
+SMALL = dict(model="24", rounds=2, seeds=2, rate=0.5, epochs=1, lr=5e-3, progress=False)
 
 
 @pytest.fixture(scope="module")
 def study():
-    return lottery_study(DATA, model="24", rounds=2, seeds=2, rate=0.5, epochs=1, lr=5e-3, progress=False)
+    return lottery_study(DATA, **SMALL)
+
+
+@pytest.fixture(scope="module")
+def histories():
+    """Two rewinding points on the same dense runs, keeping every round's masks and weights."""
+    return lottery_study(DATA, rewind_iter=[0, 7], keep_history=True, **SMALL)
 
 
 def test_rewind_restores_exactly_the_saved_weights_under_the_mask():
@@ -110,6 +119,71 @@ def test_same_seeds_identical_result(study):
     assert other.to_json()["rows"] != study.to_json()["rows"]
 
 
+def _same_runs(a, b):
+    assert a.runs.keys() == b.runs.keys()
+    for key in a.runs:
+        for x, y in zip(a.runs[key], b.runs[key], strict=True):
+            assert x.iterations == y.iterations
+            assert x.test_acc == pytest.approx(y.test_acc, abs=0.2)   # one example of 359 = 0.28 points
+            assert x.val_loss == pytest.approx(y.val_loss, abs=1e-4)
+
+
+def test_keep_history_changes_no_number(study):
+    kept = lottery_study(DATA, keep_history=True, **SMALL)
+    assert kept.to_json(curves=True) == study.to_json(curves=True)
+    assert not study.masks and not study.final and not study.init and not study.rewind_state
+
+
+def test_several_rewind_points_give_the_single_point_numbers(study, histories):
+    # trained in one batch with the other rewinding point's jobs: equal up to float rounding
+    _same_runs(study, histories[0])
+    late = lottery_study(DATA, rewind_iter=7, variants=["ticket"], **SMALL)
+    _same_runs(late, histories[7])
+    assert histories[7].config["rewind_iter"] == histories[7].rewind_iter == 7
+    assert histories[0].variants == list(VARIANTS) and histories[7].variants == ["ticket"]
+    assert histories[0].weights_remaining == late.weights_remaining == study.weights_remaining
+    # the dense networks were trained once and are shared
+    assert histories[0].dense is histories[7].dense
+
+
+def test_history_keeps_masks_and_weights(histories):
+    h = histories[0]
+    assert sorted(h.masks) == sorted(h.final) == [0, 1, 2]
+    for i in range(2):
+        assert all(bool(m.all()) for m in h.masks[0][i].values())
+        assert h.dense_final[i] is h.final[0][i]
+        for r in (1, 2):
+            for n, m in h.masks[r][i].items():
+                assert not bool((m & ~h.masks[r - 1][i][n]).any())              # masks only shrink
+                assert bool((h.final[r][i][n][~m] == 0).all())                  # pruned weights stayed zero
+                assert not torch.equal(h.final[r][i][n], h.init[i][n] * m)      # and the kept ones trained
+            # round r's masks are the magnitude masks of round r-1's trained ticket
+            net = make_model("24", 64, 10)
+            net.load_state_dict(h.final[r - 1][i])
+            again = prune_masks(net, layer_sparsities(h.config["layer_rates"], r), prior=h.masks[r - 1][i])
+            assert all(torch.equal(again[n], h.masks[r][i][n]) for n in again)
+        # rewinding to 0 is the initialization; to 7 it is not
+        assert all(torch.equal(h.rewind_state[i][n], h.init[i][n]) for n in h.init[i])
+        assert not torch.equal(histories[7].rewind_state[i]["fc1.weight"], h.init[i]["fc1.weight"])
+        assert histories[7].init[i] is h.init[i]
+
+
+def test_start_variant_defines_the_controls():
+    build = lambda s: make_model("24", 64, 10, seed=s)  # noqa: E731
+    saved = build(3).state_dict()
+    masks = prune_masks(build(3), {"fc1.weight": 0.5, "fc2.weight": 0.25})
+    net, m = start_variant("ticket", build, 3, 2, saved, masks)
+    assert m is masks and torch.equal(net.fc1.weight, saved["fc1.weight"] * masks["fc1.weight"])
+    net, m = start_variant("reinit", build, 3, 2, saved, masks)
+    assert m is masks and not torch.equal(net.fc1.weight, saved["fc1.weight"])
+    a, ma = start_variant("random_prune", build, 3, 2, saved, masks)
+    b, mb = start_variant("random_prune", build, 3, 2, saved, masks)
+    assert all(torch.equal(ma[n], mb[n]) and int(ma[n].sum()) == int(masks[n].sum()) for n in masks)
+    assert torch.equal(a.fc1.weight, saved["fc1.weight"] * ma["fc1.weight"])
+    with pytest.raises(ValueError, match="variant"):
+        start_variant("dense", build, 3, 2, saved, masks)
+
+
 def test_late_rewinding_and_subset_of_variants():
     res = lottery_study(DATA, model="16", rounds=1, seeds=1, epochs=1, rewind_iter=5, variants=["ticket"],
                         lr=5e-3, progress=False)
@@ -125,6 +199,13 @@ def test_bad_arguments():
         lottery_study(DATA, seeds=0, progress=False)
     with pytest.raises(ValueError, match="variants"):
         lottery_study(DATA, variants=["reinit"], progress=False)
+    with pytest.raises(ValueError, match="late_variants"):
+        lottery_study(DATA, rewind_iter=[0, 5], late_variants=["reinit"], progress=False)
+    for bad in ([0, 0], [], [-1], 1.5, True, "0"):
+        with pytest.raises(ValueError, match="rewind_iter"):
+            lottery_study(DATA, rewind_iter=bad, progress=False)
+    with pytest.raises(ValueError, match="training iterations"):
+        lottery_study(DATA, rewind_iter=[0, 10_000], progress=False)
     with pytest.raises(ValueError, match="model"):
         make_model("lenet5", 64, 10)
     with pytest.raises(ValueError, match="unknown dataset"):

@@ -13,7 +13,6 @@ from course_lib.study import (
     digits_as_mnist,
     input_keep_fraction,
     iteration_to_reach,
-    lottery_with_history,
     mean_std,
     paired_gap,
     pruned_accuracy,
@@ -30,65 +29,28 @@ SMALL = dict(model="24", rounds=2, seeds=2, rate=0.5, epochs=1, lr=5e-3, progres
 
 
 @pytest.fixture(scope="module")
-def histories():
-    return lottery_with_history(DATA, rewind_iters=(0, 7), **SMALL)
+def study():
+    return lottery_study(DATA, keep_history=True, **SMALL)
 
 
-def _same_runs(a, b):
-    for key in a.runs:
-        for x, y in zip(a.runs[key], b.runs[key]):
-            assert x.iterations == y.iterations
-            assert x.test_acc == pytest.approx(y.test_acc, abs=0.2)   # one example of 359 = 0.28 points
-            assert x.val_loss == pytest.approx(y.val_loss, abs=1e-4)
-
-
-def test_lottery_with_history_gives_lottery_study_numbers(histories):
-    _same_runs(lottery_study(DATA, **SMALL), histories[0].result)
-    late = lottery_study(DATA, rewind_iter=7, variants=["ticket"], **SMALL)
-    _same_runs(late, histories[7].result)
-    assert histories[7].result.config["rewind_iter"] == 7
-    assert histories[0].result.weights_remaining == late.weights_remaining
-
-
-def test_history_keeps_masks_and_weights(histories):
-    h = histories[0]
-    assert sorted(h.masks) == sorted(h.final) == [0, 1, 2]
-    for i in range(2):
-        assert all(bool(m.all()) for m in h.masks[0][i].values())
-        for r in (1, 2):
-            for n, m in h.masks[r][i].items():
-                assert not bool((m & ~h.masks[r - 1][i][n]).any())              # masks only shrink
-                assert bool((h.final[r][i][n][~m] == 0).all())                  # pruned weights stayed zero
-                assert not torch.equal(h.final[r][i][n], h.init[i][n] * m)      # and the kept ones trained
-        # rewinding to 0 is the initialization; to 7 it is not
-        assert all(torch.equal(h.rewind_state[i][n], h.init[i][n]) for n in h.init[i])
-        assert not torch.equal(histories[7].rewind_state[i]["fc1.weight"], h.init[i]["fc1.weight"])
-    # the dense networks were trained once and are shared
-    assert histories[0].result.dense is histories[7].result.dense
-
-
-def test_lottery_with_history_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="rewind_iters"):
-        lottery_with_history(DATA, rewind_iters=(0, 0), **SMALL)
-    with pytest.raises(ValueError, match="iteration"):
-        lottery_with_history(DATA, rewind_iters=(10_000,), **SMALL)
-    with pytest.raises(ValueError, match="variants"):
-        lottery_with_history(DATA, variants=["reinit"], **SMALL)
-
-
-def test_transfer_ticket_trains_the_source_masks_on_the_target(histories):
-    h = histories[0]
+def test_transfer_ticket_trains_the_source_masks_on_the_target(study):
+    h = study
     target = load("digits", seed=3)
     runs = transfer_ticket(h, 2, target)
     assert sorted(runs) == ["dense", "random_prune", "reinit", "ticket"]
     assert all(len(v) == 2 for v in runs.values())
     # the ticket's run on the source and on the target start from the same weights but see other data
-    assert runs["ticket"][0].test_acc[0] != h.result.runs[("ticket", 2)][0].test_acc[0] or \
-        runs["ticket"][0].test_acc[-1] != h.result.runs[("ticket", 2)][0].test_acc[-1]
+    assert runs["ticket"][0].test_acc[0] != h.runs[("ticket", 2)][0].test_acc[0] or \
+        runs["ticket"][0].test_acc[-1] != h.runs[("ticket", 2)][0].test_acc[-1]
+    # on the source data, the transferred ticket's run is the study's run
+    again = transfer_ticket(h, 2, DATA, variants=["ticket"], dense=False)
+    assert again["ticket"][0].test_acc == pytest.approx(h.runs[("ticket", 2)][0].test_acc, abs=0.2)
     with pytest.raises(ValueError, match="round"):
         transfer_ticket(h, 5, target)
     with pytest.raises(ValueError, match="input features"):
         transfer_ticket(h, 1, load("mnist1d"))
+    with pytest.raises(TypeError, match="keep_history"):
+        transfer_ticket(lottery_study(DATA, model="8", rounds=1, seeds=1, epochs=1, progress=False), 1, target)
 
 
 def test_transfer_targets():

@@ -7,8 +7,8 @@ import torch
 from matplotlib.figure import Figure
 
 from course_lib.data import load
-from course_lib.lottery import make_model
-from course_lib.study import lottery_with_history, pruned_accuracy
+from course_lib.lottery import lottery_study, make_model
+from course_lib.study import pruned_accuracy
 from course_lib.train import train
 from course_lib.viz.study import (
     plot_layer_tolerance,
@@ -35,8 +35,8 @@ def net():
 
 @pytest.fixture(scope="module")
 def histories():
-    return lottery_with_history(DATA, model="16", rounds=2, seeds=[0, 1], epochs=1, rate=0.5,
-                                rewind_iters=(0, 4), progress=False)
+    return lottery_study(DATA, model="16", rounds=2, seeds=[0, 1], epochs=1, rate=0.5,
+                         rewind_iter=[0, 4], keep_history=True, progress=False)
 
 
 def test_pruned_at_rate_marks_the_measured_accuracy_and_follows_a_slider(net):
@@ -115,13 +115,15 @@ def test_ticket_masks_slider_steps_through_rounds(histories):
     assert "round 2" in w.figure._suptitle.get_text()
     with pytest.raises(ValueError, match="round"):
         plot_ticket_masks(h, 3)
+    with pytest.raises(ValueError, match="keep_history"):
+        plot_ticket_masks(lottery_study(DATA, model="8", rounds=1, seeds=1, epochs=1, progress=False), 1)
 
 
 def test_rewinding_plots_each_rewind_point(histories):
     ax = plot_rewinding(histories).axes[0]
     lines = {line.get_gid(): line for line in ax.lines if line.get_gid()}
     assert set(lines) == {"rewind 0", "rewind 4", "reinit"}
-    res = histories[4].result
+    res = histories[4]
     expected = [np.mean([r.final_test_acc for r in res.dense])] + [
         np.mean([r.final_test_acc for r in res.runs[("ticket", k)]]) for k in (1, 2)]
     assert lines["rewind 4"].get_ydata() == pytest.approx(expected)

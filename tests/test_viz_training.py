@@ -7,6 +7,7 @@ from course_lib.data import load
 from course_lib.lottery import lottery_study
 from course_lib.train import TrainResult
 from course_lib.viz.training import (
+    VARIANT_COLORS,
     VARIANT_LABELS,
     plot_lottery,
     plot_lottery_curves,
@@ -80,6 +81,28 @@ def test_training_curves_mean_and_lottery_curves():
     with pytest.raises(ValueError, match="rounds"):
         plot_lottery_curves(res, rounds=[3])
     assert _line(plot_lottery(res), "ticket").get_ydata()[0] == pytest.approx(res.dense_test_acc)
+
+
+def test_training_curves_colour_lottery_variants_as_the_other_lottery_plots():
+    run = TrainResult(seed=0, iterations=[0, 5], train_loss=[np.nan, 1], val_loss=[2, 1], val_acc=[10, 70],
+                      test_acc=[10, 60])
+    fig = plot_training_curves({"ticket (20% left)": run, "reinit (20% left)": run, "random_prune (20% left)": run,
+                                "dense (100%)": run})
+    curves = [line for line in fig.axes[0].lines if not line.get_label().startswith("_")]
+    assert [(line.get_label().split()[0], line.get_color()) for line in curves] == [
+        ("ticket", VARIANT_COLORS["ticket"]), ("reinit", VARIANT_COLORS["reinit"]),
+        ("random_prune", VARIANT_COLORS["random_prune"]), ("dense", "0.5")]
+    assert VARIANT_COLORS == {"ticket": "tab:blue", "reinit": "tab:orange", "random_prune": "tab:green"}
+    # the early-stop dots share their line's colour
+    dots = [line for line in fig.axes[0].lines if line.get_label().startswith("_")]
+    assert [d.get_color() for d in dots] == [c.get_color() for c in curves]
+    # other labels (e.g. rounds of one variant) keep the gradient
+    other = plot_training_curves({"100% (dense)": run, "53.4%": run}).axes[0].lines
+    assert other[0].get_color() not in VARIANT_COLORS.values()
+    assert plot_training_curves({"ticket": run, "my run": run}).axes[0].lines[0].get_color() != "tab:blue"
+    # two lines of one variant would look alike: gradient too
+    twice = plot_training_curves({"ticket round 1": run, "ticket round 3": run}).axes[0].lines
+    assert twice[0].get_color() != twice[2].get_color()
 
 
 def test_schedule_and_finetune_plots_show_their_numbers():

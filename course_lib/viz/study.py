@@ -293,24 +293,28 @@ def plot_refit_at_rate(model, data, layer: str, rate: float, scan=None, n_fit: i
 
 
 # --------------------------------------------------------------------------- notebook 05
-def plot_ticket_masks(history, round: int, input_shape: Sequence[int] | None = None, seed_index: int = 0,
+def plot_ticket_masks(result, round: int, input_shape: Sequence[int] | None = None, seed_index: int = 0,
                       layer: str = "fc1.weight") -> Figure:
     """The ticket's mask of ``layer`` after ``round`` rounds (a slider plot over rounds).
 
-    ``history`` is a :class:`course_lib.study.TicketHistory`. Left: the mask (rows =
-    neurons, columns = inputs; yellow = kept). Right: the fraction kept per input (an
-    image for 2-D inputs). The title gives the ticket's and the reinit's test accuracy.
+    ``result`` is a :class:`course_lib.lottery.LotteryResult` of
+    :func:`course_lib.lottery.lottery_study` run with ``keep_history=True``. Left: the
+    mask (rows = neurons, columns = inputs; yellow = kept). Right: the fraction kept per
+    input (an image for 2-D inputs). The title gives each variant's test accuracy.
 
     >>> from course_lib.data import load
-    >>> from course_lib.study import lottery_with_history
-    >>> hist = lottery_with_history(load("digits"), model="8", rounds=1, seeds=[0], epochs=1, progress=False)[0]
-    >>> fig = plot_ticket_masks(hist, 1, (8, 8))
-    >>> float(fig.axes[0].images[0].get_array().mean()) == float(hist.masks[1][0]["fc1.weight"].float().mean())
+    >>> from course_lib.lottery import lottery_study
+    >>> res = lottery_study(load("digits"), model="8", rounds=1, seeds=[0], epochs=1, keep_history=True,
+    ...                     progress=False)
+    >>> fig = plot_ticket_masks(res, 1, (8, 8))
+    >>> float(fig.axes[0].images[0].get_array().mean()) == float(res.masks[1][0]["fc1.weight"].float().mean())
     True
     """
-    if round not in history.masks:
-        raise ValueError(f"round must be one of {sorted(history.masks)}, got {round!r}")
-    mask = history.masks[round][seed_index][layer]
+    if not result.masks:
+        raise ValueError("result keeps no masks: run lottery_study(..., keep_history=True)")
+    if round not in result.masks:
+        raise ValueError(f"round must be one of {sorted(result.masks)}, got {round!r}")
+    mask = result.masks[round][seed_index][layer]
     fig = new_figure((10, 3.8))
     left, right = fig.subplots(1, 2, width_ratios=[1.3, 1])
     left.imshow(mask.float().numpy(), cmap="viridis", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
@@ -318,7 +322,7 @@ def plot_ticket_masks(history, round: int, input_shape: Sequence[int] | None = N
     left.set_ylabel("neuron")
     left.set_title(f"{layer} mask, round {round}: {mask.float().mean():.1%} kept", fontsize="medium")
     _keep_fraction_panel(right, input_keep_fraction(mask, input_shape), "kept fraction per input")
-    res = history.result
+    res = result
     if round == 0:
         acc = f"dense: {res.dense_test_acc:.1f}%"
     else:
@@ -332,17 +336,18 @@ def plot_ticket_masks(history, round: int, input_shape: Sequence[int] | None = N
     return fig
 
 
-def plot_rewinding(histories: Mapping[int, object]) -> Figure:
+def plot_rewinding(results: Mapping[int, object]) -> Figure:
     """Test accuracy vs weights remaining for tickets rewound to different iterations
-    (``histories``: ``{rewind_iter: TicketHistory}`` from
-    :func:`course_lib.study.lottery_with_history`), mean +- std over seeds; the reinit
-    control of the first one (if run) in orange. Line gids: ``"rewind <k>"``, ``"reinit"``.
+    (``results``: ``{rewind_iter: LotteryResult}`` from
+    :func:`course_lib.lottery.lottery_study` with ``rewind_iter=[0, k, ...]``), mean +- std
+    over seeds; the reinit control of the first one (if run) in orange. Line gids:
+    ``"rewind <k>"``, ``"reinit"``.
 
     >>> from course_lib.data import load
-    >>> from course_lib.study import lottery_with_history
-    >>> h = lottery_with_history(load("digits"), model="8", rounds=1, seeds=[0], epochs=1,
-    ...                          rewind_iters=(0, 3), progress=False)
-    >>> [l.get_gid() for l in plot_rewinding(h).axes[0].lines if l.get_gid()]
+    >>> from course_lib.lottery import lottery_study
+    >>> res = lottery_study(load("digits"), model="8", rounds=1, seeds=[0], epochs=1, rewind_iter=[0, 3],
+    ...                     progress=False)
+    >>> [l.get_gid() for l in plot_rewinding(res).axes[0].lines if l.get_gid()]
     ['rewind 0', 'rewind 3', 'reinit']
     """
     fig = new_figure()
@@ -350,8 +355,7 @@ def plot_rewinding(histories: Mapping[int, object]) -> Figure:
     cmap = ["tab:blue", "tab:cyan", "tab:purple", "tab:olive"]
     first = None
     ticks = {100.0}
-    for i, (k, hist) in enumerate(histories.items()):
-        res = hist.result
+    for i, (k, res) in enumerate(results.items()):
         first = first or res
         rounds = list(range(1, res.rounds + 1))
         x = [100.0] + [100 * res.weights_remaining[r] for r in rounds]

@@ -137,13 +137,28 @@ def _runs_by_label(runs) -> dict[str, list]:
     return {"run": [runs]}
 
 
+#: Line colours of training curves labelled by variant: the variants', and the dense network in grey.
+_LINE_COLORS = {**VARIANT_COLORS, "dense": "0.5"}
+
+
+def _variant_of(label: str) -> str | None:
+    """The variant (or ``"dense"``) a curve's label names: the label itself or its first word."""
+    for name in sorted(_LINE_COLORS, key=len, reverse=True):
+        if label == name or label.startswith(name + " "):
+            return name
+    return None
+
+
 def plot_training_curves(runs, metric: str = "val_acc", title: str | None = None) -> Figure:
     """``metric`` (``val_acc``, ``test_acc``, ``val_loss`` or ``train_loss``) over training iterations.
 
     ``runs`` is a :class:`~course_lib.train.TrainResult`, a list of them (one line
     each) or a dict ``label -> run or list of runs`` (one line per label: the mean
     over its runs, shaded +- one standard deviation). The early-stopping iteration
-    of each line (its mean) is marked with a dot.
+    of each line (its mean) is marked with a dot. When the labels are lottery
+    variants (each label is, or starts with, a different name of :data:`VARIANT_COLORS`
+    or ``"dense"``, e.g. ``"ticket (20% left)"``), lines take the variant's colour as in
+    the other lottery plots (dense in grey); otherwise a viridis gradient.
 
     >>> from course_lib.train import TrainResult
     >>> r = TrainResult(seed=0, iterations=[0, 10], train_loss=[float("nan"), 1.0], val_loss=[2.0, 1.0],
@@ -151,6 +166,9 @@ def plot_training_curves(runs, metric: str = "val_acc", title: str | None = None
     >>> fig = plot_training_curves({"dense": [r, r]})
     >>> fig.axes[0].lines[0].get_label(), fig.axes[0].lines[0].get_ydata().tolist()
     ('dense', [10.0, 80.0])
+    >>> fig = plot_training_curves({"ticket (20% left)": r, "reinit (20% left)": r})
+    >>> [line.get_color() for line in fig.axes[0].lines[::2]]
+    ['tab:blue', 'tab:orange']
     """
     labels = {"val_acc": "validation accuracy (%)", "test_acc": "test accuracy (%)",
               "val_loss": "validation loss", "train_loss": "training loss"}
@@ -160,11 +178,13 @@ def plot_training_curves(runs, metric: str = "val_acc", title: str | None = None
     ax = fig.add_subplot()
     cmap = plt.get_cmap("viridis")
     groups = _runs_by_label(runs)
+    kinds = [_variant_of(label) for label in groups]
+    by_variant = all(kinds) and len(set(kinds)) == len(kinds) and any(k in VARIANT_COLORS for k in kinds)
     for i, (label, group) in enumerate(groups.items()):
         its = np.asarray(group[0].iterations)
         values = np.array([getattr(r, metric) for r in group], dtype=float)
         mean = np.nanmean(values, axis=0) if values.shape[0] > 1 else values[0]
-        color = cmap(i / max(1, len(groups) - 1) * 0.9)
+        color = _LINE_COLORS[kinds[i]] if by_variant else cmap(i / max(1, len(groups) - 1) * 0.9)
         (line,) = ax.plot(its, mean, color=color, label=label)
         if values.shape[0] > 1:
             std = np.nanstd(values, axis=0)
