@@ -5,36 +5,68 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(BIN)/python -m pytest
 NB     ?=
+# JupyterLab refuses to run as root unless told (containers, CI).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab test test-fast test-notebooks test-browser exercises check-exercises grade bench clean
+.PHONY: install chromium lab test test-fast test-notebooks test-browser exercises check-exercises grade bench clean
 
 install: $(STAMP)
 
+# A venv with pip; where the system Python has no ensurepip (Debian without python3-venv),
+# a venv without pip gets one from the system pip.
 $(STAMP): pyproject.toml
-	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@if ! $(BIN)/python -m pip --version >/dev/null 2>&1; then \
+	  rm -rf $(VENV); \
+	  $(PYTHON) -m venv $(VENV) 2>/dev/null || { rm -rf $(VENV) && $(PYTHON) -m venv --without-pip $(VENV) \
+	    && $(PYTHON) -m pip --python $(BIN)/python install --quiet pip; }; \
+	fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-lab: install
-	$(BIN)/jupyter lab notebooks/
+# Debian's chromium for the browser test (never `playwright install`): installed when
+# missing and we are root; otherwise the browser test skips and says how to install it.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser test"; \
+	  { [ -n "$$APT_UPDATED" ] || apt-get update -qq; } \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	  || echo "warning: could not install chromium; the browser test will be skipped"; \
+	else \
+	  echo "note: /usr/bin/chromium is missing; the browser test will be skipped (as root: apt-get install -y chromium)"; \
+	fi
 
-# Everything: library unit/property/doctests, exercise sync + stubs, every lecture and
-# solution notebook under nbval, the grader, and the browser test.
-test: install
-	$(PYTEST) -n 2 --dist loadfile --nbval-lax --nbval-current-env course_lib tests notebooks solutions
+lab: install
+	$(BIN)/python -m jupyter lab $(ROOT_FLAG) notebooks/
+
+# Everything: library unit/property/doctests, exercise generator + sync + stubs, the grader,
+# every lecture and solution notebook under nbval, and the browser test.
+test: install chromium
+	$(PYTEST) -n 2 --dist loadfile --durations=10 --nbval-lax --nbval-current-env \
+	  course_lib tools tests notebooks solutions
 
 test-fast: install
-	$(PYTEST) -n 2 --dist loadfile course_lib tests -m "not browser"
+	$(PYTEST) -n 2 --dist loadfile course_lib tools tests -m "not browser"
 
 test-notebooks: install
 	$(PYTEST) -n 2 --dist loadfile --nbval-lax --nbval-current-env notebooks solutions
+
+# JupyterLab in headless Chromium: Run All on each lecture notebook, move every slider.
+# Screenshots and timings land in artifacts/browser/.
+test-browser: install chromium
+	@$(PYTEST) tests/browser -v; status=$$?; cat artifacts/browser/timings.txt 2>/dev/null; exit $$status
 
 exercises: install
 	$(BIN)/python tools/make_exercises.py
 
 check-exercises: install
 	$(BIN)/python tools/make_exercises.py --check
+
+# make grade NB=path/to/01_magnitude_exercise.ipynb   (several: NB="a.ipynb b.ipynb")
+grade: install
+	@test -n "$(NB)" || { echo "usage: make grade NB=path/to/NN_topic_exercise.ipynb"; exit 2; }
+	$(BIN)/python -m course_lib.grade $(NB)
 
 bench: install
 	$(BIN)/python -m benchmarks
