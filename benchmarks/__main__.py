@@ -11,12 +11,10 @@ import torch
 from course_lib.models import lenet_300_100, mlp
 
 from .inference import inference_speedups
-from .training import training_ratios
+from .training import training_benchmark, training_lines
 
-FULL = dict(model=lambda: lenet_300_100(seed=0), batch=64, repeats=50, warmup=5,
-            train=dict(sizes=(784, 300, 100, 10), samples=1024, batch=64, runs=4, repeats=7))
-QUICK = dict(model=lambda: mlp([64, 32, 16, 10], seed=0), batch=8, repeats=3, warmup=1,
-             train=dict(sizes=(64, 32, 10), samples=64, batch=32, runs=2, repeats=2))
+FULL = dict(model=lambda: lenet_300_100(seed=0), batch=64, repeats=50, warmup=5)
+QUICK = dict(model=lambda: mlp([64, 32, 16, 10], seed=0), batch=8, repeats=3, warmup=1)
 WIDE = dict(sizes=[784, 4096, 4096, 10], batch=64, repeats=10, warmup=2)
 
 
@@ -24,7 +22,7 @@ def run(quick: bool = False, wide: bool = False) -> dict:
     """Measure everything once; returns the ratios (keys as in ``--json``)."""
     s = QUICK if quick else FULL
     inf = inference_speedups(s["model"](), batch_size=s["batch"], repeats=s["repeats"], warmup=s["warmup"])
-    tr = training_ratios(**s["train"])
+    tr = training_benchmark(quick=quick)
     extra = {}
     if wide:
         w = inference_speedups(mlp(WIDE["sizes"], seed=0), batch_size=WIDE["batch"], repeats=WIDE["repeats"],
@@ -35,13 +33,15 @@ def run(quick: bool = False, wide: bool = False) -> dict:
         "csr_speedup": inf["csr_speedup"],
         "csr_break_even": inf["csr_break_even"],
         "masked_train_overhead": tr["masked_train_overhead"],
+        "prune_hook_overhead": tr["prune_hook_overhead"],
         "batched_train_speedup": tr["batched_train_speedup"],
+        "batched_train_speedup_lenet": tr["batched_train_speedup_lenet"],
         "setting": {
             "quick": quick, "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
             "batch_size": s["batch"], "inference_repeats": s["repeats"], "dense_ms": inf["dense_ms"],
-            "dense_spread": inf["dense_spread"], "train_runs": tr["runs"], "dense_epoch_s": tr["dense_epoch_s"],
-            "train_threads": tr["train_threads"],
+            "dense_spread": inf["dense_spread"],
         },
+        "training": tr["training"],
         **extra,
     }
 
@@ -71,12 +71,8 @@ def report(r: dict) -> str:
         lines.append(f"wide MLP {'-'.join(map(str, w['sizes']))}, dense {w['dense_ms']:.2f} ms per batch: "
                      f"neurons removed (50%) {w['structured_50_speedup']:.2f}x, CSR "
                      + ", ".join(f"{p}%: {v:.2f}x" for p, v in w["csr_speedup"].items()))
-    lines += [
-        f"training (course_lib.train, {s['train_threads']} thread(s), one epoch of {s['dense_epoch_s']:.3f} s dense):",
-        f"  masked epoch / dense epoch:       {r['masked_train_overhead']:.2f}x the time",
-        f"  {s['train_runs']} runs stacked vs one by one:  {r['batched_train_speedup']:.2f}x faster",
-        "(timings on a shared machine are noisy: rerun to see the spread)",
-    ]
+    lines += training_lines(r)
+    lines.append("(timings on a shared machine are noisy: rerun to see the spread)")
     return "\n".join(lines)
 
 

@@ -5,15 +5,21 @@ Two paths compute the same thing:
 * :func:`train` trains one ``nn.Sequential`` MLP (:mod:`course_lib.models`) with
   a ``torch.optim`` optimizer: the readable, from-scratch view;
 * :func:`train_many` trains several such MLPs at once (different seeds, masks,
-  initializations) by stacking their weights and using ``torch.baddbmm``; for
-  small MLPs that is several times faster than one after the other. A test checks
-  that both paths give the same weights.
+  initializations): the weights of all runs live stacked in one flat tensor,
+  ``(K, out, in)`` per layer, for the whole run; each step is one ``torch.baddbmm``
+  per layer forward, the gradients are written by hand (``torch.bmm``, no autograd
+  graph) and one optimizer step updates every run. For small MLPs that is several
+  times faster than one run after the other. A test checks that both paths give
+  the same weights.
 
 How the masks are kept (``masks`` = dict parameter name -> bool tensor, True = keep):
-the weights are masked once before training, the gradients of pruned entries are
-zeroed before every optimizer step (so momentum / Adam moments of pruned entries
-stay exactly zero and cannot revive them), and the weights are masked in place
-after every step. No ``torch.nn.utils.prune`` hooks (they cost 1.2-1.6x per epoch).
+the weights are masked once before training and the gradients of pruned entries
+are zeroed before every optimizer step. Then Adam's moments and SGD's momentum of
+pruned entries stay exactly zero, and so does their update (weight decay adds
+``decay * 0``): the pruned weights stay exactly zero without being touched
+again. With an optimizer you pass in (whose update rule we do not know) the
+weights are also masked in place after every step. No ``torch.nn.utils.prune``
+hooks: they rebuild every weight as ``weight_orig * mask`` at every forward.
 Masking multiplies by the mask as a 0/1 float tensor: on this CPU that is 25x
 faster than ``masked_fill_`` with a bool mask (pruned entries become 0.0 or -0.0,
 both exactly zero).
@@ -335,27 +341,30 @@ def train(
     >>> bool((net.fc1.weight[~keep["fc1.weight"]] == 0).all())
     True
     """
-    layers = mlp_layers(model)
+    mlp_layers(model)
     train_split, val, test = (_check_split(data, s) for s in ("train", "val", "test"))
     cfg = _config(epochs, lr, batch_size, optimizer, momentum, weight_decay, eval_every, len(train_split), save_at)
     checked = _check_masks(model, masks)
     params = dict(model.named_parameters())
-    pruned = {params[n]: ~m for n, m in checked.items()}
-    keep = {params[n]: m.to(params[n].dtype) for n, m in checked.items()}
     if threads is None:
         threads = auto_threads(sum(p.numel() for p in model.parameters()))
-    del layers
     result = TrainResult(seed=int(seed))
     start = time.perf_counter()
+    # Everything, mask set-up included, runs on the chosen threads: a tensor op
+    # on a shared CPU's second OpenMP thread can wait milliseconds for it.
     with num_threads(threads):
+        keep = {params[n]: m.to(params[n].dtype) for n, m in checked.items()}   # 0/1 float masks
         with torch.no_grad():
             for p, k in keep.items():
                 p.mul_(k)
         if isinstance(optimizer, torch.optim.Optimizer):
             opt = optimizer
-            mask_optimizer_state(opt, pruned)
+            mask_optimizer_state(opt, {params[n]: ~m for n, m in checked.items()})
         else:
             opt = _make_optimizer(model.parameters(), cfg)
+        # Adam and SGD leave an entry whose gradient and state are zero at exactly
+        # zero; an optimizer passed in may not, so its weights are masked after each step.
+        mask_after_step = keep if isinstance(optimizer, torch.optim.Optimizer) else {}
         gen = torch.Generator().manual_seed(int(seed))
         x, y = train_split.x, train_split.y
         running, count = 0.0, 0
@@ -380,13 +389,13 @@ def train(
         with _progress(cfg["total"], progress, "train") as bar:
             for it, idx in enumerate(_batches(len(train_split), cfg["batch_size"], cfg["epochs"], gen), start=1):
                 loss = F.cross_entropy(model(x[idx]), y[idx])
-                opt.zero_grad(set_to_none=False)
+                opt.zero_grad()
                 loss.backward()
                 for p, k in keep.items():
-                    p.grad.mul_(k)
+                    p.grad.mul_(k)            # pruned entries get no gradient (nor momentum)
                 opt.step()
                 with torch.no_grad():
-                    for p, k in keep.items():
+                    for p, k in mask_after_step.items():
                         p.mul_(k)
                 running += loss.item()
                 count += 1
@@ -399,17 +408,49 @@ def train(
 
 
 # --------------------------------------------------------------------------- stacked runs
-def _stacked_logits(params: list[tuple[torch.Tensor, torch.Tensor]], h: torch.Tensor) -> torch.Tensor:
-    """Forward ``K`` stacked MLPs: ``h`` is ``(K, n, in)`` or ``(n, in)`` (shared input)."""
-    last = len(params) - 1
-    for i, (w, b) in enumerate(params):
-        if h.dim() == 2:  # the same input for every run (evaluation)
-            h = torch.matmul(h, w.transpose(1, 2)) + b.unsqueeze(1)
+def _stacked_forward(weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor],
+                     h: torch.Tensor) -> list[torch.Tensor]:
+    """The input of every layer, then the logits, of ``K`` stacked MLPs.
+
+    ``weights[i]`` is ``(K, out, in)``, ``biases[i]`` is ``(K, out)``; ``h`` is
+    ``(K, n, in)``, or ``(n, in)`` for one input shared by every run (evaluation).
+    """
+    acts = [h]
+    last = len(weights) - 1
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        if h.dim() == 2:  # shared input: one matrix product for all runs, viewed as (K, n, out)
+            k, out, n_in = w.shape
+            h = torch.addmm(b.reshape(-1), h, w.reshape(k * out, n_in).t()).view(-1, k, out).transpose(0, 1)
         else:
             h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
         if i < last:
-            h = torch.relu(h)
-    return h
+            h = h.relu_()
+        acts.append(h)
+    return acts
+
+
+def _stacked_backward(weights: Sequence[torch.Tensor], acts: Sequence[torch.Tensor], y: torch.Tensor,
+                      grad_w: Sequence[torch.Tensor], grad_b: Sequence[torch.Tensor]) -> torch.Tensor:
+    """Per-run mean cross-entropy of the logits ``acts[-1]`` (``K, n, classes``) against ``y`` (``K, n``).
+
+    Writes the gradient of each run's loss into ``grad_w`` / ``grad_b`` (same shapes
+    as the weights / biases), as autograd computes it for :func:`train`:
+    ``g = (softmax - onehot) / n`` at the logits, then per layer ``grad_w = g^T h``,
+    ``grad_b`` = the sum of ``g`` over the batch, and ``g = (g W) * (h > 0)`` for the
+    layer below.
+    """
+    n = acts[-1].shape[1]
+    logp = torch.log_softmax(acts[-1], -1)
+    target = y.unsqueeze(-1)
+    losses = logp.gather(-1, target).squeeze(-1).mean(-1).neg_()
+    g = logp.exp_().mul_(1.0 / n)                                  # softmax / n ...
+    g.scatter_add_(-1, target, torch.full(target.shape, -1.0 / n, dtype=g.dtype))   # ... - onehot / n
+    for i in range(len(weights) - 1, -1, -1):
+        torch.bmm(g.transpose(1, 2), acts[i], out=grad_w[i])
+        torch.sum(g, 1, out=grad_b[i])
+        if i:  # back through layer i and the ReLU before it (the data need no gradient)
+            g = torch.ops.aten.threshold_backward(torch.bmm(g, weights[i]), acts[i], 0)
+    return losses
 
 
 def train_many(
@@ -433,10 +474,13 @@ def train_many(
 
     Run ``k`` is what ``train(models[k], data, masks[k], seed=seeds[k], ...)`` would
     do (same minibatch order, same masking, same optimizer update), computed with
-    the weights of all runs stacked into ``(K, out, in)`` tensors and
-    ``torch.baddbmm``: one optimizer step updates every run. Results agree with
-    :func:`train` up to float rounding. ``masks`` is one dict (or ``None``) per
-    model; ``seeds`` one int per model, or one int for all.
+    the weights of all runs stacked into ``(K, out, in)`` tensors (views of one
+    flat tensor, the optimizer's only parameter, for the whole run), one
+    ``torch.baddbmm`` per layer forward and hand-written gradients (``torch.bmm``)
+    backward: one optimizer step updates every run. The models get their weights
+    back at the end. Results agree with :func:`train` up to float rounding.
+    ``masks`` is one dict (or ``None``) per model; ``seeds`` one int per model, or
+    one int for all.
 
     >>> from course_lib.data import load
     >>> from course_lib.models import mlp
@@ -474,39 +518,50 @@ def train_many(
         threads = auto_threads(sum(p.numel() for p in models[0].parameters()))
 
     names = [name for name, _ in layer_lists[0]]
-    with torch.no_grad():
-        params = []
-        for li, name in enumerate(names):
-            w = torch.stack([layers[li][1].weight.detach() for layers in layer_lists]).clone()
-            b = torch.stack([layers[li][1].bias.detach() for layers in layer_lists]).clone()
-            params.append((w.requires_grad_(), b.requires_grad_()))
-        keep = []  # (stacked tensor, stacked 0/1 float keep-mask)
-        for li, name in enumerate(names):
-            for pi, kind in enumerate(("weight", "bias")):
-                key = f"{name}.{kind}"
-                if any(key in c for c in checked):
-                    tensor = params[li][pi]
-                    k = torch.stack([c[key] if key in c else torch.ones(tensor.shape[1:], dtype=torch.bool)
-                                     for c in checked]).to(tensor.dtype)
-                    keep.append((tensor, k))
-                    tensor.mul_(k)
-    flat = [t for pair in params for t in pair]
+    n_layers = len(names)
+    keys = [f"{n}.weight" for n in names] + [f"{n}.bias" for n in names]
+    # One flat tensor holds every run's weights, then biases: (K, out, in) and (K, out) per layer.
+    stack_shapes = [(k_runs, *layer.weight.shape) for _, layer in layer_lists[0]]
+    stack_shapes += [(k_runs, s[1]) for s in stack_shapes]
+    sizes = [math.prod(s) for s in stack_shapes]
+    offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+    dtype = layer_lists[0][0][1].weight.dtype
     results = [TrainResult(seed=s) for s in seeds]
     start = time.perf_counter()
-    with num_threads(threads):
-        opt = _make_optimizer(flat, cfg)
+    with num_threads(threads), torch.no_grad():
+        flat = torch.empty(sum(sizes), dtype=dtype)
+        views = [t.view(s) for t, s in zip(flat.split(sizes), stack_shapes)]
+        weights, biases = views[:n_layers], views[n_layers:]
+        for k, layers in enumerate(layer_lists):
+            for li, (_, layer) in enumerate(layers):
+                weights[li][k].copy_(layer.weight)
+                biases[li][k].copy_(layer.bias)
+        # the 0/1 float keep-mask of the flat tensor's first `end` entries (up to the last masked tensor)
+        masked = [i for i, key in enumerate(keys) if any(key in c for c in checked)]
+        end = offsets[masked[-1]] + sizes[masked[-1]] if masked else 0
+        keep = torch.ones(end, dtype=dtype)
+        for i in masked:
+            stacked_keep = keep[offsets[i]:offsets[i] + sizes[i]].view(stack_shapes[i])
+            for k, c in enumerate(checked):
+                if keys[i] in c:
+                    stacked_keep[k].copy_(c[keys[i]])
+        flat[:end].mul_(keep)
+        param = nn.Parameter(flat)                    # the optimizer's one leaf; shares flat's memory
+        param.grad = torch.zeros_like(flat)
+        grads = [t.view(s) for t, s in zip(param.grad.split(sizes), stack_shapes)]
+        grad_w, grad_b = grads[:n_layers], grads[n_layers:]
+        opt = _make_optimizer([param], cfg)
         gens = [torch.Generator().manual_seed(s) for s in seeds]
-        streams = [_batches(len(train_split), cfg["batch_size"], cfg["epochs"], g) for g in gens]
-        x, y = train_split.x.reshape(len(train_split), -1), train_split.y
+        n, bs = len(train_split), cfg["batch_size"]
+        x, y = train_split.x.reshape(n, -1), train_split.y
         val_x, test_x = val.x.reshape(len(val), -1), test.x.reshape(len(test), -1)
         running = torch.zeros(k_runs)
         count = 0
 
         def record(it: int):
             nonlocal running, count
-            with torch.no_grad():
-                vl, va = _loss_acc(_stacked_logits(params, val_x), val.y)
-                _, ta = _loss_acc(_stacked_logits(params, test_x), test.y)
+            vl, va = _loss_acc(_stacked_forward(weights, biases, val_x)[-1], val.y)
+            _, ta = _loss_acc(_stacked_forward(weights, biases, test_x)[-1], test.y)
             for k, r in enumerate(results):
                 r.iterations.append(it)
                 r.train_loss.append(float(running[k]) / count if count else math.nan)
@@ -519,38 +574,39 @@ def train_many(
             if it in cfg["save_at"]:
                 for k, r in enumerate(results):
                     state = {}
-                    for name, (w, b) in zip(names, params):
-                        state[f"{name}.weight"] = w[k].detach().clone()
-                        state[f"{name}.bias"] = b[k].detach().clone()
+                    for name, w, b in zip(names, weights, biases):
+                        state[f"{name}.weight"] = w[k].clone()
+                        state[f"{name}.bias"] = b[k].clone()
                     r.snapshots[it] = state
 
         record(0)
         snapshot(0)
+        it = 0
         with _progress(cfg["total"], progress, f"train x{k_runs}") as bar:
-            for it, batch in enumerate(zip(*streams), start=1):
-                idx = torch.stack(batch)                      # (K, B)
-                logits = _stacked_logits(params, x[idx])      # (K, B, classes)
-                losses, _ = _loss_acc(logits, y[idx])
-                opt.zero_grad(set_to_none=False)
-                losses.sum().backward()                       # run k's gradient = d loss_k
-                for tensor, k in keep:
-                    tensor.grad.mul_(k)
-                opt.step()
-                with torch.no_grad():
-                    for tensor, k in keep:
-                        tensor.mul_(k)
-                running += losses.detach()
-                count += 1
-                snapshot(it)
-                if it % cfg["eval_every"] == 0 or it == cfg["total"]:
-                    record(it)
-                bar.update(1)
-    seconds = time.perf_counter() - start
-    with torch.no_grad():
+            for _ in range(cfg["epochs"]):
+                # each run's minibatch order: the permutation train() draws from the same seed
+                order = torch.stack([torch.randperm(n, generator=g) for g in gens])    # (K, n)
+                for lo in range(0, n, bs):
+                    idx = order[:, lo:lo + bs].reshape(-1)
+                    xb = x.index_select(0, idx).view(k_runs, -1, x.shape[1])       # (K, B, in)
+                    yb = y.index_select(0, idx).view(k_runs, -1)
+                    acts = _stacked_forward(weights, biases, xb)
+                    losses = _stacked_backward(weights, acts, yb, grad_w, grad_b)
+                    if end:
+                        param.grad[:end].mul_(keep)   # pruned entries get no gradient (nor momentum)
+                    opt.step()
+                    running += losses
+                    count += 1
+                    it += 1
+                    snapshot(it)
+                    if it % cfg["eval_every"] == 0 or it == cfg["total"]:
+                        record(it)
+                    bar.update(1)
         for k, layers in enumerate(layer_lists):
-            for (_, layer), (w, b) in zip(layers, params):
-                layer.weight.copy_(w[k])
-                layer.bias.copy_(b[k])
+            for li, (_, layer) in enumerate(layers):
+                layer.weight.copy_(weights[li][k])
+                layer.bias.copy_(biases[li][k])
+    seconds = time.perf_counter() - start
     for r in results:
         r.seconds = seconds / k_runs
     return results

@@ -15,7 +15,8 @@ def test_quick_run_writes_the_ratios(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "speedup" in proc.stdout
     r = json.loads(out.read_text())
-    for key in ("structured_50_speedup", "masked_train_overhead", "batched_train_speedup"):
+    for key in ("structured_50_speedup", "masked_train_overhead", "batched_train_speedup",
+                "prune_hook_overhead", "batched_train_speedup_lenet"):
         assert isinstance(r[key], float) and r[key] > 0, key
     assert set(r["csr_speedup"]) == {"50", "80", "90", "95", "99"}
     assert all(v > 0 for v in r["csr_speedup"].values())

@@ -102,6 +102,47 @@ def test_stacked_path_agrees_with_single_runs(opt, lr):
         assert ra.early_stop_iter == rb.early_stop_iter
 
 
+def test_stacked_path_agrees_with_weight_decay_bias_masks_and_one_layer():
+    """Adam with weight decay, a mask on a bias too, and a one-layer net (its logits come straight
+    from the shared-input evaluation product): stacked == single, and pruned entries stay zero."""
+    for sizes in (SIZES, [64, 10]):
+        nets = [mlp(sizes, seed=20 + s) for s in range(2)]
+        masks = [_masks(n, seed=s) for s, n in enumerate(nets)]
+        masks[0][f"fc{len(sizes) - 1}.bias"] = torch.arange(10) % 3 != 0       # prune 4 of 10 output biases
+        single = [copy.deepcopy(n) for n in nets]
+        stacked = [copy.deepcopy(n) for n in nets]
+        kw = dict(epochs=2, lr=5e-3, weight_decay=1e-2, progress=False)
+        runs_single = [train(n, DATA, m, seed=s, **kw) for s, (n, m) in enumerate(zip(single, masks))]
+        runs_stacked = train_many(stacked, DATA, masks, seeds=[0, 1], **kw)
+        for a, b, m, ra, rb in zip(single, stacked, masks, runs_single, runs_stacked):
+            assert _zero_where_pruned(b.state_dict(), m) and _zero_where_pruned(a.state_dict(), m)
+            for (name, p), q in zip(a.named_parameters(), b.parameters()):
+                torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4, msg=name)
+            torch.testing.assert_close(torch.tensor(ra.val_loss), torch.tensor(rb.val_loss), atol=1e-4, rtol=1e-4)
+            torch.testing.assert_close(torch.tensor(ra.train_loss[1:]), torch.tensor(rb.train_loss[1:]),
+                                       atol=1e-4, rtol=1e-4)
+
+
+class _Drift(torch.optim.SGD):
+    """SGD that also moves every weight by a constant: zero gradients alone would not keep zeros."""
+
+    def step(self, closure=None):
+        super().step(closure)
+        with torch.no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p.add_(0.01)
+
+
+def test_an_optimizer_passed_in_has_its_weights_masked_after_every_step():
+    net = mlp(SIZES, seed=0)
+    masks = _masks(net)
+    run = train(net, DATA, masks, epochs=1, optimizer=_Drift(net.parameters(), lr=0.05), progress=False,
+                save_at=range(0, 19))
+    assert all(_zero_where_pruned(s, masks) for s in run.snapshots.values())
+    assert all(bool((p.grad[~masks[n]] == 0).all()) for n, p in net.named_parameters() if n in masks)
+
+
 def test_same_seed_same_run_other_seed_other_order():
     runs, nets = [], []
     for seed in (0, 0, 1):
@@ -131,6 +172,8 @@ def test_record_early_stopping_and_snapshots():
 def test_threads_are_restored():
     before = torch.get_num_threads()
     train(mlp(SIZES), DATA, epochs=1, threads=1, progress=False)
+    assert torch.get_num_threads() == before
+    train_many([mlp(SIZES)], DATA, epochs=1, threads=1, progress=False)
     assert torch.get_num_threads() == before
     with num_threads(1):
         assert torch.get_num_threads() == 1
