@@ -7,7 +7,9 @@
   layer's weights pruned by magnitude and stored in CSR (int32 indices,
   ``torch.addmm(b, W_csr, h)``, :func:`course_lib.measure.csr_mlp`).
 
-All variants are timed interleaved by :func:`course_lib.measure.speed_sweep`.
+All variants are timed interleaved by :func:`course_lib.measure.speed_sweep`, each
+timed run being ``number`` back-to-back calls of one variant (steady state, weights
+in cache, as when one model serves a stream of batches).
 A ratio above 1 means faster than dense.
 """
 from __future__ import annotations
@@ -20,9 +22,10 @@ CSR_PERCENTS = (50, 80, 90, 95, 99)
 
 
 def inference_speedups(model: torch.nn.Sequential, batch_size: int = 64, repeats: int = 30,
-                       warmup: int = 5, percents=CSR_PERCENTS) -> dict:
+                       warmup: int = 5, percents=CSR_PERCENTS, number: int = 10) -> dict:
     """Speedups over dense of the neurons-removed (50%) and CSR versions of ``model``."""
-    sweep = speed_sweep(model, [p / 100 for p in percents], batch_size=batch_size, repeats=repeats, warmup=warmup)
+    sweep = speed_sweep(model, [p / 100 for p in percents], batch_size=batch_size, repeats=repeats, warmup=warmup,
+                        number=number)
     csr, removed = sweep.speedup("csr"), sweep.speedup("neurons removed")
     dense = sweep.stats["dense"][0]
     return {

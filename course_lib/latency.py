@@ -257,14 +257,17 @@ class SpeedSweep:
 
 
 def speed_sweep(model: nn.Sequential, sparsities, batch_size: int = 64, repeats: int = 15, warmup: int = 3,
-                seed: int = 0, threads: int | None = None) -> SpeedSweep:
+                seed: int = 0, threads: int | None = None, number: int = 1) -> SpeedSweep:
     """Time ``model`` dense against its pruned versions at each sparsity, all interleaved.
 
     At each sparsity ``s``: ``"masked"`` (``s`` of every layer's weights zeroed by
     magnitude, run dense), ``"csr"`` (the same masks, :func:`csr_mlp`) and
     ``"neurons removed"`` (``s`` of every hidden layer's neurons pruned by L2 norm
     and removed, :func:`course_lib.shrink_mlp`). Inputs: :func:`example_input`;
-    ``threads`` as in :func:`compare_latency`.
+    ``threads`` and ``number`` as in :func:`compare_latency`: with ``number > 1``
+    each timed run makes that many back-to-back calls of one variant, so its
+    weights are in cache as when a server runs one model (with ``number=1`` the
+    variants evict each other's weights between calls).
 
     >>> from course_lib.models import mlp
     >>> sweep = speed_sweep(mlp([8, 6, 4]), [0.5, 0.9], batch_size=2, repeats=2, warmup=0)
@@ -290,7 +293,7 @@ def speed_sweep(model: nn.Sequential, sparsities, batch_size: int = 64, repeats:
         variants[f"csr {i}"] = csr_mlp(model, masks)
         variants[f"neurons removed {i}"] = shrink_mlp(model, {k: row_norm_mask(weights[k], s) for k in hidden})
     stats = compare_latency(variants, example_input(model, batch_size, seed), warmup=warmup, repeats=repeats,
-                            threads=threads)
+                            number=number, threads=threads)
     out = {"dense": (stats["dense"],)}
     for name in ("masked", "csr", "neurons removed"):
         out[name] = tuple(stats[f"{name} {i}"] for i in range(len(xs)))
