@@ -6,8 +6,10 @@ import time
 from typing import Callable, Mapping
 
 
-def interleaved_medians(fns: Mapping[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
-    """Median seconds per call of each callable; the callables take turns, the order rotating each round."""
+def interleaved_times(fns: Mapping[str, Callable[[], object]], repeats: int,
+                      warmup: int = 1) -> dict[str, list[float]]:
+    """Seconds of every call of each callable; the callables take turns, the order rotating each round,
+    so call ``r`` of every callable ran in the same round, under the same load."""
     names = list(fns)
     for n in names:
         for _ in range(warmup):
@@ -19,4 +21,9 @@ def interleaved_medians(fns: Mapping[str, Callable[[], object]], repeats: int, w
             start = time.perf_counter()
             fns[n]()
             times[n].append(time.perf_counter() - start)
-    return {n: statistics.median(t) for n, t in times.items()}
+    return times
+
+
+def interleaved_medians(fns: Mapping[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, float]:
+    """Median seconds per call of each callable, timed by :func:`interleaved_times`."""
+    return {n: statistics.median(t) for n, t in interleaved_times(fns, repeats, warmup).items()}

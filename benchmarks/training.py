@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 from types import SimpleNamespace
 from typing import Callable, Mapping
 
@@ -45,6 +44,8 @@ from course_lib import magnitude_mask, prunable_weights
 from course_lib.data import Split, load
 from course_lib.models import mlp
 from course_lib.train import auto_threads, mlp_layers, train, train_many
+
+from .timing import interleaved_times
 
 #: The two settings of :func:`training_benchmark` (``quick``: random data, tiny MLPs, for tests).
 #: ``runs`` = 9 as in one round of :func:`course_lib.lottery.lottery_study` (3 variants x 3 seeds).
@@ -83,18 +84,8 @@ def paired_ratios(fns: Mapping[str, Callable[[], object]], base: str, repeats: i
     The callables take turns, the order rotating each round; a ratio is taken within
     each round (the calls of a round run back to back, under the same load).
     """
-    names = list(fns)
-    for n in names:
-        for _ in range(warmup):
-            fns[n]()
-    times: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(repeats):
-        k = r % len(names)
-        for n in names[k:] + names[:k]:
-            start = time.perf_counter()
-            fns[n]()
-            times[n].append(time.perf_counter() - start)
-    ratios = {n: statistics.median(a / b for a, b in zip(times[n], times[base])) for n in names if n != base}
+    times = interleaved_times(fns, repeats, warmup)
+    ratios = {n: statistics.median(a / b for a, b in zip(times[n], times[base])) for n in times if n != base}
     return {n: statistics.median(t) for n, t in times.items()}, ratios
 
 

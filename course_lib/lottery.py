@@ -26,7 +26,7 @@ to several points of the same dense runs (``rewind_iter=[0, k]``).
 """
 from __future__ import annotations
 
-import copy
+import copy  # used by the doctests
 import numbers
 import statistics
 import time

@@ -20,6 +20,7 @@ __all__ = [
     "check_sparsity",
     "check_weight",
     "check_mask",
+    "check_masks",
     "n_to_prune",
     "smallest_k_mask",
     "sparsity",
@@ -216,7 +217,13 @@ def model_sparsity(model: nn.Module, names=None) -> float:
 
 
 # --------------------------------------------------------------------------- applying
-def _validated(model: nn.Module, masks) -> dict[str, tuple[torch.nn.Parameter, torch.Tensor]]:
+def check_masks(model: nn.Module, masks) -> dict[str, torch.Tensor]:
+    """Raise unless ``masks`` is a dict of bool masks, one per named parameter of ``model``
+    with that parameter's shape; return it as a plain dict.
+
+    >>> check_masks(nn.Linear(2, 1), {"weight": torch.tensor([[True, False]])})
+    {'weight': tensor([[ True, False]])}
+    """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(masks, Mapping):
@@ -225,7 +232,7 @@ def _validated(model: nn.Module, masks) -> dict[str, tuple[torch.nn.Parameter, t
     unknown = [n for n in masks if n not in params]
     if unknown:
         raise ValueError(f"masks has unknown parameter name(s) {unknown}; the model has {sorted(params)}")
-    return {n: (params[n], check_mask(m, params[n].shape, name=f"masks[{n!r}]")) for n, m in masks.items()}
+    return {n: check_mask(m, params[n].shape, name=f"masks[{n!r}]") for n, m in masks.items()}
 
 
 def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> None:
@@ -241,10 +248,11 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> None:
     >>> model.weight.data
     tensor([[3., 0.]])
     """
-    checked = _validated(model, masks)
+    checked = check_masks(model, masks)
+    params = dict(model.named_parameters())
     with torch.no_grad():
-        for param, mask in checked.values():
-            param.masked_fill_(~mask.to(param.device), 0)
+        for name, mask in checked.items():
+            params[name].masked_fill_(~mask.to(params[name].device), 0)
 
 
 def masked(weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -52,7 +52,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .masks import check_mask
+from .masks import check_masks
 
 __all__ = [
     "TrainResult",
@@ -157,15 +157,7 @@ def _check_int(value, name: str, minimum: int) -> int:
 
 def _check_masks(model: nn.Module, masks) -> dict[str, torch.Tensor]:
     """Validated masks (may be None or empty) for the model's parameters."""
-    if masks is None:
-        return {}
-    if not isinstance(masks, Mapping):
-        raise TypeError(f"masks must be a dict {{parameter name: bool tensor}}, got {type(masks).__name__}")
-    params = dict(model.named_parameters())
-    unknown = [n for n in masks if n not in params]
-    if unknown:
-        raise ValueError(f"masks has unknown parameter name(s) {unknown}; the model has {sorted(params)}")
-    return {n: check_mask(m, params[n].shape, name=f"masks[{n!r}]") for n, m in masks.items()}
+    return {} if masks is None else check_masks(model, masks)
 
 
 def _check_split(data, name: str):

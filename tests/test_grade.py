@@ -8,16 +8,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from course_lib import grade
-from test_make_exercises import NAME, load_tool, solution_notebook
-
-
-@pytest.fixture
-def dirs(tmp_path):
-    sol, ex = tmp_path / "solutions", tmp_path / "exercises"
-    sol.mkdir()
-    nbformat.write(solution_notebook(), sol / NAME)
-    assert load_tool().generate(sol, ex, log=lambda *_: None) == []
-    return sol, ex
+from test_make_exercises import NAME, dirs  # noqa: F401 (dirs is a fixture)
 
 
 def edit(path, **sources):
