@@ -38,7 +38,7 @@ chromium:
 	fi
 
 lab: install
-	$(BIN)/python -m jupyter lab $(ROOT_FLAG) notebooks/
+	$(BIN)/python -m jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
 
 # Everything: library unit/property/doctests, exercise generator + sync + stubs, the grader,
 # every lecture and solution notebook under nbval, and the browser test.
