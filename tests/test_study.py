@@ -24,8 +24,7 @@ from course_lib.study import (
 )
 from course_lib.train import TrainResult, evaluate, train
 
-DATA = load("digits")
-SMALL = dict(model="24", rounds=2, seeds=2, rate=0.5, epochs=1, lr=5e-3, progress=False)
+from test_lottery import DATA, SMALL  # the same small study the engine tests use
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-__all__ = ["new_figure"]
+__all__ = ["new_figure", "finish_axes"]
 
 
 def new_figure(figsize=(6.4, 4.0)) -> Figure:
@@ -22,3 +22,20 @@ def new_figure(figsize=(6.4, 4.0)) -> Figure:
     fig = plt.figure(figsize=figsize, layout="constrained")
     plt.close(fig)
     return fig
+
+
+def finish_axes(ax, xlabel: str, ylabel: str, reference: float | None = None, reference_label: str = "dense"):
+    """Label both axes, add a light grid and a small legend; with ``reference``, first draw a
+    dotted grey line at that height (the unpruned network's accuracy, say).
+
+    >>> fig = new_figure(); ax = fig.add_subplot(); _ = ax.plot([0, 1], [90, 80], label="pruned")
+    >>> finish_axes(ax, "sparsity (%)", "accuracy (%)", reference=95)
+    >>> ax.get_xlabel(), list(ax.lines[-1].get_ydata()), ax.get_legend() is not None
+    ('sparsity (%)', [95, 95], True)
+    """
+    if reference is not None:
+        ax.axhline(reference, color="0.5", ls=":", label=reference_label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
 from ..schedules import cubic_sparsity, iterative_densities
-from .figure import new_figure
+from .figure import finish_axes, new_figure
 
 __all__ = [
     "VARIANT_LABELS",
@@ -271,11 +271,7 @@ def plot_prune_finetune(results) -> Figure:
     ax = fig.add_subplot()
     ax.plot(s, [r.pruned_acc for r in results], "o-", color="tab:red", label="pruned, no fine-tuning")
     ax.plot(s, [r.finetuned_acc for r in results], "o-", color="tab:blue", label="pruned + fine-tuned")
-    ax.axhline(results[0].dense_acc, color="0.5", ls=":", label="dense (trained)")
-    ax.set_xlabel("sparsity (% of weights pruned)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    finish_axes(ax, "sparsity (% of weights pruned)", "test accuracy (%)", results[0].dense_acc, "dense (trained)")
     return fig
 
 
@@ -298,11 +294,7 @@ def plot_one_shot_vs_iterative(result) -> Figure:
     for e, a, d in zip(result.epochs, result.iterative_acc, result.densities):
         ax.annotate(f"{100 * d:.3g}%", (e, a), textcoords="offset points", xytext=(0, 6), ha="center",
                     fontsize="x-small", color="tab:blue")
-    ax.axhline(result.dense_acc, color="0.5", ls=":", label="dense (trained)")
-    ax.set_xlabel("fine-tuning epochs so far")
-    ax.set_ylabel("test accuracy (%)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    finish_axes(ax, "fine-tuning epochs so far", "test accuracy (%)", result.dense_acc, "dense (trained)")
     return fig
 
 
@@ -323,11 +315,7 @@ def plot_sensitivity(scan) -> Figure:
     x = [100 * s for s in scan.sparsities]
     for name, accs in scan.acc.items():
         ax.plot(x, accs, "o-", label=f"{name} ({scan.sizes[name]:,} weights)")
-    ax.axhline(scan.dense_acc, color="0.5", ls=":", label="dense")
-    ax.set_xlabel("sparsity of the one pruned layer (%)")
-    ax.set_ylabel("accuracy (%)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    finish_axes(ax, "sparsity of the one pruned layer (%)", "accuracy (%)", scan.dense_acc)
     return fig
 
 
@@ -346,9 +334,6 @@ def plot_refit_scan(scan) -> Figure:
     x = [100 * s for s in scan.sparsities]
     ax.plot(x, scan.removed_acc, "o-", color="tab:red", label="neurons removed")
     ax.plot(x, scan.refit_acc, "s-", color="tab:blue", label="removed + next layer refit (least squares)")
-    ax.axhline(scan.dense_acc, color="0.5", ls=":", label="before removal")
-    ax.set_xlabel(f"neurons of {scan.layer} removed (%)")
-    ax.set_ylabel(f"{scan.split} accuracy (%)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
+    finish_axes(ax, f"neurons of {scan.layer} removed (%)", f"{scan.split} accuracy (%)", scan.dense_acc,
+                "before removal")
     return fig
