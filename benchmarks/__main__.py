@@ -1,4 +1,5 @@
 """``python -m benchmarks [--quick] [--json PATH]``: speed of pruned models, as ratios."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,7 +9,7 @@ import time
 
 import torch
 
-from course_lib.models import lenet_300_100, mlp
+from course_lib.training.models import lenet_300_100, mlp
 
 from .inference import inference_speedups
 from .training import training_benchmark, training_lines
@@ -25,8 +26,9 @@ def run(quick: bool = False, wide: bool = False) -> dict:
     tr = training_benchmark(quick=quick)
     extra = {}
     if wide:
-        w = inference_speedups(mlp(WIDE["sizes"], seed=0), batch_size=WIDE["batch"], repeats=WIDE["repeats"],
-                               warmup=WIDE["warmup"])
+        w = inference_speedups(
+            mlp(WIDE["sizes"], seed=0), batch_size=WIDE["batch"], repeats=WIDE["repeats"], warmup=WIDE["warmup"]
+        )
         extra["wide"] = {"sizes": WIDE["sizes"], **w}
     return {
         "structured_50_speedup": inf["structured_50_speedup"],
@@ -37,8 +39,12 @@ def run(quick: bool = False, wide: bool = False) -> dict:
         "batched_train_speedup": tr["batched_train_speedup"],
         "batched_train_speedup_lenet": tr["batched_train_speedup_lenet"],
         "setting": {
-            "quick": quick, "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-            "batch_size": s["batch"], "inference_repeats": s["repeats"], "dense_ms": inf["dense_ms"],
+            "quick": quick,
+            "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+            "batch_size": s["batch"],
+            "inference_repeats": s["repeats"],
+            "dense_ms": inf["dense_ms"],
             "dense_spread": inf["dense_spread"],
         },
         "training": tr["training"],
@@ -65,12 +71,16 @@ def report(r: dict) -> str:
     elif be <= first / 100:
         lines.append(f"  CSR was faster than dense at every sparsity measured (from {first}%)")
     else:
-        lines.append(f"  CSR beats dense from about {100 * be:.0f}% sparsity here (interpolated between measured points)")
+        lines.append(
+            f"  CSR beats dense from about {100 * be:.0f}% sparsity here (interpolated between measured points)"
+        )
     if "wide" in r:
         w = r["wide"]
-        lines.append(f"wide MLP {'-'.join(map(str, w['sizes']))}, dense {w['dense_ms']:.2f} ms per batch: "
-                     f"neurons removed (50%) {w['structured_50_speedup']:.2f}x, CSR "
-                     + ", ".join(f"{p}%: {v:.2f}x" for p, v in w["csr_speedup"].items()))
+        lines.append(
+            f"wide MLP {'-'.join(map(str, w['sizes']))}, dense {w['dense_ms']:.2f} ms per batch: "
+            f"neurons removed (50%) {w['structured_50_speedup']:.2f}x, CSR "
+            + ", ".join(f"{p}%: {v:.2f}x" for p, v in w["csr_speedup"].items())
+        )
     lines += training_lines(r)
     lines.append("(timings on a shared machine are noisy: rerun to see the spread)")
     return "\n".join(lines)
@@ -80,10 +90,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a tiny setting that runs in seconds (for tests)")
     parser.add_argument("--json", metavar="PATH", help="also write the ratios to this JSON file")
-    parser.add_argument("--wide", action="store_true",
-                        help="also time a 784-4096-4096-10 MLP (about half a minute more)")
-    parser.add_argument("--threads", type=int, metavar="N",
-                        help="torch CPU threads for inference (default: torch's own choice)")
+    parser.add_argument(
+        "--wide", action="store_true", help="also time a 784-4096-4096-10 MLP (about half a minute more)"
+    )
+    parser.add_argument(
+        "--threads", type=int, metavar="N", help="torch CPU threads for inference (default: torch's own choice)"
+    )
     args = parser.parse_args(argv)
     if args.threads is not None:
         if args.threads < 1:

@@ -12,6 +12,7 @@ timed run being ``number`` back-to-back calls of one variant (steady state, weig
 in cache, as when one model serves a stream of batches).
 A ratio above 1 means faster than dense.
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,17 +22,24 @@ from course_lib.measure import speed_sweep
 CSR_PERCENTS = (50, 80, 90, 95, 99)
 
 
-def inference_speedups(model: torch.nn.Sequential, batch_size: int = 64, repeats: int = 30,
-                       warmup: int = 5, percents=CSR_PERCENTS, number: int = 10) -> dict:
+def inference_speedups(
+    model: torch.nn.Sequential,
+    batch_size: int = 64,
+    repeats: int = 30,
+    warmup: int = 5,
+    percents=CSR_PERCENTS,
+    number: int = 10,
+) -> dict:
     """Speedups over dense of the neurons-removed (50%) and CSR versions of ``model``."""
-    sweep = speed_sweep(model, [p / 100 for p in percents], batch_size=batch_size, repeats=repeats, warmup=warmup,
-                        number=number)
+    sweep = speed_sweep(
+        model, [p / 100 for p in percents], batch_size=batch_size, repeats=repeats, warmup=warmup, number=number
+    )
     csr, removed = sweep.speedup("csr"), sweep.speedup("neurons removed")
     dense = sweep.stats["dense"][0]
     return {
         "dense_ms": dense.median_ms,
         "dense_spread": dense.spread,
         "structured_50_speedup": removed[list(percents).index(50)],
-        "csr_speedup": {str(p): v for p, v in zip(percents, csr)},
+        "csr_speedup": {str(p): v for p, v in zip(percents, csr, strict=False)},
         "csr_break_even": sweep.break_even("csr"),
     }

@@ -1,13 +1,13 @@
 """Interleaved timing of zero-argument callables (gradients enabled, unlike course_lib.latency)."""
+
 from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 
-def interleaved_times(fns: Mapping[str, Callable[[], object]], repeats: int,
-                      warmup: int = 1) -> dict[str, list[float]]:
+def interleaved_times(fns: Mapping[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, list[float]]:
     """Seconds of every call of each callable; the callables take turns, the order rotating each round,
     so call ``r`` of every callable ran in the same round, under the same load."""
     names = list(fns)

@@ -1,7 +1,7 @@
 """Training: masked against plain training, and several runs stacked against one by one.
 
-Everything times the course's own trainers, :func:`course_lib.train.train` and
-:func:`course_lib.train.train_many`, one epoch per call, on two models:
+Everything times the course's own trainers, :func:`course_lib.training.train.train` and
+:func:`course_lib.training.train.train_many`, one epoch per call, on two models:
 
 * a small MLP, 40-100-100-10 on MNIST-1D (3,500 training signals), where the
   per-step overhead of one small run dominates;
@@ -28,32 +28,35 @@ calls of one round alike. The load average is printed beside. The validation and
 test splits are cut to their first ``n_eval`` examples: the trainers evaluate at
 the start and the end of each call, and this times the training steps, not the
 evaluation. The trainers pick their CPU threads themselves
-(:func:`course_lib.train.auto_threads`).
+(:func:`course_lib.training.train.auto_threads`).
 """
+
 from __future__ import annotations
 
 import os
 import statistics
+from collections.abc import Callable, Mapping
 from types import SimpleNamespace
-from typing import Callable, Mapping
 
 import torch
 from torch.nn.utils import prune
 
 from course_lib import magnitude_mask, prunable_weights
-from course_lib.data import Split, load
-from course_lib.models import mlp
-from course_lib.train import auto_threads, mlp_layers, train, train_many
+from course_lib.training.data import Split, load
+from course_lib.training.models import mlp
+from course_lib.training.train import auto_threads, mlp_layers, train, train_many
 
 from .timing import interleaved_times
 
 #: The two settings of :func:`training_benchmark` (``quick``: random data, tiny MLPs, for tests).
-#: ``runs`` = 9 as in one round of :func:`course_lib.lottery.lottery_study` (3 variants x 3 seeds).
+#: ``runs`` = 9 as in one round of :func:`course_lib.experiments.lottery.lottery_study` (3 variants x 3 seeds).
 MODELS = {
-    "small": dict(name="MLP 40-100-100-10, MNIST-1D", data="mnist1d", sizes=(40, 100, 100, 10),
-                  repeats=21, stack_repeats=9),
-    "lenet": dict(name="LeNet-300-100, MNIST-5k", data="mnist5k", sizes=(784, 300, 100, 10),
-                  repeats=15, stack_repeats=5),
+    "small": dict(
+        name="MLP 40-100-100-10, MNIST-1D", data="mnist1d", sizes=(40, 100, 100, 10), repeats=21, stack_repeats=9
+    ),
+    "lenet": dict(
+        name="LeNet-300-100, MNIST-5k", data="mnist5k", sizes=(784, 300, 100, 10), repeats=15, stack_repeats=5
+    ),
 }
 QUICK_MODELS = {
     "small": dict(name="tiny MLP 40-32-10, random data (--quick)", sizes=(40, 32, 10), samples=64),
@@ -73,25 +76,37 @@ def random_data(n: int, in_features: int, classes: int, seed: int = 0, n_eval: i
 
 def _short_eval(data, n_eval: int) -> SimpleNamespace:
     """``data`` with its validation and test splits cut to their first ``n_eval`` examples."""
-    return SimpleNamespace(train=data.train, val=Split(data.val.x[:n_eval], data.val.y[:n_eval]),
-                           test=Split(data.test.x[:n_eval], data.test.y[:n_eval]))
+    return SimpleNamespace(
+        train=data.train,
+        val=Split(data.val.x[:n_eval], data.val.y[:n_eval]),
+        test=Split(data.test.x[:n_eval], data.test.y[:n_eval]),
+    )
 
 
-def paired_ratios(fns: Mapping[str, Callable[[], object]], base: str, repeats: int,
-                  warmup: int = 1) -> tuple[dict[str, float], dict[str, float]]:
+def paired_ratios(
+    fns: Mapping[str, Callable[[], object]], base: str, repeats: int, warmup: int = 1
+) -> tuple[dict[str, float], dict[str, float]]:
     """Median seconds per call of each callable, and the median over rounds of its time / ``base``'s time.
 
     The callables take turns, the order rotating each round; a ratio is taken within
     each round (the calls of a round run back to back, under the same load).
     """
     times = interleaved_times(fns, repeats, warmup)
-    ratios = {n: statistics.median(a / b for a, b in zip(times[n], times[base])) for n in times if n != base}
+    ratios = {n: statistics.median(a / b for a, b in zip(times[n], times[base], strict=False)) for n in times if n != base}
     return {n: statistics.median(t) for n, t in times.items()}, ratios
 
 
-def training_ratios(sizes=(784, 300, 100, 10), samples: int = 1024, batch: int = 64, runs: int = 4,
-                    sparsity: float = 0.8, repeats: int = 5, data=None, epochs: int = 1,
-                    stack_repeats: int | None = None) -> dict:
+def training_ratios(
+    sizes=(784, 300, 100, 10),
+    samples: int = 1024,
+    batch: int = 64,
+    runs: int = 4,
+    sparsity: float = 0.8,
+    repeats: int = 5,
+    data=None,
+    epochs: int = 1,
+    stack_repeats: int | None = None,
+) -> dict:
     """Masked, prune-hook and stacked training against plain training of MLPs of ``sizes`` (seeded).
 
     ``data``: a course data set (default: ``samples`` seeded random examples).
@@ -111,15 +126,23 @@ def training_ratios(sizes=(784, 300, 100, 10), samples: int = 1024, batch: int =
     singles = [mlp(sizes, seed=r) for r in range(runs)]
     stacked = [mlp(sizes, seed=r) for r in range(runs)]
     load_before = os.getloadavg()[0]
-    t, masking = paired_ratios({
-        "dense": lambda: train(dense, data, None, seed=0, **kw),
-        "masked": lambda: train(maskd, data, masks, seed=0, **kw),
-        "prune_hook": lambda: train(hooked, data, None, seed=0, **kw),
-    }, base="dense", repeats=repeats)
-    _, stacking = paired_ratios({
-        "one_by_one": lambda: [train(m, data, None, seed=r, **kw) for r, m in enumerate(singles)],
-        "stacked": lambda: train_many(stacked, data, None, seeds=list(range(runs)), **kw),
-    }, base="stacked", repeats=repeats if stack_repeats is None else stack_repeats)
+    t, masking = paired_ratios(
+        {
+            "dense": lambda: train(dense, data, None, seed=0, **kw),
+            "masked": lambda: train(maskd, data, masks, seed=0, **kw),
+            "prune_hook": lambda: train(hooked, data, None, seed=0, **kw),
+        },
+        base="dense",
+        repeats=repeats,
+    )
+    _, stacking = paired_ratios(
+        {
+            "one_by_one": lambda: [train(m, data, None, seed=r, **kw) for r, m in enumerate(singles)],
+            "stacked": lambda: train_many(stacked, data, None, seeds=list(range(runs)), **kw),
+        },
+        base="stacked",
+        repeats=repeats if stack_repeats is None else stack_repeats,
+    )
     return {
         "dense_epoch_s": t["dense"] / epochs,
         "masked_train_overhead": masking["masked"],
@@ -131,7 +154,7 @@ def training_ratios(sizes=(784, 300, 100, 10), samples: int = 1024, batch: int =
         "repeats": repeats,
         "stack_repeats": repeats if stack_repeats is None else stack_repeats,
         "train_threads": auto_threads(sum(p.numel() for p in dense.parameters())),
-        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],   # 1-minute, before / after
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],  # 1-minute, before / after
     }
 
 
@@ -143,8 +166,14 @@ def training_benchmark(quick: bool = False, runs: int = 9, n_eval: int = 100) ->
             data = random_data(m["samples"], m["sizes"][0], m["sizes"][-1], n_eval=16)
             r = training_ratios(m["sizes"], batch=32, runs=2, repeats=2, data=data)
         else:
-            r = training_ratios(m["sizes"], batch=60, runs=runs, repeats=m["repeats"],
-                                stack_repeats=m["stack_repeats"], data=_short_eval(load(m["data"]), n_eval))
+            r = training_ratios(
+                m["sizes"],
+                batch=60,
+                runs=runs,
+                repeats=m["repeats"],
+                stack_repeats=m["stack_repeats"],
+                data=_short_eval(load(m["data"]), n_eval),
+            )
         out[key] = {"model": m["name"], **r}
     small, lenet = out["small"], out["lenet"]
     return {
@@ -159,8 +188,10 @@ def training_benchmark(quick: bool = False, runs: int = 9, n_eval: int = 100) ->
 def training_lines(r: dict) -> list[str]:
     """The training ratios of :func:`training_benchmark` as lines of text."""
     tr = r["training"]
-    lines = [f"training (course_lib.train, {tr['lenet']['train_threads']} thread(s), one epoch per call, "
-             f"batch {tr['lenet']['batch_size']}, median of interleaved rounds):"]
+    lines = [
+        f"training (course_lib.train, {tr['lenet']['train_threads']} thread(s), one epoch per call, "
+        f"batch {tr['lenet']['batch_size']}, median of interleaved rounds):"
+    ]
     for key in ("small", "lenet"):
         m = tr[key]
         lines += [

@@ -1,21 +1,33 @@
 """course_lib: small, tested reference implementations for the pruning course.
 
-One module per idea of the lecture; the notebooks import these and never copy them.
+One package per concern, in the order of the lecture; the notebooks import these and never
+copy them.
 
-* masks (conventions, sparsity, apply), magnitude, structured (rows, removing neurons), nm
-* error (output error of a pruned layer), models (MLPs, LeNet-300-100), data (offline data sets)
-* train (masked, seeded training; several runs stacked), schedules, finetune, lottery, study
-* size, macs, sparse, latency, energy (re-exported by measure)
-* viz (plots returning Figures), widgets (sliders that redraw them), grade (the autograder)
+* :mod:`course_lib.pruning`: masks and their conventions, magnitude (layer-wise, global),
+  structured (rows, removing neurons), n:m, output error, schedules;
+* :mod:`course_lib.training`: offline data sets, models, the single-run and stacked trainers;
+* :mod:`course_lib.experiments`: train-prune-finetune, lottery tickets, and their analysis;
+* :mod:`course_lib.measure`: size, MACs, latency, sparse formats, energy;
+* :mod:`course_lib.viz`: one plot module per topic, and the slider widgets;
+* :mod:`course_lib.grading`: the autograder (``python -m course_lib.grade``).
 
 The core API is importable from the package itself; the rest from its module, e.g.
-``from course_lib.lottery import lottery_study``. ``python -m course_lib lottery --help``
-runs the lottery ticket study from the command line.
+``from course_lib.experiments.lottery import lottery_study``. ``python -m course_lib lottery
+--help`` runs the lottery ticket study from the command line.
 """
-from .magnitude import global_magnitude_masks, magnitude_mask
-from .masks import apply_masks, density, masked, masks_sparsity, model_sparsity, prunable_weights, sparsity
-from .nm import nm_mask
-from .structured import remove_neurons, row_keep, row_norm_mask, shrink_mlp
+
+from course_lib.pruning.magnitude import global_magnitude_masks, magnitude_mask
+from course_lib.pruning.masks import (
+    apply_masks,
+    density,
+    masked,
+    masks_sparsity,
+    model_sparsity,
+    prunable_weights,
+    sparsity,
+)
+from course_lib.pruning.nm import nm_mask
+from course_lib.pruning.structured import remove_neurons, row_keep, row_norm_mask, shrink_mlp
 
 __all__ = [
     "magnitude_mask",

@@ -9,8 +9,9 @@ writes the result as JSON (``dense_test_acc`` and one row per variant and round:
 ``variant``, ``round``, ``weights_remaining``, ``test_acc_mean``, ``test_acc_std``,
 ``early_stop_iter_mean``, ...; accuracies in percent) and a plot in the style of
 the LTH paper. Options left out take the data set's preset
-(:data:`course_lib.lottery.PRESETS`). Bad arguments exit with status 2 and a message.
+(:data:`course_lib.experiments.lottery.PRESETS`). Bad arguments exit with status 2 and a message.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,14 +21,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .data import DATASETS
-from .lottery import VARIANTS
+from course_lib.experiments.lottery import VARIANTS
+from course_lib.training.data import DATASETS
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
 
 
 def _int_at_least(minimum: int):
     """An argparse type: an int >= ``minimum``, with a message saying so."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -70,21 +72,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m course_lib", description="course_lib command line tools")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     lot = sub.add_parser(
-        "lottery", help="iterative magnitude pruning with rewinding: ticket vs random reinit vs random pruning",
-        description="Run a lottery ticket study (IMP with rewinding and its two controls) over several seeds.")
+        "lottery",
+        help="iterative magnitude pruning with rewinding: ticket vs random reinit vs random pruning",
+        description="Run a lottery ticket study (IMP with rewinding and its two controls) over several seeds.",
+    )
     lot.add_argument("--dataset", default="mnist5k", choices=DATASETS, help="data set (default: mnist5k)")
     lot.add_argument("--rounds", type=_positive_int, help="pruning rounds (preset: mnist5k 8, mnist1d 5)")
     lot.add_argument("--seeds", type=_positive_int, default=3, help="number of seeds, 0..S-1 (default 3)")
     lot.add_argument("--epochs", type=_positive_int, help="training epochs per round (preset)")
     lot.add_argument("--rate", type=_rate, help="fraction of the remaining weights pruned per round (preset)")
     lot.add_argument("--output-rate", type=_rate, help="rate of the output layer (default: rate / 2)")
-    lot.add_argument("--rewind-iter", type=_nonnegative_int, default=0,
-                     help="rewind to the weights at this iteration (0 = initialization; k > 0 = late rewinding)")
+    lot.add_argument(
+        "--rewind-iter",
+        type=_nonnegative_int,
+        default=0,
+        help="rewind to the weights at this iteration (0 = initialization; k > 0 = late rewinding)",
+    )
     lot.add_argument("--model", help="'lenet' (LeNet-300-100) or hidden widths such as '100,100' (preset)")
-    lot.add_argument("--lr", type=_positive_float, help="Adam learning rate (preset: 1.2e-3 for LeNet as in the LTH paper)")
+    lot.add_argument(
+        "--lr", type=_positive_float, help="Adam learning rate (preset: 1.2e-3 for LeNet as in the LTH paper)"
+    )
     lot.add_argument("--batch-size", type=_positive_int, default=60, help="minibatch size (default 60)")
-    lot.add_argument("--variants", default=",".join(VARIANTS),
-                     help=f"comma-separated subset of {','.join(VARIANTS)} (must include ticket)")
+    lot.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"comma-separated subset of {','.join(VARIANTS)} (must include ticket)",
+    )
     lot.add_argument("--threads", type=_positive_int, help="torch CPU threads (default 1 for these small MLPs)")
     lot.add_argument("--data-seed", type=_nonnegative_int, default=0, help="seed of the train/val/test split")
     lot.add_argument("--data-root", help="folder of the MNIST IDX files (--dataset mnist)")
@@ -125,8 +138,10 @@ def _lottery(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     bad = [v for v in variants if v not in VARIANTS]
     if bad or "ticket" not in variants:
-        parser.error(f"--variants must be a comma-separated subset of {','.join(VARIANTS)} including ticket, "
-                     f"got {args.variants!r}")
+        parser.error(
+            f"--variants must be a comma-separated subset of {','.join(VARIANTS)} including ticket, "
+            f"got {args.variants!r}"
+        )
     _check_writable(parser, args.json_path, "--json")
     _check_writable(parser, args.plot_path, "--plot")
     if args.plot_path and Path(args.plot_path).suffix.lower() not in PLOT_SUFFIXES:
@@ -136,15 +151,15 @@ def _lottery(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.dataset != "mnist" and (args.data_root or args.data_url):
         parser.error("--data-root/--data-url apply only to --dataset mnist")
     if args.model is not None:
-        from .lottery import make_model
+        from course_lib.experiments.lottery import make_model
 
         try:
             make_model(args.model, 4, 2)
         except ValueError as err:
             parser.error(f"--model: {err}")
 
-    from .data import load
-    from .lottery import lottery_study
+    from course_lib.experiments.lottery import lottery_study
+    from course_lib.training.data import load
 
     options = {"root": args.data_root, "url": args.data_url} if args.dataset == "mnist" else {}
     try:
@@ -152,10 +167,22 @@ def _lottery(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     except (OSError, ValueError) as err:
         parser.error(f"could not load --dataset {args.dataset}: {err}")
     try:
-        result = lottery_study(data, model=args.model, rounds=args.rounds, seeds=args.seeds, rate=args.rate,
-                               output_rate=args.output_rate, epochs=args.epochs, lr=args.lr,
-                               batch_size=args.batch_size, rewind_iter=args.rewind_iter, variants=variants,
-                               data_seed=args.data_seed, progress=not args.quiet, threads=args.threads)
+        result = lottery_study(
+            data,
+            model=args.model,
+            rounds=args.rounds,
+            seeds=args.seeds,
+            rate=args.rate,
+            output_rate=args.output_rate,
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            rewind_iter=args.rewind_iter,
+            variants=variants,
+            data_seed=args.data_seed,
+            progress=not args.quiet,
+            threads=args.threads,
+        )
     except ValueError as err:  # e.g. --rewind-iter beyond the training length
         parser.error(str(err))
     if args.json_path:
@@ -164,7 +191,7 @@ def _lottery(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        from .viz.training import plot_lottery
+        from course_lib.viz.training import plot_lottery
 
         fig = plot_lottery(result)
         fig.savefig(args.plot_path, dpi=120, bbox_inches="tight")

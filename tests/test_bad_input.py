@@ -1,5 +1,6 @@
 """Bad input: every public function of the Part I core raises ValueError or TypeError
 whose message names the argument, and nothing is half-modified."""
+
 import copy
 
 import pytest
@@ -22,15 +23,22 @@ from course_lib import (
     shrink_mlp,
     sparsity,
 )
-from course_lib.models import mlp
+from course_lib.training.models import mlp
 
 W = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
 KEEP = torch.ones(4, 8, dtype=torch.bool)
 NET = mlp([8, 4, 3], seed=0)
 
 BAD_SPARSITY = [
-    (-0.1, ValueError), (1.1, ValueError), (float("nan"), ValueError), (float("inf"), ValueError),
-    ("0.5", TypeError), (None, TypeError), (True, TypeError), (False, TypeError), ([0.5], TypeError),
+    (-0.1, ValueError),
+    (1.1, ValueError),
+    (float("nan"), ValueError),
+    (float("inf"), ValueError),
+    ("0.5", TypeError),
+    (None, TypeError),
+    (True, TypeError),
+    (False, TypeError),
+    ([0.5], TypeError),
     (torch.tensor([0.1, 0.2]), TypeError),
 ]
 SPARSITY_FUNCS = {
@@ -52,37 +60,58 @@ CASES = {
     # ---- magnitude_mask
     "magnitude int weight": (lambda: magnitude_mask(torch.arange(6), 0.5), TypeError, r"^weight .*floating"),
     "magnitude list weight": (lambda: magnitude_mask([1.0, 2.0], 0.5), TypeError, r"^weight .*torch.Tensor"),
-    "magnitude nan weight": (lambda: magnitude_mask(torch.tensor([1.0, float("nan")]), 0.5), ValueError, r"^weight .*finite"),
+    "magnitude nan weight": (
+        lambda: magnitude_mask(torch.tensor([1.0, float("nan")]), 0.5),
+        ValueError,
+        r"^weight .*finite",
+    ),
     "magnitude empty weight": (lambda: magnitude_mask(torch.zeros(0), 0.5), ValueError, r"^weight .*empty"),
     "magnitude 0-dim weight": (lambda: magnitude_mask(torch.tensor(1.0), 0.5), ValueError, r"^weight .*dimension"),
     "magnitude prior shape": (lambda: magnitude_mask(W, 0.5, prior=KEEP.T), ValueError, r"^prior .*shape"),
     "magnitude prior float": (lambda: magnitude_mask(W, 0.5, prior=KEEP.float()), TypeError, r"^prior .*bool"),
     "magnitude prior list": (lambda: magnitude_mask(W, 0.5, prior=[True] * 32), TypeError, r"^prior "),
     "magnitude below prior": (
-        lambda: magnitude_mask(W, 0.1, prior=torch.arange(32).reshape(4, 8) >= 8), ValueError, r"^sparsity=0.1 .*prior"
+        lambda: magnitude_mask(W, 0.1, prior=torch.arange(32).reshape(4, 8) >= 8),
+        ValueError,
+        r"^sparsity=0.1 .*prior",
     ),
     # ---- global_magnitude_masks
     "global weights list": (lambda: global_magnitude_masks([W], 0.5), TypeError, r"^weights must be a dict"),
     "global weights empty": (lambda: global_magnitude_masks({}, 0.5), ValueError, r"^weights .*non-empty"),
     "global int weight": (
         lambda: global_magnitude_masks({"a": W, "b": torch.ones(3, dtype=torch.int32)}, 0.5),
-        TypeError, r"^weights\['b'\] .*floating",
+        TypeError,
+        r"^weights\['b'\] .*floating",
     ),
-    "global prior not dict": (lambda: global_magnitude_masks({"a": W}, 0.5, prior=KEEP), TypeError, r"^prior must be a dict"),
+    "global prior not dict": (
+        lambda: global_magnitude_masks({"a": W}, 0.5, prior=KEEP),
+        TypeError,
+        r"^prior must be a dict",
+    ),
     "global prior missing name": (
-        lambda: global_magnitude_masks({"a": W, "b": W}, 0.5, prior={"a": KEEP}), ValueError, r"^prior .*missing \['b'\]"
+        lambda: global_magnitude_masks({"a": W, "b": W}, 0.5, prior={"a": KEEP}),
+        ValueError,
+        r"^prior .*missing \['b'\]",
     ),
     "global prior unknown name": (
-        lambda: global_magnitude_masks({"a": W}, 0.5, prior={"a": KEEP, "z": KEEP}), ValueError, r"^prior .*unknown \['z'\]"
+        lambda: global_magnitude_masks({"a": W}, 0.5, prior={"a": KEEP, "z": KEEP}),
+        ValueError,
+        r"^prior .*unknown \['z'\]",
     ),
     "global prior shape": (
-        lambda: global_magnitude_masks({"a": W}, 0.5, prior={"a": KEEP[:2]}), ValueError, r"^prior\['a'\] .*shape"
+        lambda: global_magnitude_masks({"a": W}, 0.5, prior={"a": KEEP[:2]}),
+        ValueError,
+        r"^prior\['a'\] .*shape",
     ),
     "global prior int": (
-        lambda: global_magnitude_masks({"a": W}, 0.5, prior={"a": KEEP.int()}), TypeError, r"^prior\['a'\] .*bool"
+        lambda: global_magnitude_masks({"a": W}, 0.5, prior={"a": KEEP.int()}),
+        TypeError,
+        r"^prior\['a'\] .*bool",
     ),
     "global below prior": (
-        lambda: global_magnitude_masks({"a": W}, 0.0, prior={"a": ~KEEP}), ValueError, r"^sparsity=0.0 .*prior"
+        lambda: global_magnitude_masks({"a": W}, 0.0, prior={"a": ~KEEP}),
+        ValueError,
+        r"^sparsity=0.0 .*prior",
     ),
     # ---- row_norm_mask
     "row_norm int weight": (lambda: row_norm_mask(torch.ones(3, 3, dtype=torch.long), 0.5), TypeError, r"^weight "),
@@ -96,7 +125,8 @@ CASES = {
     "row_norm prior float": (lambda: row_norm_mask(W, 0.5, prior=KEEP.double()), TypeError, r"^prior .*bool"),
     "row_norm below prior": (
         lambda: row_norm_mask(W, 0.25, prior=torch.tensor([[False]] * 2 + [[True]] * 2).expand(4, 8)),
-        ValueError, r"^sparsity=0.25 .*prior",
+        ValueError,
+        r"^sparsity=0.25 .*prior",
     ),
     # ---- nm_mask
     "nm n > m": (lambda: nm_mask(W, 5, 4), ValueError, r"^n must be in \[1, m\]"),
@@ -113,12 +143,32 @@ CASES = {
     "nm prior shape": (lambda: nm_mask(W, prior=KEEP[:1]), ValueError, r"^prior .*shape"),
     "nm prior float": (lambda: nm_mask(W, prior=KEEP.float()), TypeError, r"^prior .*bool"),
     # ---- apply_masks
-    "apply unknown name": (lambda: apply_masks(copy.deepcopy(NET), {"fc9.weight": KEEP}), ValueError, r"^masks .*unknown .*fc9.weight"),
-    "apply wrong shape": (lambda: apply_masks(copy.deepcopy(NET), {"fc1.weight": KEEP.T}), ValueError, r"^masks\['fc1.weight'\] .*shape"),
-    "apply float mask": (lambda: apply_masks(copy.deepcopy(NET), {"fc1.weight": KEEP.float()}), TypeError, r"^masks\['fc1.weight'\] .*bool"),
-    "apply list mask": (lambda: apply_masks(copy.deepcopy(NET), {"fc1.weight": KEEP.tolist()}), TypeError, r"^masks\['fc1.weight'\] "),
+    "apply unknown name": (
+        lambda: apply_masks(copy.deepcopy(NET), {"fc9.weight": KEEP}),
+        ValueError,
+        r"^masks .*unknown .*fc9.weight",
+    ),
+    "apply wrong shape": (
+        lambda: apply_masks(copy.deepcopy(NET), {"fc1.weight": KEEP.T}),
+        ValueError,
+        r"^masks\['fc1.weight'\] .*shape",
+    ),
+    "apply float mask": (
+        lambda: apply_masks(copy.deepcopy(NET), {"fc1.weight": KEEP.float()}),
+        TypeError,
+        r"^masks\['fc1.weight'\] .*bool",
+    ),
+    "apply list mask": (
+        lambda: apply_masks(copy.deepcopy(NET), {"fc1.weight": KEEP.tolist()}),
+        TypeError,
+        r"^masks\['fc1.weight'\] ",
+    ),
     "apply masks not dict": (lambda: apply_masks(copy.deepcopy(NET), [KEEP]), TypeError, r"^masks must be a dict"),
-    "apply model not module": (lambda: apply_masks({"fc1.weight": W}, {}), TypeError, r"^model must be a torch.nn.Module"),
+    "apply model not module": (
+        lambda: apply_masks({"fc1.weight": W}, {}),
+        TypeError,
+        r"^model must be a torch.nn.Module",
+    ),
     # ---- masked
     "masked wrong shape": (lambda: masked(W, KEEP[:3]), ValueError, r"^mask .*shape"),
     "masked float mask": (lambda: masked(W, KEEP.float()), TypeError, r"^mask .*bool"),
@@ -132,10 +182,18 @@ CASES = {
     "masks_sparsity list": (lambda: masks_sparsity([KEEP]), TypeError, r"^masks must be a dict"),
     "masks_sparsity empty": (lambda: masks_sparsity({}), ValueError, r"^masks must be a non-empty"),
     "masks_sparsity float": (lambda: masks_sparsity({"a": KEEP, "b": W}), TypeError, r"^masks\['b'\] .*bool"),
-    "masks_sparsity all empty": (lambda: masks_sparsity({"a": torch.zeros(0, dtype=torch.bool)}), ValueError, r"^masks "),
+    "masks_sparsity all empty": (
+        lambda: masks_sparsity({"a": torch.zeros(0, dtype=torch.bool)}),
+        ValueError,
+        r"^masks ",
+    ),
     # ---- model_sparsity / prunable_weights
     "model_sparsity not module": (lambda: model_sparsity(W), TypeError, r"^model must be a torch.nn.Module"),
-    "model_sparsity unknown name": (lambda: model_sparsity(NET, names=["fc7.weight"]), ValueError, r"^names .*unknown.*fc7"),
+    "model_sparsity unknown name": (
+        lambda: model_sparsity(NET, names=["fc7.weight"]),
+        ValueError,
+        r"^names .*unknown.*fc7",
+    ),
     "model_sparsity names str": (lambda: model_sparsity(NET, names="fc1.weight"), TypeError, r"^names must be a list"),
     "model_sparsity names int": (lambda: model_sparsity(NET, names=3), TypeError, r"^names must be a list"),
     "model_sparsity names empty": (lambda: model_sparsity(NET, names=[]), ValueError, r"^names must list"),
@@ -147,27 +205,62 @@ CASES = {
     "row_keep 0-dim": (lambda: row_keep(torch.tensor(True)), ValueError, r"^mask must have at least one dimension"),
     # ---- remove_neurons
     "remove first not linear": (lambda: remove_neurons(nn.ReLU(), NET.fc2, KEEP[:, 0]), TypeError, r"^first must be"),
-    "remove second not linear": (lambda: remove_neurons(NET.fc1, nn.Conv1d(4, 3, 1), KEEP[:, 0]), TypeError, r"^second must be"),
-    "remove size mismatch": (lambda: remove_neurons(NET.fc1, nn.Linear(5, 3), KEEP[:, 0]), ValueError, r"^second.in_features"),
-    "remove keep wrong length": (lambda: remove_neurons(NET.fc1, NET.fc2, torch.ones(5, dtype=torch.bool)), ValueError, r"^keep .*shape"),
-    "remove keep wrong 2-d shape": (lambda: remove_neurons(NET.fc1, NET.fc2, torch.ones(4, 7, dtype=torch.bool)), ValueError, r"^keep .*shape"),
+    "remove second not linear": (
+        lambda: remove_neurons(NET.fc1, nn.Conv1d(4, 3, 1), KEEP[:, 0]),
+        TypeError,
+        r"^second must be",
+    ),
+    "remove size mismatch": (
+        lambda: remove_neurons(NET.fc1, nn.Linear(5, 3), KEEP[:, 0]),
+        ValueError,
+        r"^second.in_features",
+    ),
+    "remove keep wrong length": (
+        lambda: remove_neurons(NET.fc1, NET.fc2, torch.ones(5, dtype=torch.bool)),
+        ValueError,
+        r"^keep .*shape",
+    ),
+    "remove keep wrong 2-d shape": (
+        lambda: remove_neurons(NET.fc1, NET.fc2, torch.ones(4, 7, dtype=torch.bool)),
+        ValueError,
+        r"^keep .*shape",
+    ),
     "remove keep float": (lambda: remove_neurons(NET.fc1, NET.fc2, torch.ones(4)), TypeError, r"^keep .*bool"),
     "remove keep list": (lambda: remove_neurons(NET.fc1, NET.fc2, [True] * 4), TypeError, r"^keep "),
-    "remove activation": (lambda: remove_neurons(NET.fc1, NET.fc2, KEEP[:, 0], activation="relu"), TypeError, r"^activation must be callable"),
+    "remove activation": (
+        lambda: remove_neurons(NET.fc1, NET.fc2, KEEP[:, 0], activation="relu"),
+        TypeError,
+        r"^activation must be callable",
+    ),
     # ---- shrink_mlp
     "shrink not sequential": (lambda: shrink_mlp(NET.fc1, {}), TypeError, r"^model must be an nn.Sequential"),
-    "shrink conv layer": (lambda: shrink_mlp(nn.Sequential(nn.Conv2d(1, 1, 1)), {}), TypeError, r"^model may hold only"),
+    "shrink conv layer": (
+        lambda: shrink_mlp(nn.Sequential(nn.Conv2d(1, 1, 1)), {}),
+        TypeError,
+        r"^model may hold only",
+    ),
     "shrink two relus": (
         lambda: shrink_mlp(nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.ReLU(), nn.Linear(2, 2)), {}),
-        ValueError, r"^model must have exactly one ReLU",
+        ValueError,
+        r"^model must have exactly one ReLU",
     ),
     "shrink no relu": (
-        lambda: shrink_mlp(nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)), {}), ValueError, r"^model must have exactly one ReLU"
+        lambda: shrink_mlp(nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2)), {}),
+        ValueError,
+        r"^model must have exactly one ReLU",
     ),
     "shrink masks not dict": (lambda: shrink_mlp(NET, [KEEP]), TypeError, r"^masks must be a dict"),
     "shrink unknown name": (lambda: shrink_mlp(NET, {"fc3.weight": KEEP}), ValueError, r"^masks .*unknown"),
-    "shrink wrong shape": (lambda: shrink_mlp(NET, {"fc1.weight": KEEP.T}), ValueError, r"^masks\['fc1.weight'\] .*shape"),
-    "shrink float mask": (lambda: shrink_mlp(NET, {"fc1.weight": KEEP.float()}), TypeError, r"^masks\['fc1.weight'\] .*bool"),
+    "shrink wrong shape": (
+        lambda: shrink_mlp(NET, {"fc1.weight": KEEP.T}),
+        ValueError,
+        r"^masks\['fc1.weight'\] .*shape",
+    ),
+    "shrink float mask": (
+        lambda: shrink_mlp(NET, {"fc1.weight": KEEP.float()}),
+        TypeError,
+        r"^masks\['fc1.weight'\] .*bool",
+    ),
 }
 
 
@@ -181,12 +274,26 @@ def test_bad_input_raises_naming_the_argument(case):
 def test_every_public_function_of_the_core_has_a_bad_input_case():
     import course_lib
 
-    core = {"magnitude_mask", "global_magnitude_masks", "row_norm_mask", "row_keep", "nm_mask", "apply_masks",
-            "masked", "sparsity", "density", "masks_sparsity", "model_sparsity", "prunable_weights",
-            "remove_neurons", "shrink_mlp"}
+    core = {
+        "magnitude_mask",
+        "global_magnitude_masks",
+        "row_norm_mask",
+        "row_keep",
+        "nm_mask",
+        "apply_masks",
+        "masked",
+        "sparsity",
+        "density",
+        "masks_sparsity",
+        "model_sparsity",
+        "prunable_weights",
+        "remove_neurons",
+        "shrink_mlp",
+    }
     assert core <= set(course_lib.__all__)
-    covered = {name for f in list(CASES.values()) + [(v,) for v in SPARSITY_FUNCS.values()]
-               for name in f[0].__code__.co_names}
+    covered = {
+        name for f in list(CASES.values()) + [(v,) for v in SPARSITY_FUNCS.values()] for name in f[0].__code__.co_names
+    }
     assert core <= covered, sorted(core - covered)
 
 

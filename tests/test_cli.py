@@ -1,4 +1,5 @@
 """`python -m course_lib lottery`: end to end on a tiny study, and clear errors with exit status 2."""
+
 import json
 import os
 import subprocess
@@ -14,24 +15,26 @@ TINY = ["lottery", "--dataset", "digits", "--rounds", "2", "--seeds", "2", "--ep
 
 
 def _run(args, cwd):
-    return subprocess.run([sys.executable, "-m", "course_lib", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "course_lib", *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_end_to_end_writes_json_and_plot_and_is_reproducible(tmp_path, capsys):
     js, png = tmp_path / "r0.json", tmp_path / "r0.png"
-    proc = _run([*TINY, "--json", str(js), "--plot", str(png)], ROOT)          # a real subprocess
+    proc = _run([*TINY, "--json", str(js), "--plot", str(png)], ROOT)  # a real subprocess
     assert proc.returncode == 0, proc.stderr
-    assert "weights %" in proc.stdout                                           # the table
+    assert "weights %" in proc.stdout  # the table
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     again = tmp_path / "r1.json"
-    assert main([*TINY, "--json", str(again), "--quiet"]) == 0                  # a second run, in-process
-    assert capsys.readouterr().out == ""                                        # --quiet prints nothing
-    assert js.read_text() == again.read_text()                                  # same seeds -> identical JSON
+    assert main([*TINY, "--json", str(again), "--quiet"]) == 0  # a second run, in-process
+    assert capsys.readouterr().out == ""  # --quiet prints nothing
+    assert js.read_text() == again.read_text()  # same seeds -> identical JSON
     result = json.loads(js.read_text())
     assert isinstance(result["dense_test_acc"], float) and 0 <= result["dense_test_acc"] <= 100
     assert [(r["variant"], r["round"]) for r in result["rows"]] == [
-        (v, r) for v in ("ticket", "reinit", "random_prune") for r in (1, 2)]
+        (v, r) for v in ("ticket", "reinit", "random_prune") for r in (1, 2)
+    ]
     for row in result["rows"]:
         for key in ("weights_remaining", "test_acc_mean", "test_acc_std", "early_stop_iter_mean"):
             assert isinstance(row[key], (int, float))
@@ -40,18 +43,21 @@ def test_cli_end_to_end_writes_json_and_plot_and_is_reproducible(tmp_path, capsy
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--dataset", "cifar10"], "invalid choice: 'cifar10'"),
-    (["--rounds", "0"], "--rounds: must be an int >= 1"),
-    (["--seeds", "0"], "--seeds: must be an int >= 1"),
-    (["--seeds", "two"], "--seeds: must be an int >= 1"),
-    (["--rate", "1.5"], "--rate: must be a number in (0, 1)"),
-    (["--json", "/nonexistent-dir/out.json"], "does not exist"),
-    (["--plot", "out.txt"], "--plot must end in one of"),
-    (["--variants", "reinit"], "--variants"),
-    (["--model", "wide"], "--model"),
-    (["--dataset", "mnist"], "--data-root"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--dataset", "cifar10"], "invalid choice: 'cifar10'"),
+        (["--rounds", "0"], "--rounds: must be an int >= 1"),
+        (["--seeds", "0"], "--seeds: must be an int >= 1"),
+        (["--seeds", "two"], "--seeds: must be an int >= 1"),
+        (["--rate", "1.5"], "--rate: must be a number in (0, 1)"),
+        (["--json", "/nonexistent-dir/out.json"], "does not exist"),
+        (["--plot", "out.txt"], "--plot must end in one of"),
+        (["--variants", "reinit"], "--variants"),
+        (["--model", "wide"], "--model"),
+        (["--dataset", "mnist"], "--data-root"),
+    ],
+)
 def test_bad_arguments_exit_2_with_a_message(args, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as exit_info:

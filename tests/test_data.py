@@ -1,4 +1,5 @@
 """course_lib.data: offline data sets, seeded splits, IDX files and verified downloads."""
+
 import gzip
 import hashlib
 import random
@@ -7,19 +8,22 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib import data as cdata
-from course_lib.data import DATASETS, fetch, load, read_idx, stratified_split
+from course_lib.training import data as cdata
+from course_lib.training.data import DATASETS, fetch, load, read_idx, stratified_split
 
 
-@pytest.mark.parametrize("name, shape, n", [
-    ("mnist5k", (28, 28), (3500, 500, 1000)),
-    ("digits", (8, 8), (1079, 359, 359)),
-    ("mnist1d", (40,), (3501, 499, 1000)),
-])
+@pytest.mark.parametrize(
+    "name, shape, n",
+    [
+        ("mnist5k", (28, 28), (3500, 500, 1000)),
+        ("digits", (8, 8), (1079, 359, 359)),
+        ("mnist1d", (40,), (3501, 499, 1000)),
+    ],
+)
 def test_shapes_dtypes_and_sizes(name, shape, n):
     d = load(name, seed=0)
     assert d.name == name and d.num_classes == 10 and d.input_shape == shape
-    for split, size in zip((d.train, d.val, d.test), n):
+    for split, size in zip((d.train, d.val, d.test), n, strict=False):
         assert split.x.dtype == torch.float32 and split.y.dtype == torch.int64
         assert tuple(split.x.shape) == (size, *shape) and len(split) == size
         assert set(split.y.unique().tolist()) == set(range(10))

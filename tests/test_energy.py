@@ -1,21 +1,29 @@
 """course_lib.energy: the Horowitz table, and a hand-worked energy per inference."""
+
 import pytest
 import torch
 from torch import nn
 
-from course_lib.energy import HOROWITZ_45NM, EnergyBreakdown, energy_per_inference, energy_table
-from course_lib.models import mlp
+from course_lib.measure.energy import HOROWITZ_45NM, EnergyBreakdown, energy_per_inference, energy_table
+from course_lib.training.models import mlp
 
 
 def test_table_is_the_slide():
-    assert HOROWITZ_45NM == {"int_add": 0.1, "float_add": 0.9, "register_file": 1.0, "int_mult": 3.1,
-                             "float_mult": 3.7, "sram_read": 5.0, "dram_read": 640.0}
+    assert HOROWITZ_45NM == {
+        "int_add": 0.1,
+        "float_add": 0.9,
+        "register_file": 1.0,
+        "int_mult": 3.1,
+        "float_mult": 3.7,
+        "sram_read": 5.0,
+        "dram_read": 640.0,
+    }
     values = [v for _, v in energy_table()]
     assert values == sorted(values) and len(values) == 7
-    import course_lib.energy
+    import course_lib.measure.energy
 
     for source in ("Horowitz", "Computing's energy problem", "ISSCC 2014"):
-        assert source in course_lib.energy.__doc__
+        assert source in course_lib.measure.energy.__doc__
 
 
 def _net():
@@ -63,13 +71,16 @@ def test_breakdown_is_frozen_and_sums():
         e.mult_pj = 0
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    (dict(fmt="coo"), "fmt"),
-    (dict(cache_bytes=-1), "cache_bytes"),
-    (dict(batch_size=0), "batch_size"),
-    (dict(batch_size=2.0), "batch_size"),
-    (dict(table={"float_mult": 1.0}), "table"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        (dict(fmt="coo"), "fmt"),
+        (dict(cache_bytes=-1), "cache_bytes"),
+        (dict(batch_size=0), "batch_size"),
+        (dict(batch_size=2.0), "batch_size"),
+        (dict(table={"float_mult": 1.0}), "table"),
+    ],
+)
 def test_bad_input(kwargs, word):
     with pytest.raises((TypeError, ValueError), match=word):
         energy_per_inference(nn.Linear(2, 2), **kwargs)

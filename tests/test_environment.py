@@ -1,5 +1,6 @@
 """pyproject.toml is the single source of the dependencies; environment.yml (conda/Binder)
 must name exactly the same pinned packages, and torch must stay pinned to the CPU wheel."""
+
 import re
 import tomllib
 from pathlib import Path

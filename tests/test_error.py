@@ -1,4 +1,5 @@
 """course_lib.error: output error of a pruned layer."""
+
 import functools
 
 import pytest
@@ -7,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from course_lib import magnitude_mask, nm_mask, row_norm_mask
-from course_lib.error import error_curve, layer_output, output_error, removal_errors, weight_error
+from course_lib.pruning.error import error_curve, layer_output, output_error, removal_errors, weight_error
 
 
 def _gen(seed=0):
@@ -66,7 +67,7 @@ def test_error_curve_identity_inputs_is_monotone_for_magnitude():
     rates = [i / 8 for i in range(9)]
     curve = error_curve(w, torch.eye(8), magnitude_mask, rates)
     assert curve[0] == 0.0 and curve[-1] == pytest.approx(1.0)
-    assert all(a <= b + 1e-12 for a, b in zip(curve, curve[1:]))
+    assert all(a <= b + 1e-12 for a, b in zip(curve, curve[1:], strict=False))
     # with identity inputs the output error is the weight error
     assert curve[4] == pytest.approx(weight_error(w, magnitude_mask(w, 0.5)))
 

@@ -1,12 +1,13 @@
 """The real exercises/: in sync with solutions/, every stub fails on NotImplementedError,
 and the grader passes a real solution. (The grader's own behaviour is tested on fixtures
 in test_grade.py.)"""
+
 from pathlib import Path
 
 import pytest
-
-from course_lib import grade
 from test_make_exercises import load_tool
+
+from course_lib.grading import grade
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -52,6 +53,9 @@ def test_solutions_are_not_flagged_as_tampering(name):
     import nbformat
 
     nb = nbformat.read(SOLUTIONS / name, as_version=4)
-    flagged = [(c.id, grade.suspicious(c.source)) for c in nb.cells
-               if c.cell_type == "code" and not grade.is_read_only(c) and grade.suspicious(c.source)]
+    flagged = [
+        (c.id, grade.suspicious(c.source))
+        for c in nb.cells
+        if c.cell_type == "code" and not grade.is_read_only(c) and grade.suspicious(c.source)
+    ]
     assert flagged == []

@@ -1,11 +1,11 @@
 """course_lib.finetune: prune-finetune, one-shot vs iterative, sensitivity, least-squares refit."""
+
 import copy
 
 import pytest
 import torch
 
-from course_lib.data import load
-from course_lib.finetune import (
+from course_lib.experiments.finetune import (
     hidden_activations,
     layer_sensitivity,
     least_squares_refit,
@@ -15,10 +15,11 @@ from course_lib.finetune import (
     refit_scan,
     train_prune_finetune,
 )
-from course_lib.lottery import make_model
-from course_lib.masks import n_to_prune
-from course_lib.structured import remove_neurons, row_keep, row_norm_mask
-from course_lib.train import train
+from course_lib.experiments.lottery import make_model
+from course_lib.pruning.masks import n_to_prune
+from course_lib.pruning.structured import remove_neurons, row_keep, row_norm_mask
+from course_lib.training.data import load
+from course_lib.training.train import train
 
 DATA = load("digits")
 
@@ -31,7 +32,7 @@ def trained():
 
 
 def _same(a, b):
-    return all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    return all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values(), strict=False))
 
 
 def test_prune_finetune_keeps_masks_and_recovers_accuracy(trained):

@@ -1,4 +1,5 @@
-"""course_lib.grade on small fixture notebooks (made in tmp_path, so each run is a few seconds)."""
+"""course_lib.grading.grade on small fixture notebooks (made in tmp_path, so each run is a few seconds)."""
+
 import json
 import subprocess
 import sys
@@ -6,9 +7,9 @@ import sys
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
-
-from course_lib import grade
 from test_make_exercises import NAME, dirs  # noqa: F401 (dirs is a fixture)
+
+from course_lib.grading import grade
 
 
 def edit(path, **sources):
@@ -36,8 +37,7 @@ def test_untouched_exercise_fails_every_exercise(dirs, capsys):
     out = capsys.readouterr().out
     assert "FAIL NotImplementedError" in out and "score: 0/5" in out
     report = grade.grade(ex / NAME, sol)
-    assert results(report) == {"add": (False, "NotImplementedError", 0),
-                               "double": (False, "NotImplementedError", 0)}
+    assert results(report) == {"add": (False, "NotImplementedError", 0), "double": (False, "NotImplementedError", 0)}
     assert report.warnings == []
 
 
@@ -50,8 +50,9 @@ def test_solution_passes(dirs, capsys):
 
 def test_correct_student_work_passes(dirs):
     sol, ex = dirs
-    nb = edit(ex / NAME, solution_add="def add(a, b):\n    return b + a",
-              solution_double="def double(x):\n    return x + x")
+    nb = edit(
+        ex / NAME, solution_add="def add(a, b):\n    return b + a", solution_double="def double(x):\n    return x + x"
+    )
     report = grade.grade(nb, sol)
     assert report.passed and report.score == 5 and report.warnings == []
 
@@ -68,8 +69,12 @@ def test_checks_replaced_by_assert_true_still_fail(dirs, capsys):
 
 def test_deleted_check_cell_is_put_back_and_still_fails(dirs):
     sol, ex = dirs
-    nb = edit(ex / NAME, check_add=None, solution_add="def add(a, b):\n    return a - b",
-              solution_double="def double(x):\n    return 2 * x")
+    nb = edit(
+        ex / NAME,
+        check_add=None,
+        solution_add="def add(a, b):\n    return a - b",
+        solution_double="def double(x):\n    return 2 * x",
+    )
     report = grade.grade(nb, sol)
     assert results(report) == {"add": (False, "AssertionError", 0), "double": (True, None, 3)}
     assert any("'check-add' was deleted" in w for w in report.warnings)
@@ -80,9 +85,12 @@ def test_deleted_check_cell_is_put_back_and_still_fails(dirs):
 
 def test_edited_locked_setup_cell_is_restored(dirs):
     sol, ex = dirs
-    nb = edit(ex / NAME, setup="raise SystemExit",
-              solution_add="def add(a, b):\n    return math.fsum([a, b])",
-              solution_double="def double(x):\n    return 2 * x")
+    nb = edit(
+        ex / NAME,
+        setup="raise SystemExit",
+        solution_add="def add(a, b):\n    return math.fsum([a, b])",
+        solution_double="def double(x):\n    return 2 * x",
+    )
     report = grade.grade(nb, sol)
     assert report.passed
     assert report.warnings == ["read-only cell 'setup' was edited; its original source was used"]
@@ -90,8 +98,11 @@ def test_edited_locked_setup_cell_is_restored(dirs):
 
 def test_error_in_an_earlier_cell_does_not_stop_later_checks(dirs, capsys):
     sol, ex = dirs
-    nb = edit(ex / NAME, solution_add="1 / 0\ndef add(a, b):\n    return a + b",
-              solution_double="def double(x):\n    return 2 * x")
+    nb = edit(
+        ex / NAME,
+        solution_add="1 / 0\ndef add(a, b):\n    return a + b",
+        solution_double="def double(x):\n    return 2 * x",
+    )
     assert grade.main([str(nb), "--solutions", str(sol)]) == 1
     out = capsys.readouterr().out
     assert "note: cell 3 ('solution-add') raised ZeroDivisionError" in out
@@ -101,8 +112,11 @@ def test_error_in_an_earlier_cell_does_not_stop_later_checks(dirs, capsys):
 
 def test_a_cell_past_the_timeout_fails_its_check_and_the_rest_still_run(dirs):
     sol, ex = dirs
-    nb = edit(ex / NAME, solution_add="def add(a, b):\n    while True:\n        pass",
-              solution_double="def double(x):\n    return 2 * x")
+    nb = edit(
+        ex / NAME,
+        solution_add="def add(a, b):\n    while True:\n        pass",
+        solution_double="def double(x):\n    return 2 * x",
+    )
     report = grade.grade(nb, sol, timeout=3)
     assert results(report) == {"add": (False, "Timeout", 0), "double": (True, None, 3)}
 
@@ -110,8 +124,7 @@ def test_a_cell_past_the_timeout_fails_its_check_and_the_rest_still_run(dirs):
 def test_a_student_cell_posing_as_a_check_counts_for_nothing(dirs):
     sol, ex = dirs
     nb = nbformat.read(ex / NAME, as_version=4)
-    fake = new_code_cell("assert True", id="check-bonus",
-                         metadata={"course": {"check": "bonus", "points": 100}})
+    fake = new_code_cell("assert True", id="check-bonus", metadata={"course": {"check": "bonus", "points": 100}})
     nb.cells.append(fake)
     path = ex.parent / "student.ipynb"
     nbformat.write(nb, path)
@@ -128,8 +141,9 @@ def test_broken_json_exit_2_one_line(dirs, tmp_path, capsys):
     lines = [ln for ln in (cap.out + cap.err).splitlines() if ln.strip()]
     assert len(lines) == 1 and "invalid JSON" in lines[0] and str(broken) in lines[0]
     # the command line too, with no traceback
-    res = subprocess.run([sys.executable, "-m", "course_lib.grade", str(broken), "--solutions", str(sol)],
-                         capture_output=True, text=True)
+    res = subprocess.run(
+        [sys.executable, "-m", "course_lib.grade", str(broken), "--solutions", str(sol)], capture_output=True, text=True
+    )
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1 and res.stdout == ""
 

@@ -1,12 +1,12 @@
 """course_lib.lottery: IMP with rewinding, its controls, and the study over seeds."""
+
 import copy
 import json
 
 import pytest
 import torch
 
-from course_lib.data import load
-from course_lib.lottery import (
+from course_lib.experiments.lottery import (
     VARIANTS,
     imp_round,
     lottery_study,
@@ -16,8 +16,9 @@ from course_lib.lottery import (
     rewind,
     start_variant,
 )
-from course_lib.schedules import layer_sparsities
-from course_lib.train import train
+from course_lib.pruning.schedules import layer_sparsities
+from course_lib.training.data import load
+from course_lib.training.train import train
 
 DATA = load("digits")
 SMALL = dict(model="24", rounds=2, seeds=2, rate=0.5, epochs=1, lr=5e-3, progress=False)
@@ -57,9 +58,19 @@ def test_imp_round_prunes_the_remaining_weights_and_retrains_from_the_rewind_poi
     masks = None
     for rnd in (1, 2):
         trained = copy.deepcopy(net.state_dict())
-        new, run = imp_round(net, DATA, masks, init, {"fc1.weight": 0.5, "fc2.weight": 0.25}, rnd,
-                             epochs=1, lr=5e-3, save_at=[0], progress=False)
-        assert int((~new["fc1.weight"]).sum()) == round((1 - 0.5 ** rnd) * 24 * 64)
+        new, run = imp_round(
+            net,
+            DATA,
+            masks,
+            init,
+            {"fc1.weight": 0.5, "fc2.weight": 0.25},
+            rnd,
+            epochs=1,
+            lr=5e-3,
+            save_at=[0],
+            progress=False,
+        )
+        assert int((~new["fc1.weight"]).sum()) == round((1 - 0.5**rnd) * 24 * 64)
         if masks is not None:
             assert not (new["fc1.weight"] & ~masks["fc1.weight"]).any()
         # rewound to init under the new mask, which pruned the smallest *trained* weights
@@ -89,8 +100,8 @@ def test_study_rows_and_controls_keep_the_ticket_per_layer_sparsity(study):
     layers = ["fc1.weight", "fc2.weight"]
     for rnd in (1, 2):
         expected = study.layer_density[rnd]
-        assert expected["fc1.weight"] == pytest.approx(0.5 ** rnd, abs=1e-3)
-        assert expected["fc2.weight"] == pytest.approx(0.75 ** rnd, abs=1e-2)  # output layer at half rate
+        assert expected["fc1.weight"] == pytest.approx(0.5**rnd, abs=1e-3)
+        assert expected["fc2.weight"] == pytest.approx(0.75**rnd, abs=1e-2)  # output layer at half rate
         for variant in VARIANTS:
             for measured in study.nonzero_density[(variant, rnd)]:
                 for name in layers:  # trained nets: zeros exactly where the mask prunes, same count per layer
@@ -104,8 +115,14 @@ def test_study_json_has_the_documented_fields(study):
     assert set(js) >= {"dense_test_acc", "rows", "config", "seeds"}
     assert js["dense_test_acc"] == pytest.approx(sum(r.final_test_acc for r in study.dense) / 2)
     for row in js["rows"]:
-        assert {"variant", "round", "weights_remaining", "test_acc_mean", "test_acc_std",
-                "early_stop_iter_mean"} <= set(row)
+        assert {
+            "variant",
+            "round",
+            "weights_remaining",
+            "test_acc_mean",
+            "test_acc_std",
+            "early_stop_iter_mean",
+        } <= set(row)
         assert row["variant"] in VARIANTS and 0 < row["weights_remaining"] < 1
         assert 0 <= row["test_acc_mean"] <= 100 and row["test_acc_std"] >= 0
     assert "curves" in study.to_json(curves=True)
@@ -124,7 +141,7 @@ def _same_runs(a, b):
     for key in a.runs:
         for x, y in zip(a.runs[key], b.runs[key], strict=True):
             assert x.iterations == y.iterations
-            assert x.test_acc == pytest.approx(y.test_acc, abs=0.2)   # one example of 359 = 0.28 points
+            assert x.test_acc == pytest.approx(y.test_acc, abs=0.2)  # one example of 359 = 0.28 points
             assert x.val_loss == pytest.approx(y.val_loss, abs=1e-4)
 
 
@@ -154,9 +171,9 @@ def test_history_keeps_masks_and_weights(histories):
         assert h.dense_final[i] is h.final[0][i]
         for r in (1, 2):
             for n, m in h.masks[r][i].items():
-                assert not bool((m & ~h.masks[r - 1][i][n]).any())              # masks only shrink
-                assert bool((h.final[r][i][n][~m] == 0).all())                  # pruned weights stayed zero
-                assert not torch.equal(h.final[r][i][n], h.init[i][n] * m)      # and the kept ones trained
+                assert not bool((m & ~h.masks[r - 1][i][n]).any())  # masks only shrink
+                assert bool((h.final[r][i][n][~m] == 0).all())  # pruned weights stayed zero
+                assert not torch.equal(h.final[r][i][n], h.init[i][n] * m)  # and the kept ones trained
             # round r's masks are the magnitude masks of round r-1's trained ticket
             net = make_model("24", 64, 10)
             net.load_state_dict(h.final[r - 1][i])
@@ -185,8 +202,9 @@ def test_start_variant_defines_the_controls():
 
 
 def test_late_rewinding_and_subset_of_variants():
-    res = lottery_study(DATA, model="16", rounds=1, seeds=1, epochs=1, rewind_iter=5, variants=["ticket"],
-                        lr=5e-3, progress=False)
+    res = lottery_study(
+        DATA, model="16", rounds=1, seeds=1, epochs=1, rewind_iter=5, variants=["ticket"], lr=5e-3, progress=False
+    )
     assert res.variants == ["ticket"] and res.config["rewind_iter"] == 5
     with pytest.raises(ValueError, match="rewind_iter"):
         lottery_study(DATA, model="16", rounds=1, seeds=1, epochs=1, rewind_iter=10_000, progress=False)

@@ -1,4 +1,5 @@
 """Unit tests of course_lib.magnitude: per-tensor and global magnitude masks."""
+
 import pytest
 import torch
 

@@ -2,6 +2,7 @@
 
 The fixture builders here are also used by test_grade.py.
 """
+
 import importlib.util
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from course_lib.grade import checksum
+from course_lib.grading.grade import checksum
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "tools" / "make_exercises.py"
@@ -36,23 +37,42 @@ def check_meta(name, points):
 
 def solution_notebook(add_body="return a + b", double_body="return 2 * x", extra_check=""):
     """A two-exercise solution notebook in the course's conventions."""
-    run = new_code_cell("import math\nprint(math.pi)", id="setup", metadata=LOCKED, execution_count=3,
-                        outputs=[new_output("stream", name="stdout", text="3.14\n")])
-    nb = new_notebook(cells=[
-        new_markdown_cell("# Fixture exercise\nTwo small functions.", id="intro", metadata=LOCKED),
-        run,
-        new_markdown_cell("Why add?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION", id="md-why",
-                          metadata={"course": {"solution": "why"}}),
-        new_code_cell(f'def add(a, b):\n    """Sum."""\n    ### BEGIN SOLUTION\n    {add_body}\n'
-                      "    ### END SOLUTION\n", id="solution-add",
-                      metadata={"course": {"solution": "add"}}),
-        new_code_cell("assert add(1, 2) == 3\nassert add(-1, 1) == 0" + extra_check, id="check-add",
-                      metadata=check_meta("add", 2)),
-        new_code_cell(f"def double(x):\n    ### BEGIN SOLUTION\n    {double_body}\n    ### END SOLUTION",
-                      id="solution-double", metadata={"course": {"solution": "double"}}),
-        new_code_cell("assert double(2) == 4\nassert double(0) == 0", id="check-double",
-                      metadata=check_meta("double", 3)),
-    ])
+    run = new_code_cell(
+        "import math\nprint(math.pi)",
+        id="setup",
+        metadata=LOCKED,
+        execution_count=3,
+        outputs=[new_output("stream", name="stdout", text="3.14\n")],
+    )
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Fixture exercise\nTwo small functions.", id="intro", metadata=LOCKED),
+            run,
+            new_markdown_cell(
+                "Why add?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION",
+                id="md-why",
+                metadata={"course": {"solution": "why"}},
+            ),
+            new_code_cell(
+                f'def add(a, b):\n    """Sum."""\n    ### BEGIN SOLUTION\n    {add_body}\n    ### END SOLUTION\n',
+                id="solution-add",
+                metadata={"course": {"solution": "add"}},
+            ),
+            new_code_cell(
+                "assert add(1, 2) == 3\nassert add(-1, 1) == 0" + extra_check,
+                id="check-add",
+                metadata=check_meta("add", 2),
+            ),
+            new_code_cell(
+                f"def double(x):\n    ### BEGIN SOLUTION\n    {double_body}\n    ### END SOLUTION",
+                id="solution-double",
+                metadata={"course": {"solution": "double"}},
+            ),
+            new_code_cell(
+                "assert double(2) == 4\nassert double(0) == 0", id="check-double", metadata=check_meta("double", 3)
+            ),
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     return nb
@@ -91,7 +111,7 @@ def test_outputs_and_widget_state_stripped_ids_and_metadata_kept(dirs):
     assert "widgets" not in nb.metadata
     assert nb.metadata["kernelspec"]["name"] == "python3"
     assert [c.id for c in nb.cells] == [c.id for c in src.cells]
-    for c, s in zip(nb.cells, src.cells):
+    for c, s in zip(nb.cells, src.cells, strict=False):
         if c.cell_type == "code":
             assert c.outputs == [] and c.execution_count is None
         meta = {k: v for k, v in c.metadata.items()}
@@ -235,7 +255,7 @@ def test_solution_without_cell_ids_gets_stable_ids_the_grader_shares(tmp_path):
     source, the same on every run and the same the grader derives for the solution."""
     import json
 
-    from course_lib.grade import fill_ids
+    from course_lib.grading.grade import fill_ids
 
     tool = load_tool()
     sol = tmp_path / "solutions"

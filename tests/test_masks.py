@@ -1,11 +1,13 @@
 """Unit tests of course_lib.masks: sparsity measures, prunable weights, applying masks."""
+
 import pytest
 import torch
 from torch import nn
 
 from course_lib import apply_masks, density, masked, masks_sparsity, model_sparsity, prunable_weights, sparsity
-from course_lib.masks import check_sparsity, n_to_prune, smallest_k_mask
-from course_lib.models import mlp
+from course_lib._checks import check_sparsity
+from course_lib.pruning.masks import n_to_prune, smallest_k_mask
+from course_lib.training.models import mlp
 
 
 # --------------------------------------------------------------------------- sparsity / density
@@ -133,9 +135,17 @@ def test_masked_returns_a_new_tensor_and_leaves_weight_alone():
 @pytest.mark.parametrize(
     "s, numel, expected",
     [
-        (0.0, 10, 0), (1.0, 10, 10), (0.3, 10, 3),
+        (0.0, 10, 0),
+        (1.0, 10, 10),
+        (0.3, 10, 3),
         # x.5 cases (exact binary fractions): round half to even, like torch.nn.utils.prune
-        (0.5, 5, 2), (0.5, 7, 4), (0.25, 6, 2), (0.25, 10, 2), (0.75, 6, 4), (0.75, 14, 10), (0.125, 4, 0),
+        (0.5, 5, 2),
+        (0.5, 7, 4),
+        (0.25, 6, 2),
+        (0.25, 10, 2),
+        (0.75, 6, 4),
+        (0.75, 14, 10),
+        (0.125, 4, 0),
     ],
 )
 def test_n_to_prune_rounds_half_to_even(s, numel, expected):

@@ -1,16 +1,28 @@
 """course_lib.measure: the one namespace, and pruning_costs of the four storage variants."""
+
 import pytest
 import torch
 
 import course_lib.measure as measure
-from course_lib.models import lenet_300_100, mlp
+from course_lib.training.models import lenet_300_100, mlp
 
 
 def test_namespace_exports_everything():
     for name in measure.__all__:
         assert hasattr(measure, name), name
-    for name in ("param_count", "nonzero_count", "model_bytes", "disk_bytes", "csr_bytes", "macs", "flops",
-                 "latency", "compare_latency", "energy_per_inference", "HOROWITZ_45NM"):
+    for name in (
+        "param_count",
+        "nonzero_count",
+        "model_bytes",
+        "disk_bytes",
+        "csr_bytes",
+        "macs",
+        "flops",
+        "latency",
+        "compare_latency",
+        "energy_per_inference",
+        "HOROWITZ_45NM",
+    ):
         assert name in measure.__all__
 
 

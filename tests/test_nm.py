@@ -1,4 +1,5 @@
 """Unit tests of course_lib.nm: n:m masks (n largest |w| in each m consecutive inputs of a row)."""
+
 import itertools
 
 import pytest
@@ -12,10 +13,10 @@ def _rand(*shape, seed=0):
 
 
 def test_nm_mask_2_4_by_hand():
-    w = torch.tensor([[0.1, -0.9, 0.5, 0.2, 3.0, -4.0, 1.0, -2.0],
-                      [-7.0, 0.0, 0.3, 6.0, 0.01, 0.02, -0.03, 0.04]])
-    expected = torch.tensor([[False, True, True, False, True, True, False, False],
-                             [True, False, False, True, False, False, True, True]])
+    w = torch.tensor([[0.1, -0.9, 0.5, 0.2, 3.0, -4.0, 1.0, -2.0], [-7.0, 0.0, 0.3, 6.0, 0.01, 0.02, -0.03, 0.04]])
+    expected = torch.tensor(
+        [[False, True, True, False, True, True, False, False], [True, False, False, True, False, False, True, True]]
+    )
     assert torch.equal(nm_mask(w, 2, 4), expected)
     assert torch.equal(nm_mask(w), expected)  # 2:4 is the default
 
@@ -81,8 +82,8 @@ def test_nm_mask_n_equals_m_keeps_everything_and_1_of_m_keeps_the_max():
     w = _rand(3, 12, seed=4)
     assert nm_mask(w, 4, 4).all()
     one = nm_mask(w, 1, 6)
-    for row, row_mask in zip(w, one):
-        for g, gm in zip(row.reshape(-1, 6), row_mask.reshape(-1, 6)):
+    for row, row_mask in zip(w, one, strict=False):
+        for g, gm in zip(row.reshape(-1, 6), row_mask.reshape(-1, 6), strict=False):
             assert gm.nonzero().item() == int(g.abs().argmax())
 
 

@@ -4,6 +4,7 @@ Weights are continuous random numbers (no ties in |w| or in row norms), so the
 two implementations must choose exactly the same entries. Rates include 0, 1
 and rates whose ``sparsity * numel`` ends in .5 (both round half to even).
 """
+
 import copy
 import random
 
@@ -13,7 +14,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from course_lib import apply_masks, global_magnitude_masks, magnitude_mask, masked, row_norm_mask
-from course_lib.models import mlp
+from course_lib.training.models import mlp
 
 RATES = [0.0, 1.0, 0.1, 0.2, 0.3, 0.5, 0.6, 0.75, 0.9, 0.95, 0.99, 1 / 3, 2 / 3]
 

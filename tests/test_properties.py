@@ -5,6 +5,7 @@ Weights are drawn from a mix of a few repeated values (many ties, zeros) and
 continuous floats, so the properties are checked with and without ties.
 The example budget comes from the "course" profile in tests/conftest.py.
 """
+
 import math
 
 import torch
@@ -120,8 +121,12 @@ def test_row_norm_with_prior_only_shrinks(wp, p, data):
         assert survivors[emptied_now].max() <= survivors[alive].min()
 
 
-@given(st.integers(1, 6).flatmap(lambda m: st.tuples(st.integers(1, m), st.just(m))),
-       st.integers(1, 4), st.integers(1, 4), st.data())
+@given(
+    st.integers(1, 6).flatmap(lambda m: st.tuples(st.integers(1, m), st.just(m))),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.data(),
+)
 def test_nm_with_prior_only_shrinks_and_keeps_largest_survivors(nm, rows, groups, data):
     n, m = nm
     numel = rows * groups * m
@@ -129,14 +134,18 @@ def test_nm_with_prior_only_shrinks_and_keeps_largest_survivors(nm, rows, groups
     prior = torch.tensor(data.draw(st.lists(st.booleans(), min_size=numel, max_size=numel))).reshape(w.shape)
     mask = nm_mask(w, n, m, prior=prior)
     assert not (mask & ~prior).any()
-    for wg, mg, pg in zip(w.reshape(-1, m), mask.reshape(-1, m), prior.reshape(-1, m)):
+    for wg, mg, pg in zip(w.reshape(-1, m), mask.reshape(-1, m), prior.reshape(-1, m), strict=False):
         assert int(mg.sum()) == min(n, int(pg.sum()))
         assert _largest_kept(wg, mg, pg)
 
 
 # --------------------------------------------------------------------------- n:m
-@given(st.integers(1, 8).flatmap(lambda m: st.tuples(st.integers(1, m), st.just(m))),
-       st.integers(1, 4), st.integers(1, 4), st.data())
+@given(
+    st.integers(1, 8).flatmap(lambda m: st.tuples(st.integers(1, m), st.just(m))),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.data(),
+)
 def test_nm_each_group_keeps_exactly_its_n_largest(nm, rows, groups, data):
     n, m = nm
     numel = rows * groups * m
@@ -144,7 +153,7 @@ def test_nm_each_group_keeps_exactly_its_n_largest(nm, rows, groups, data):
     mask = nm_mask(w, n, m)
     assert _pruned(mask) * m == numel * (m - n)  # sparsity exactly 1 - n/m (in integers: no rounding)
     assert abs(sparsity(mask) - (1 - n / m)) < 1e-12
-    for wg, mg in zip(w.reshape(-1, m), mask.reshape(-1, m)):
+    for wg, mg in zip(w.reshape(-1, m), mask.reshape(-1, m), strict=False):
         assert int(mg.sum()) == n
         assert _largest_kept(wg, mg, torch.ones_like(mg))
         # ties: among equal |w| at the boundary, the earlier entries are the kept ones

@@ -1,4 +1,5 @@
 """course_lib.schedules: pure schedules that hit their targets exactly."""
+
 import math
 
 import pytest
@@ -6,9 +7,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_lib.lottery import make_model, prune_masks
-from course_lib.masks import n_to_prune
-from course_lib.schedules import (
+from course_lib.experiments.lottery import make_model, prune_masks
+from course_lib.pruning.masks import n_to_prune
+from course_lib.pruning.schedules import (
     cubic_schedule,
     cubic_sparsity,
     density_after,
@@ -22,11 +23,11 @@ from course_lib.schedules import (
 
 
 def test_iterative_prunes_a_fraction_of_the_remaining_weights():
-    assert iterative_densities(0.2, 3) == [1.0, 0.8, 0.8 ** 2, 0.8 ** 3]
+    assert iterative_densities(0.2, 3) == [1.0, 0.8, 0.8**2, 0.8**3]
     assert iterative_sparsities(0.5, 3) == [0.0, 0.5, 0.75, 0.875]
-    assert density_after(0.4, 8) == 0.6 ** 8
+    assert density_after(0.4, 8) == 0.6**8
     d = iterative_densities(0.36, 5)
-    assert all(math.isclose(b / a, 0.64) for a, b in zip(d, d[1:]))
+    assert all(math.isclose(b / a, 0.64) for a, b in zip(d, d[1:], strict=False))
 
 
 @given(st.floats(0.01, 0.99), st.integers(1, 30))
@@ -46,7 +47,7 @@ def test_layer_rates_prune_the_output_layer_at_half_rate():
     assert layer_rates(names, 0.2) == {"fc1.weight": 0.2, "fc2.weight": 0.2, "fc3.weight": 0.1}
     assert layer_rates(names, 0.2, output_rate=0.05)["fc3.weight"] == 0.05
     assert layer_rates(["w"], 0.3) == {"w": 0.15}
-    assert layer_sparsities({"a": 0.5, "b": 0.25}, 3) == {"a": 0.875, "b": 1 - 0.75 ** 3}
+    assert layer_sparsities({"a": 0.5, "b": 0.25}, 3) == {"a": 0.875, "b": 1 - 0.75**3}
 
 
 def test_masks_hit_the_per_layer_targets_exactly_round_after_round():
@@ -77,8 +78,9 @@ def test_cubic_schedule_hits_start_and_end_exactly():
     assert cubic_sparsity(5, 0.9, 0.1, start_step=10, n_prunes=7) == 0.1  # before t0
     # between pruning steps the sparsity holds
     assert cubic_sparsity(105, 0.8, start_step=100, n_prunes=4, frequency=10) == 0.0
-    assert cubic_sparsity(119, 0.8, start_step=100, n_prunes=4, frequency=10) == \
-        cubic_sparsity(110, 0.8, start_step=100, n_prunes=4, frequency=10)
+    assert cubic_sparsity(119, 0.8, start_step=100, n_prunes=4, frequency=10) == cubic_sparsity(
+        110, 0.8, start_step=100, n_prunes=4, frequency=10
+    )
     sched = cubic_schedule(0.8, start_step=100, n_prunes=4, frequency=10)
     assert [t for t, _ in sched] == [100, 110, 120, 130, 140]
     assert sched[0][1] == 0.0 and sched[-1][1] == 0.8
@@ -89,10 +91,12 @@ def test_cubic_schedule_hits_start_and_end_exactly():
 @given(st.floats(0, 1), st.integers(1, 50), st.integers(1, 20))
 def test_cubic_is_monotone_and_front_loaded(final, n, dt):
     values = [cubic_sparsity(t, final, 0.0, 0, n, dt) for t in range(0, n * dt + 1)]
-    assert all(b >= a for a, b in zip(values, values[1:]))
+    assert all(b >= a for a, b in zip(values, values[1:], strict=False))
     steps = [s for _, s in cubic_schedule(final, 0.0, 0, n, dt)]
-    gains = [b - a for a, b in zip(steps, steps[1:])]
-    assert all(g2 <= g1 + 1e-12 for g1, g2 in zip(gains, gains[1:]))  # prunes fast first, slowly at the end
+    gains = [b - a for a, b in zip(steps, steps[1:], strict=False)]
+    assert all(
+        g2 <= g1 + 1e-12 for g1, g2 in zip(gains, gains[1:], strict=False)
+    )  # prunes fast first, slowly at the end
 
 
 def test_bad_inputs_name_the_argument():

@@ -1,4 +1,5 @@
 """course_lib.size: counts and bytes equal hand-computed values; the CSR formula matches torch."""
+
 import io
 import warnings
 
@@ -6,9 +7,17 @@ import pytest
 import torch
 
 from course_lib import magnitude_mask, row_norm_mask, shrink_mlp
-from course_lib.models import lenet_300_100, mlp
-from course_lib.size import (csr_bytes, csr_tensor_bytes, disk_bytes, masked_state, model_bytes, nonzero_count,
-                             param_count, to_csr)
+from course_lib.measure.size import (
+    csr_bytes,
+    csr_tensor_bytes,
+    disk_bytes,
+    masked_state,
+    model_bytes,
+    nonzero_count,
+    param_count,
+    to_csr,
+)
+from course_lib.training.models import lenet_300_100, mlp
 
 
 def _net():
@@ -91,19 +100,22 @@ def test_disk_bytes_is_the_saved_length():
     assert 0 < disk_bytes(big) - model_bytes(big) < 4000  # headers only
 
 
-@pytest.mark.parametrize("call, word", [
-    (lambda: param_count("net"), "model"),
-    (lambda: model_bytes(_net(), fmt="coo"), "fmt"),
-    (lambda: model_bytes(_net(), {"fc9.weight": torch.ones(1, dtype=torch.bool)}), "masks"),
-    (lambda: model_bytes(_net(), {"fc1.weight": torch.ones(4, 3)}), "masks['fc1.weight']"),
-    (lambda: model_bytes(_net(), [1, 2]), "masks"),
-    (lambda: csr_bytes(-1, 3), "rows"),
-    (lambda: csr_bytes(3, 2.5), "nnz"),
-    (lambda: csr_bytes(3, 2, index_bytes=0), "index_bytes"),
-    (lambda: to_csr(torch.ones(3)), "weight"),
-    (lambda: csr_tensor_bytes(torch.ones(2, 2)), "tensor"),
-    (lambda: disk_bytes(_net(), fmt=None), "fmt"),
-])
+@pytest.mark.parametrize(
+    "call, word",
+    [
+        (lambda: param_count("net"), "model"),
+        (lambda: model_bytes(_net(), fmt="coo"), "fmt"),
+        (lambda: model_bytes(_net(), {"fc9.weight": torch.ones(1, dtype=torch.bool)}), "masks"),
+        (lambda: model_bytes(_net(), {"fc1.weight": torch.ones(4, 3)}), "masks['fc1.weight']"),
+        (lambda: model_bytes(_net(), [1, 2]), "masks"),
+        (lambda: csr_bytes(-1, 3), "rows"),
+        (lambda: csr_bytes(3, 2.5), "nnz"),
+        (lambda: csr_bytes(3, 2, index_bytes=0), "index_bytes"),
+        (lambda: to_csr(torch.ones(3)), "weight"),
+        (lambda: csr_tensor_bytes(torch.ones(2, 2)), "tensor"),
+        (lambda: disk_bytes(_net(), fmt=None), "fmt"),
+    ],
+)
 def test_bad_input_names_the_argument(call, word):
     with pytest.raises((TypeError, ValueError), match=word.replace("[", r"\[").replace("]", r"\]")):
         call()

@@ -1,10 +1,11 @@
 """Unit tests of course_lib.structured: row-norm masks and physical removal of neurons."""
+
 import pytest
 import torch
 from torch import nn
 
 from course_lib import apply_masks, remove_neurons, row_keep, row_norm_mask, shrink_mlp
-from course_lib.models import mlp
+from course_lib.training.models import mlp
 
 
 def _rand(*shape, seed=0, dtype=torch.float32):
@@ -133,7 +134,7 @@ def test_remove_neurons_accepts_a_weight_shaped_mask_and_leaves_inputs_alone():
     a2, b2 = remove_neurons(a, b, mask)
     assert a2.out_features == 5
     assert torch.equal(a2.weight, a.weight[[0, 1, 3, 4, 5]])
-    for t, t0 in zip((a.weight, a.bias, b.weight, b.bias), before):
+    for t, t0 in zip((a.weight, a.bias, b.weight, b.bias), before, strict=False):
         assert torch.equal(t, t0)
 
 
@@ -237,7 +238,7 @@ def test_shrink_mlp_without_masks_is_an_equal_copy():
     net = mlp([6, 4, 3], seed=1)
     small = shrink_mlp(net, {})
     assert small is not net and small.fc1 is not net.fc1
-    for (k, v), (k2, v2) in zip(net.state_dict().items(), small.state_dict().items()):
+    for (k, v), (k2, v2) in zip(net.state_dict().items(), small.state_dict().items(), strict=False):
         assert k == k2 and torch.equal(v, v2)
 
 

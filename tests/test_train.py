@@ -1,14 +1,15 @@
 """course_lib.train: seeded training that keeps pruned weights exactly zero; stacked == single."""
+
 import copy
 
 import pytest
 import torch
 from torch import nn
 
-from course_lib.data import load
-from course_lib.magnitude import magnitude_mask
-from course_lib.models import mlp
-from course_lib.train import mask_optimizer_state, num_threads, train, train_many
+from course_lib.pruning.magnitude import magnitude_mask
+from course_lib.training.data import load
+from course_lib.training.models import mlp
+from course_lib.training.train import mask_optimizer_state, num_threads, train, train_many
 
 DATA = load("digits")
 SIZES = [64, 24, 16, 10]
@@ -28,8 +29,9 @@ def test_pruned_weights_stay_exactly_zero_at_every_step(opt, lr):
     net = mlp(SIZES, seed=0)
     masks = _masks(net)
     total = 3 * 18
-    run = train(net, DATA, masks, epochs=3, lr=lr, optimizer=opt, momentum=0.9, progress=False,
-                save_at=range(0, total + 1))
+    run = train(
+        net, DATA, masks, epochs=3, lr=lr, optimizer=opt, momentum=0.9, progress=False, save_at=range(0, total + 1)
+    )
     assert sorted(run.snapshots) == list(range(total + 1))
     assert all(_zero_where_pruned(s, masks) for s in run.snapshots.values())
     assert _zero_where_pruned(net.state_dict(), masks)
@@ -42,9 +44,10 @@ def test_pruned_weights_stay_exactly_zero_at_every_step(opt, lr):
 def test_stacked_keeps_zeros_too(opt, lr):
     nets = [mlp(SIZES, seed=s) for s in range(3)]
     masks = [_masks(n, seed=s) for s, n in enumerate(nets)]
-    runs = train_many(nets, DATA, masks, seeds=[0, 1, 2], epochs=2, lr=lr, optimizer=opt, progress=False,
-                      save_at=[1, 7, 36])
-    for net, m, r in zip(nets, masks, runs):
+    runs = train_many(
+        nets, DATA, masks, seeds=[0, 1, 2], epochs=2, lr=lr, optimizer=opt, progress=False, save_at=[1, 7, 36]
+    )
+    for net, m, r in zip(nets, masks, runs, strict=False):
         assert _zero_where_pruned(net.state_dict(), m)
         assert all(_zero_where_pruned(s, m) for s in r.snapshots.values())
 
@@ -54,18 +57,18 @@ def test_momentum_would_revive_pruned_weights_without_masking():
     unless the optimizer state (and gradients) are masked, which train() does."""
     net = mlp(SIZES, seed=0)
     opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
-    train(net, DATA, epochs=1, optimizer=opt, progress=False)          # momentum buffers are now nonzero
+    train(net, DATA, epochs=1, optimizer=opt, progress=False)  # momentum buffers are now nonzero
     masks = {"fc1.weight": magnitude_mask(net.fc1.weight, 0.5)}
     naive = copy.deepcopy(net)
     naive_opt = torch.optim.SGD(naive.parameters(), lr=0.05, momentum=0.9)
     naive_opt.load_state_dict(opt.state_dict())
     with torch.no_grad():
-        naive.fc1.weight.mul_(masks["fc1.weight"])                       # prune once, then step naively
+        naive.fc1.weight.mul_(masks["fc1.weight"])  # prune once, then step naively
     x, y = DATA.train.x[:60], DATA.train.y[:60]
     nn.functional.cross_entropy(naive(x), y).backward()
     naive_opt.step()
-    assert (naive.fc1.weight[~masks["fc1.weight"]] != 0).any()           # revived by momentum
-    train(net, DATA, masks, epochs=1, optimizer=opt, progress=False)    # same optimizer, masked state
+    assert (naive.fc1.weight[~masks["fc1.weight"]] != 0).any()  # revived by momentum
+    train(net, DATA, masks, epochs=1, optimizer=opt, progress=False)  # same optimizer, masked state
     assert (net.fc1.weight[~masks["fc1.weight"]] == 0).all()
     buf = opt.state[net.fc1.weight]["momentum_buffer"]
     assert (buf[~masks["fc1.weight"]] == 0).all()
@@ -87,18 +90,18 @@ def test_stacked_path_agrees_with_single_runs(opt, lr):
     seeds = [0, 1, 2]
     nets = [mlp(SIZES, seed=10 + s) for s in seeds]
     masks = [_masks(n, seed=s) for s, n in enumerate(nets)]
-    masks[1] = None                                         # a dense run among sparse ones
+    masks[1] = None  # a dense run among sparse ones
     single = [copy.deepcopy(n) for n in nets]
     stacked = [copy.deepcopy(n) for n in nets]
     kw = dict(epochs=2, lr=lr, optimizer=opt, progress=False, eval_every=5)
-    runs_single = [train(n, DATA, m, seed=s, **kw) for n, m, s in zip(single, masks, seeds)]
+    runs_single = [train(n, DATA, m, seed=s, **kw) for n, m, s in zip(single, masks, seeds, strict=False)]
     runs_stacked = train_many(stacked, DATA, masks, seeds=seeds, **kw)
-    for a, b, ra, rb in zip(single, stacked, runs_single, runs_stacked):
-        for (name, p), q in zip(a.named_parameters(), b.parameters()):
+    for a, b, ra, rb in zip(single, stacked, runs_single, runs_stacked, strict=False):
+        for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=False):
             torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4, msg=name)
         assert ra.iterations == rb.iterations
         torch.testing.assert_close(torch.tensor(ra.val_loss), torch.tensor(rb.val_loss), atol=1e-4, rtol=1e-4)
-        assert max(abs(x - y) for x, y in zip(ra.test_acc, rb.test_acc)) <= 0.6  # at most 2 of 359 flips
+        assert max(abs(x - y) for x, y in zip(ra.test_acc, rb.test_acc, strict=False)) <= 0.6  # at most 2 of 359 flips
         assert ra.early_stop_iter == rb.early_stop_iter
 
 
@@ -108,19 +111,20 @@ def test_stacked_path_agrees_with_weight_decay_bias_masks_and_one_layer():
     for sizes in (SIZES, [64, 10]):
         nets = [mlp(sizes, seed=20 + s) for s in range(2)]
         masks = [_masks(n, seed=s) for s, n in enumerate(nets)]
-        masks[0][f"fc{len(sizes) - 1}.bias"] = torch.arange(10) % 3 != 0       # prune 4 of 10 output biases
+        masks[0][f"fc{len(sizes) - 1}.bias"] = torch.arange(10) % 3 != 0  # prune 4 of 10 output biases
         single = [copy.deepcopy(n) for n in nets]
         stacked = [copy.deepcopy(n) for n in nets]
         kw = dict(epochs=2, lr=5e-3, weight_decay=1e-2, progress=False)
-        runs_single = [train(n, DATA, m, seed=s, **kw) for s, (n, m) in enumerate(zip(single, masks))]
+        runs_single = [train(n, DATA, m, seed=s, **kw) for s, (n, m) in enumerate(zip(single, masks, strict=False))]
         runs_stacked = train_many(stacked, DATA, masks, seeds=[0, 1], **kw)
-        for a, b, m, ra, rb in zip(single, stacked, masks, runs_single, runs_stacked):
+        for a, b, m, ra, rb in zip(single, stacked, masks, runs_single, runs_stacked, strict=False):
             assert _zero_where_pruned(b.state_dict(), m) and _zero_where_pruned(a.state_dict(), m)
-            for (name, p), q in zip(a.named_parameters(), b.parameters()):
+            for (name, p), q in zip(a.named_parameters(), b.parameters(), strict=False):
                 torch.testing.assert_close(p, q, atol=1e-5, rtol=1e-4, msg=name)
             torch.testing.assert_close(torch.tensor(ra.val_loss), torch.tensor(rb.val_loss), atol=1e-4, rtol=1e-4)
-            torch.testing.assert_close(torch.tensor(ra.train_loss[1:]), torch.tensor(rb.train_loss[1:]),
-                                       atol=1e-4, rtol=1e-4)
+            torch.testing.assert_close(
+                torch.tensor(ra.train_loss[1:]), torch.tensor(rb.train_loss[1:]), atol=1e-4, rtol=1e-4
+            )
 
 
 class _Drift(torch.optim.SGD):
@@ -137,8 +141,9 @@ class _Drift(torch.optim.SGD):
 def test_an_optimizer_passed_in_has_its_weights_masked_after_every_step():
     net = mlp(SIZES, seed=0)
     masks = _masks(net)
-    run = train(net, DATA, masks, epochs=1, optimizer=_Drift(net.parameters(), lr=0.05), progress=False,
-                save_at=range(0, 19))
+    run = train(
+        net, DATA, masks, epochs=1, optimizer=_Drift(net.parameters(), lr=0.05), progress=False, save_at=range(0, 19)
+    )
     assert all(_zero_where_pruned(s, masks) for s in run.snapshots.values())
     assert all(bool((p.grad[~masks[n]] == 0).all()) for n, p in net.named_parameters() if n in masks)
 
@@ -149,7 +154,7 @@ def test_same_seed_same_run_other_seed_other_order():
         net = mlp(SIZES, seed=0)
         runs.append(train(net, DATA, epochs=1, lr=5e-3, seed=seed, progress=False))
         nets.append(net)
-    assert all(torch.equal(p, q) for p, q in zip(nets[0].parameters(), nets[1].parameters()))
+    assert all(torch.equal(p, q) for p, q in zip(nets[0].parameters(), nets[1].parameters(), strict=False))
     assert runs[0].val_loss == runs[1].val_loss and runs[0].test_acc == runs[1].test_acc
     assert not torch.equal(nets[0].fc1.weight, nets[2].fc1.weight)
 

@@ -1,18 +1,19 @@
 """course_lib.viz.cost: each plot returns a Figure whose data are the measured numbers;
 a slider (SliderFigure) changes them."""
+
 import functools
 
 import pytest
 from matplotlib.figure import Figure
 
 from course_lib import measure
-from course_lib.energy import HOROWITZ_45NM, EnergyBreakdown
-from course_lib.models import mlp
-from course_lib.size import model_bytes
-from course_lib.magnitude import magnitude_mask
-from course_lib.structured import row_norm_mask, shrink_mlp
+from course_lib.measure.energy import HOROWITZ_45NM, EnergyBreakdown
+from course_lib.measure.size import model_bytes
+from course_lib.pruning.magnitude import magnitude_mask
+from course_lib.pruning.structured import row_norm_mask, shrink_mlp
+from course_lib.training.models import mlp
 from course_lib.viz import cost
-from course_lib.widgets import SliderFigure, int_slider, rate_slider
+from course_lib.viz.widgets import SliderFigure, int_slider, rate_slider
 
 NET = mlp([32, 16, 8, 4], seed=0)
 
@@ -52,8 +53,11 @@ def test_pruning_costs_panels_are_pruning_costs():
 
 
 def test_pruned_energy_follows_a_slider():
-    w = SliderFigure(functools.partial(cost.plot_pruned_energy, NET), rate=rate_slider(value=0.5),
-                     cache_kib=int_slider("SRAM KiB", 0, 0, 64))
+    w = SliderFigure(
+        functools.partial(cost.plot_pruned_energy, NET),
+        rate=rate_slider(value=0.5),
+        cache_kib=int_slider("SRAM KiB", 0, 0, 64),
+    )
     before = _heights(w.figure.axes[0])
     w.sliders["rate"].value = 0.9
     after = _heights(w.figure.axes[0])
@@ -74,21 +78,22 @@ def test_size_curves_match_real_models():
         weights = {k: magnitude_mask(v, s) for k, v in w.items() if v.dim() == 2}
         assert curves["csr int32"][i] == model_bytes(NET, weights, "csr")
     assert curves["dense"] == [model_bytes(NET)] * 4
-    assert all(a > b for a, b in zip(curves["csr int64"], curves["csr int32"]))
+    assert all(a > b for a, b in zip(curves["csr int64"], curves["csr int32"], strict=False))
 
 
 def test_size_vs_sparsity_lines_and_marker():
     fig = cost.plot_size_vs_sparsity(NET, rate=0.5, sparsities=[0.0, 0.5, 0.9])
     lines = fig.axes[0].get_lines()
     curves = cost.size_curves(NET, [0.0, 0.5, 0.9])
-    for line, key in zip(lines, curves):
+    for line, key in zip(lines, curves, strict=False):
         assert list(line.get_ydata()) == pytest.approx([v / 1024 for v in curves[key]])
     assert "0.50" in fig.axes[0].get_title()
 
 
 def test_latency_vs_sparsity_plots_the_measured_numbers():
-    fig = cost.plot_latency_vs_sparsity([0.5, 0.8, 0.9], {"dense": 2.0, "csr": [4.0, 2.0, 1.0]}, rate=0.88,
-                                        break_even=0.8)
+    fig = cost.plot_latency_vs_sparsity(
+        [0.5, 0.8, 0.9], {"dense": 2.0, "csr": [4.0, 2.0, 1.0]}, rate=0.88, break_even=0.8
+    )
     ax = fig.axes[0]
     dense, csr = ax.get_lines()[:2]
     assert list(dense.get_ydata()) == [2.0, 2.0, 2.0] and list(csr.get_ydata()) == [4.0, 2.0, 1.0]

@@ -1,5 +1,6 @@
 """course_lib.viz.pruning: each plot returns a Figure whose data is what the text claims,
 and a slider (SliderFigure) changes that data. No browser involved."""
+
 import functools
 
 import numpy as np
@@ -8,9 +9,9 @@ import torch
 from matplotlib.figure import Figure
 
 from course_lib import magnitude_mask, nm_mask, row_norm_mask
-from course_lib.error import output_error
+from course_lib.pruning.error import output_error
 from course_lib.viz import pruning as viz
-from course_lib.widgets import SliderFigure, int_slider, rate_slider
+from course_lib.viz.widgets import SliderFigure, int_slider, rate_slider
 
 
 def _w(rows=6, cols=8, seed=0):
@@ -137,8 +138,12 @@ def test_nm_vs_unstructured_points():
 
 def test_figures_have_labels():
     w = _w()
-    for fig in (viz.plot_magnitude_mask(w, 0.5), viz.plot_fine_vs_structured(w, 0.5), viz.plot_nm_mask(w, 2, 4),
-                viz.plot_error_curves([0, 1], {"a": [0, 1]})):
+    for fig in (
+        viz.plot_magnitude_mask(w, 0.5),
+        viz.plot_fine_vs_structured(w, 0.5),
+        viz.plot_nm_mask(w, 2, 4),
+        viz.plot_error_curves([0, 1], {"a": [0, 1]}),
+    ):
         ax = fig.axes[0]
         assert ax.get_title() and ax.get_xlabel() and ax.get_ylabel()
 

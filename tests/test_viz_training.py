@@ -1,11 +1,12 @@
 """course_lib.viz.training: each plot returns a Figure that shows the data it was given."""
+
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from course_lib.data import load
-from course_lib.lottery import lottery_study
-from course_lib.train import TrainResult
+from course_lib.experiments.lottery import lottery_study
+from course_lib.training.data import load
+from course_lib.training.train import TrainResult
 from course_lib.viz.training import (
     VARIANT_COLORS,
     VARIANT_LABELS,
@@ -22,10 +23,19 @@ from course_lib.viz.training import (
 JS = {
     "config": {"dataset": "mnist5k", "model": "lenet", "rewind_iter": 0},
     "seeds": [0, 1, 2],
-    "dense_test_acc": 94.0, "dense_test_acc_std": 0.2, "dense_early_stop_iter_mean": 300.0,
+    "dense_test_acc": 94.0,
+    "dense_test_acc_std": 0.2,
+    "dense_early_stop_iter_mean": 300.0,
     "rows": [
-        {"variant": v, "round": r, "weights_remaining": w, "test_acc_mean": acc - 0.5 * r * k,
-         "test_acc_std": 0.1 * r, "early_stop_iter_mean": 300 + 10 * r * k, "early_stop_test_acc_mean": acc}
+        {
+            "variant": v,
+            "round": r,
+            "weights_remaining": w,
+            "test_acc_mean": acc - 0.5 * r * k,
+            "test_acc_std": 0.1 * r,
+            "early_stop_iter_mean": 300 + 10 * r * k,
+            "early_stop_test_acc_mean": acc,
+        }
         for k, v in enumerate(("ticket", "reinit", "random_prune"))
         for r, w, acc in ((1, 0.6, 94.5), (2, 0.36, 94.2), (3, 0.216, 93.0))
     ],
@@ -45,7 +55,9 @@ def test_plot_lottery_shows_each_variant_from_the_dense_point():
         container = next(c for c in ax.containers if c.lines[0] is line)
         assert container.get_label() == VARIANT_LABELS[variant]  # the legend entry
         np.testing.assert_allclose(line.get_xdata(), [100, 60, 36, 21.6])
-        np.testing.assert_allclose(line.get_ydata(), [94.0] + [a - 0.5 * r * k for r, a in ((1, 94.5), (2, 94.2), (3, 93.0))])
+        np.testing.assert_allclose(
+            line.get_ydata(), [94.0] + [a - 0.5 * r * k for r, a in ((1, 94.5), (2, 94.2), (3, 93.0))]
+        )
     assert ax.get_xscale() == "log"
     left, right = ax.get_xlim()
     assert left > 100 > 21.6 > right  # inverted: sparsity grows to the right
@@ -66,10 +78,22 @@ def test_plot_lottery_other_metrics_and_bad_input():
 
 
 def test_training_curves_mean_and_lottery_curves():
-    a = TrainResult(seed=0, iterations=[0, 5, 10], train_loss=[np.nan, 1, 0.5], val_loss=[2, 1, 1.5],
-                    val_acc=[10, 70, 80], test_acc=[10, 60, 70])
-    b = TrainResult(seed=1, iterations=[0, 5, 10], train_loss=[np.nan, 1, 0.5], val_loss=[2, 0.5, 1],
-                    val_acc=[20, 80, 90], test_acc=[10, 60, 70])
+    a = TrainResult(
+        seed=0,
+        iterations=[0, 5, 10],
+        train_loss=[np.nan, 1, 0.5],
+        val_loss=[2, 1, 1.5],
+        val_acc=[10, 70, 80],
+        test_acc=[10, 60, 70],
+    )
+    b = TrainResult(
+        seed=1,
+        iterations=[0, 5, 10],
+        train_loss=[np.nan, 1, 0.5],
+        val_loss=[2, 0.5, 1],
+        val_acc=[20, 80, 90],
+        test_acc=[10, 60, 70],
+    )
     fig = plot_training_curves({"sparse": [a, b]}, metric="val_acc")
     line = fig.axes[0].lines[0]
     assert line.get_label() == "sparse" and line.get_ydata().tolist() == [15, 75, 85]
@@ -84,14 +108,19 @@ def test_training_curves_mean_and_lottery_curves():
 
 
 def test_training_curves_colour_lottery_variants_as_the_other_lottery_plots():
-    run = TrainResult(seed=0, iterations=[0, 5], train_loss=[np.nan, 1], val_loss=[2, 1], val_acc=[10, 70],
-                      test_acc=[10, 60])
-    fig = plot_training_curves({"ticket (20% left)": run, "reinit (20% left)": run, "random_prune (20% left)": run,
-                                "dense (100%)": run})
+    run = TrainResult(
+        seed=0, iterations=[0, 5], train_loss=[np.nan, 1], val_loss=[2, 1], val_acc=[10, 70], test_acc=[10, 60]
+    )
+    fig = plot_training_curves(
+        {"ticket (20% left)": run, "reinit (20% left)": run, "random_prune (20% left)": run, "dense (100%)": run}
+    )
     curves = [line for line in fig.axes[0].lines if not line.get_label().startswith("_")]
     assert [(line.get_label().split()[0], line.get_color()) for line in curves] == [
-        ("ticket", VARIANT_COLORS["ticket"]), ("reinit", VARIANT_COLORS["reinit"]),
-        ("random_prune", VARIANT_COLORS["random_prune"]), ("dense", "0.5")]
+        ("ticket", VARIANT_COLORS["ticket"]),
+        ("reinit", VARIANT_COLORS["reinit"]),
+        ("random_prune", VARIANT_COLORS["random_prune"]),
+        ("dense", "0.5"),
+    ]
     assert VARIANT_COLORS == {"ticket": "tab:blue", "reinit": "tab:orange", "random_prune": "tab:green"}
     # the early-stop dots share their line's colour
     dots = [line for line in fig.axes[0].lines if line.get_label().startswith("_")]
@@ -116,13 +145,29 @@ def test_schedule_and_finetune_plots_show_their_numbers():
     fig = plot_prune_finetune(res)
     assert fig.axes[0].lines[0].get_xdata().tolist() == [50, 90]
     assert fig.axes[0].lines[0].get_ydata().tolist() == [85, 81]
-    one = NS(epochs=[1, 2], one_shot_acc=[80.0, 85.0], iterative_acc=[90.0, 88.0], densities=[0.5, 0.25],
-             target_sparsity=0.75, dense_acc=92.0)
+    one = NS(
+        epochs=[1, 2],
+        one_shot_acc=[80.0, 85.0],
+        iterative_acc=[90.0, 88.0],
+        densities=[0.5, 0.25],
+        target_sparsity=0.75,
+        dense_acc=92.0,
+    )
     assert plot_one_shot_vs_iterative(one).axes[0].lines[0].get_ydata().tolist() == [80, 85]
-    scan = NS(sparsities=[0.5, 0.9], acc={"fc1.weight": [95.0, 90.0], "fc2.weight": [94.0, 60.0]}, dense_acc=96.0,
-              sizes={"fc1.weight": 100, "fc2.weight": 10})
+    scan = NS(
+        sparsities=[0.5, 0.9],
+        acc={"fc1.weight": [95.0, 90.0], "fc2.weight": [94.0, 60.0]},
+        dense_acc=96.0,
+        sizes={"fc1.weight": 100, "fc2.weight": 10},
+    )
     fig = plot_sensitivity(scan)
     assert [line.get_ydata().tolist() for line in fig.axes[0].lines[:2]] == [[95, 90], [94, 60]]
-    refit = NS(layer="fc1", sparsities=[0.25, 0.5], removed_acc=[80.0, 50.0], refit_acc=[90.0, 85.0],
-               dense_acc=95.0, split="test")
+    refit = NS(
+        layer="fc1",
+        sparsities=[0.25, 0.5],
+        removed_acc=[80.0, 50.0],
+        refit_acc=[90.0, 85.0],
+        dense_acc=95.0,
+        split="test",
+    )
     assert plot_refit_scan(refit).axes[0].lines[0].get_ydata().tolist() == [80, 50]

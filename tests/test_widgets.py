@@ -1,10 +1,11 @@
-"""course_lib.widgets.SliderFigure, driven without a browser: setting a slider's value
+"""course_lib.viz.widgets.SliderFigure, driven without a browser: setting a slider's value
 re-runs the plot function, and the new figure's data follows."""
+
 import ipywidgets as widgets
 import pytest
 from matplotlib.figure import Figure
 
-from course_lib.widgets import SliderFigure, int_slider, rate_slider
+from course_lib.viz.widgets import SliderFigure, int_slider, rate_slider
 
 
 def line_plot(rate, n=1):

@@ -18,6 +18,7 @@ exercises/); the generator refuses to overwrite or delete it, names it, and
 leaves it unchanged, unless ``--force``. Outputs and metadata are not part of
 the hash: running an untouched exercise does not make it "edited".
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_lib.grade import checksum, fill_ids, is_read_only
+from course_lib.grading.grade import checksum, fill_ids, is_read_only
 
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN = re.compile(r"^(\s*)###\s*BEGIN SOLUTION\s*$")
@@ -77,8 +78,9 @@ def strip_solution(source: str, cell_type: str = "code") -> str:
 
 def content_hash(nb) -> str:
     """Hash of what a student writes in a notebook: cell types, ids and sources, in order."""
-    cells = [[c.cell_type, c.get("id"), "".join(c.source) if isinstance(c.source, list) else c.source]
-             for c in nb.cells]
+    cells = [
+        [c.cell_type, c.get("id"), "".join(c.source) if isinstance(c.source, list) else c.source] for c in nb.cells
+    ]
     return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
@@ -206,8 +208,10 @@ def generate(solutions: Path, exercises: Path, force: bool = False, log=print) -
         path.unlink()
         log(f"removed {_show(path)} (its solution is gone)")
     for path in refused:
-        log(f"refused: {_show(path)} was edited since it was generated; it is left unchanged. "
-            "Move your work elsewhere, or pass --force to overwrite it.")
+        log(
+            f"refused: {_show(path)} was edited since it was generated; it is left unchanged. "
+            "Move your work elsewhere, or pass --force to overwrite it."
+        )
     return refused
 
 

@@ -14,19 +14,21 @@ move would be slow and noisy).
 >>> [float(b.get_width()) for b in fig.axes[0].patches][:2]
 [0.1, 0.9]
 """
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 from torch import nn
 
-from ..energy import HOROWITZ_45NM, EnergyBreakdown, energy_table
-from ..masks import check_sparsity, prunable_weights
-from ..measure import pruning_costs
-from ..size import csr_bytes, model_bytes
-from .figure import new_figure
+from course_lib._checks import check_sparsity
+from course_lib.measure import pruning_costs
+from course_lib.measure.energy import HOROWITZ_45NM, EnergyBreakdown, energy_table
+from course_lib.measure.size import csr_bytes, model_bytes
+from course_lib.pruning.masks import prunable_weights
+from course_lib.viz.figure import new_figure
 
 __all__ = [
     "VARIANT_COLORS",
@@ -52,8 +54,16 @@ def plot_energy_table(table: Mapping[str, float] = HOROWITZ_45NM) -> Figure:
     labels, values = [r[0] for r in rows], [r[1] for r in rows]
     fig = new_figure((8, 3.4))
     ax = fig.subplots()
-    colors = ["tab:red" if "DRAM" in lab else "tab:cyan" if "SRAM" in lab else "tab:olive" if "Register" in lab
-              else "tab:purple" for lab in labels]  # memory reads vs arithmetic
+    colors = [
+        "tab:red"
+        if "DRAM" in lab
+        else "tab:cyan"
+        if "SRAM" in lab
+        else "tab:olive"
+        if "Register" in lab
+        else "tab:purple"
+        for lab in labels
+    ]  # memory reads vs arithmetic
     ax.barh(range(len(values)), values, color=colors)
     ax.set_yticks(range(len(values)), labels)
     ax.set_xscale("log")
@@ -118,20 +128,24 @@ def plot_pruning_costs(model: nn.Sequential, rate: float = 0.9, cache_kib: int =
     rate = check_sparsity(rate, name="rate")
     costs = pruning_costs(model, rate, cache_bytes=int(cache_kib) * 1024, batch_size=batch_size)
     names = list(costs)
-    panels = [("in memory / KiB", [costs[n]["memory_bytes"] / 1024 for n in names]),
-              ("on disk (torch.save) / KiB", [costs[n]["disk_bytes"] / 1024 for n in names]),
-              ("MACs per sample", [costs[n]["macs"] for n in names]),
-              ("energy per inference / uJ", [costs[n]["energy"].total_pj / 1e6 for n in names])]
+    panels = [
+        ("in memory / KiB", [costs[n]["memory_bytes"] / 1024 for n in names]),
+        ("on disk (torch.save) / KiB", [costs[n]["disk_bytes"] / 1024 for n in names]),
+        ("MACs per sample", [costs[n]["macs"] for n in names]),
+        ("energy per inference / uJ", [costs[n]["energy"].total_pj / 1e6 for n in names]),
+    ]
     fig = new_figure((12, 3.4))
     axes = fig.subplots(1, 4)
-    for ax, (label, vals) in zip(axes, panels):
+    for ax, (label, vals) in zip(axes, panels, strict=False):
         ax.bar(range(len(names)), vals, color=[VARIANT_COLORS[n] for n in names])
         ax.set_xticks(range(len(names)), names, rotation=25, fontsize=8)
         ax.set_title(label, fontsize=10)
         for i, v in enumerate(vals):
             ax.text(i, v, f"{v / vals[0]:.0%}", ha="center", va="bottom", fontsize=8)
-    fig.suptitle(f"Pruning rate {rate:.2f}: what each way of storing the pruned model costs "
-                 f"(percent of dense; SRAM {int(cache_kib)} KiB)")
+    fig.suptitle(
+        f"Pruning rate {rate:.2f}: what each way of storing the pruned model costs "
+        f"(percent of dense; SRAM {int(cache_kib)} KiB)"
+    )
     return fig
 
 
@@ -139,13 +153,20 @@ def plot_pruned_energy(model: nn.Sequential, rate: float = 0.9, cache_kib: int =
     """:func:`plot_energy_breakdown` of the variants of ``model`` pruned at ``rate`` (see :func:`plot_pruning_costs`)."""
     rate = check_sparsity(rate, name="rate")
     costs = pruning_costs(model, rate, cache_bytes=int(cache_kib) * 1024, batch_size=batch_size)
-    return plot_energy_breakdown({n: c["energy"] for n, c in costs.items()},
-                                 title=f"Energy of one inference at pruning rate {rate:.2f}, "
-                                       f"{int(cache_kib)} KiB of on-chip SRAM, batch {batch_size}")
+    return plot_energy_breakdown(
+        {n: c["energy"] for n, c in costs.items()},
+        title=f"Energy of one inference at pruning rate {rate:.2f}, "
+        f"{int(cache_kib)} KiB of on-chip SRAM, batch {batch_size}",
+    )
 
 
-def plot_latency_vs_sparsity(sparsities: Sequence[float], latencies_ms: Mapping[str, Sequence[float] | float],
-                             rate: float | None = None, break_even: float | None = None, title: str = "") -> Figure:
+def plot_latency_vs_sparsity(
+    sparsities: Sequence[float],
+    latencies_ms: Mapping[str, Sequence[float] | float],
+    rate: float | None = None,
+    break_even: float | None = None,
+    title: str = "",
+) -> Figure:
     """Measured latency (ms, log scale) against sparsity, one line per variant.
 
     ``latencies_ms`` maps a label to one time per sparsity, or to a single
@@ -167,16 +188,24 @@ def plot_latency_vs_sparsity(sparsities: Sequence[float], latencies_ms: Mapping[
     fig = new_figure((7, 4))
     ax = fig.subplots()
     for k, ys in curves.items():
-        ax.plot(xs, ys, marker="o", label=k, color=VARIANT_COLORS.get(k),
-                ls="--" if k == "masked" else "-")  # dashed: masked often lies on dense
+        ax.plot(
+            xs, ys, marker="o", label=k, color=VARIANT_COLORS.get(k), ls="--" if k == "masked" else "-"
+        )  # dashed: masked often lies on dense
     ax.set_yscale("log")
     ax.set_xlabel("sparsity (fraction of weights, or of hidden neurons, removed)")
     ax.set_ylabel("time per batch / ms (median, log scale)")
     if break_even is not None:
         ax.axvline(break_even, color="tab:blue", ls=":", lw=1)
         right = break_even > 0.5 * (xs[0] + xs[-1])
-        ax.text(break_even, ax.get_ylim()[1], f" CSR faster from {break_even:.0%} ", color="tab:blue",
-                va="top", ha="right" if right else "left", fontsize=9)
+        ax.text(
+            break_even,
+            ax.get_ylim()[1],
+            f" CSR faster from {break_even:.0%} ",
+            color="tab:blue",
+            va="top",
+            ha="right" if right else "left",
+            fontsize=9,
+        )
     if rate is not None:
         rate = check_sparsity(rate, name="rate")
         i = int(np.argmin(np.abs(xs - rate)))
@@ -193,7 +222,7 @@ def plot_latency_vs_sparsity(sparsities: Sequence[float], latencies_ms: Mapping[
 def size_curves(model: nn.Sequential, sparsities: Sequence[float]) -> dict[str, list[float]]:
     """Bytes in memory of ``model`` at each sparsity: dense, CSR (int32 and int64 indices), neurons removed.
 
-    CSR sizes come from :func:`course_lib.size.csr_bytes` with
+    CSR sizes come from :func:`course_lib.measure.size.csr_bytes` with
     ``round(s * numel)`` zeros per weight (what :func:`course_lib.magnitude_mask`
     prunes); "neurons removed" removes that fraction of each hidden layer's neurons.
 
@@ -226,8 +255,11 @@ def size_curves(model: nn.Sequential, sparsities: Sequence[float]) -> dict[str, 
     return out
 
 
-def plot_size_vs_sparsity(model: nn.Sequential, rate: float | None = None,
-                          sparsities: Sequence[float] = tuple(np.round(np.linspace(0, 0.99, 34), 3))) -> Figure:
+def plot_size_vs_sparsity(
+    model: nn.Sequential,
+    rate: float | None = None,
+    sparsities: Sequence[float] = tuple(np.round(np.linspace(0, 0.99, 34), 3)),
+) -> Figure:
     """Bytes in memory against sparsity (:func:`size_curves`), with a marker at ``rate``.
 
     Lines, in order: dense, CSR int32, CSR int64, neurons removed (KiB).
@@ -236,8 +268,12 @@ def plot_size_vs_sparsity(model: nn.Sequential, rate: float | None = None,
     curves = size_curves(model, xs)
     fig = new_figure((7, 4))
     ax = fig.subplots()
-    styles = {"dense": dict(color="0.45"), "csr int32": dict(color="tab:blue"),
-              "csr int64": dict(color="tab:blue", ls="--"), "neurons removed": dict(color="tab:green")}
+    styles = {
+        "dense": dict(color="0.45"),
+        "csr int32": dict(color="tab:blue"),
+        "csr int64": dict(color="tab:blue", ls="--"),
+        "neurons removed": dict(color="tab:green"),
+    }
     for k, ys in curves.items():
         ax.plot(xs, [y / 1024 for y in ys], label=k, **styles[k])
     ax.set_xlabel("sparsity (fraction of weights, or of hidden neurons, removed)")
@@ -246,7 +282,11 @@ def plot_size_vs_sparsity(model: nn.Sequential, rate: float | None = None,
         rate = check_sparsity(rate, name="rate")
         at = size_curves(model, [rate])
         ax.axvline(rate, color="k", lw=0.8)
-        ax.set_title("at {:.2f}: ".format(rate) + ", ".join(
-            f"{k} {v[0] / at['dense'][0]:.0%}" for k, v in at.items() if k != "dense") + " of dense", fontsize=9)
+        ax.set_title(
+            f"at {rate:.2f}: "
+            + ", ".join(f"{k} {v[0] / at['dense'][0]:.0%}" for k, v in at.items() if k != "dense")
+            + " of dense",
+            fontsize=9,
+        )
     ax.legend(fontsize=8)
     return fig

@@ -1,4 +1,5 @@
 """The one way the course makes a figure."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt

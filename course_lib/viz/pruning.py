@@ -16,9 +16,10 @@ its value; pruned cells are dark grey.
 >>> fig.axes[0].images[0].get_array().mask.tolist()
 [[False, False, True]]
 """
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib
 import numpy as np
@@ -26,12 +27,13 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..error import output_error
-from ..magnitude import global_magnitude_masks, magnitude_mask
-from ..masks import check_mask, check_sparsity, check_weight
-from ..nm import nm_mask
-from ..structured import row_norm_mask
-from .figure import new_figure
+from course_lib._checks import check_sparsity
+from course_lib.pruning.error import output_error
+from course_lib.pruning.magnitude import global_magnitude_masks, magnitude_mask
+from course_lib.pruning.masks import check_mask, check_weight
+from course_lib.pruning.nm import nm_mask
+from course_lib.pruning.structured import row_norm_mask
+from course_lib.viz.figure import new_figure
 
 __all__ = [
     "PRUNED_COLOR",
@@ -61,16 +63,18 @@ def _rows(t: torch.Tensor) -> np.ndarray:
 
 
 def _pruned_legend(fig: Figure) -> None:
-    fig.legend(handles=[Patch(facecolor=PRUNED_COLOR, label="pruned weight (mask False)")],
-               loc="outside lower center", frameon=False)
+    fig.legend(
+        handles=[Patch(facecolor=PRUNED_COLOR, label="pruned weight (mask False)")],
+        loc="outside lower center",
+        frameon=False,
+    )
 
 
 def _heatmap(ax, weight: torch.Tensor, mask: torch.Tensor, title: str):
     """Draw ``weight`` with pruned cells in dark grey on ``ax``; return the image."""
     w, keep = _rows(weight), _rows(mask)
     vmax = float(np.abs(w).max()) or 1.0
-    im = ax.imshow(np.ma.masked_array(w, mask=~keep), cmap=_CMAP, vmin=-vmax, vmax=vmax,
-                   interpolation="nearest")
+    im = ax.imshow(np.ma.masked_array(w, mask=~keep), cmap=_CMAP, vmin=-vmax, vmax=vmax, interpolation="nearest")
     if w.size <= _ANNOTATE_MAX:
         for (i, j), value in np.ndenumerate(w):
             colour = "white" if (not keep[i, j] or abs(value) > 0.6 * vmax) else "black"
@@ -88,7 +92,7 @@ def _check_rate(rate) -> float:
 # --------------------------------------------------------------------------- 01: magnitude
 def plot_removal_errors(weight: torch.Tensor, errors: torch.Tensor, labels: Sequence[str] | None = None) -> Figure:
     """Bar chart: the output error of removing each single weight (e.g. from
-    :func:`course_lib.error.removal_errors`); the smallest bar is highlighted.
+    :func:`course_lib.pruning.error.removal_errors`); the smallest bar is highlighted.
 
     >>> fig = plot_removal_errors(torch.tensor([10., -8., 0.1]), torch.tensor([0.8, 0.6, 0.01]))
     >>> [round(float(p.get_height()), 2) for p in fig.axes[0].patches]
@@ -146,8 +150,10 @@ def plot_magnitude_mask(weight: torch.Tensor, rate: float) -> Figure:
     mask = magnitude_mask(weight, rate)
     pruned = int((~mask).sum())
     fig = new_figure((10, 4))
-    fig.suptitle(f"Magnitude pruning at rate {rate:.2f}: the {pruned} of {weight.numel()} weights "
-                 "with the smallest |w| are pruned")
+    fig.suptitle(
+        f"Magnitude pruning at rate {rate:.2f}: the {pruned} of {weight.numel()} weights "
+        "with the smallest |w| are pruned"
+    )
     ax_map, ax_hist = fig.subplots(1, 2, width_ratios=[3, 2])
     im = _heatmap(ax_map, weight, mask, "which weights are pruned")
     fig.colorbar(im, ax=ax_map, label="weight value", shrink=0.8)
@@ -160,8 +166,9 @@ def plot_magnitude_mask(weight: torch.Tensor, rate: float) -> Figure:
         bins = np.concatenate([np.linspace(0.0, cut, n_low + 1), np.linspace(cut, top, max(1, 24 - n_low) + 1)[1:]])
     else:
         bins = np.linspace(0.0, top, 25)
-    ax_hist.hist([a[keep], a[~keep]], bins=bins, stacked=True, color=[KEPT_COLOR, PRUNED_COLOR],
-                 label=["kept", "pruned"])
+    ax_hist.hist(
+        [a[keep], a[~keep]], bins=bins, stacked=True, color=[KEPT_COLOR, PRUNED_COLOR], label=["kept", "pruned"]
+    )
     if 0 < pruned < a.size:
         ax_hist.axvline(cut, color="tab:red", linestyle="--", label=f"threshold |w| = {cut:.3g}")
     ax_hist.set_xlabel("|w|")
@@ -193,7 +200,7 @@ def plot_layerwise_vs_global(weights: Mapping[str, torch.Tensor], rate: float) -
     x = np.arange(len(names))
     fig = new_figure((max(5.0, 1.8 * len(names)), 3.8))
     ax = fig.add_subplot()
-    for shift, (label, masks) in zip((-0.2, 0.2), (("layer-wise", layerwise), ("global", global_))):
+    for shift, (label, masks) in zip((-0.2, 0.2), (("layer-wise", layerwise), ("global", global_)), strict=False):
         values = [float((~masks[n]).sum()) / masks[n].numel() for n in names]
         bars = ax.bar(x + shift, values, width=0.4, label=label)
         ax.bar_label(bars, fmt="%.2f")
@@ -207,11 +214,17 @@ def plot_layerwise_vs_global(weights: Mapping[str, torch.Tensor], rate: float) -
 
 
 # --------------------------------------------------------------------------- 02: fine vs structured
-def plot_fine_vs_structured(weight: torch.Tensor, rate: float, p: int = 2, inputs: torch.Tensor | None = None,
-                            bias: torch.Tensor | None = None, activation=None) -> Figure:
+def plot_fine_vs_structured(
+    weight: torch.Tensor,
+    rate: float,
+    p: int = 2,
+    inputs: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    activation=None,
+) -> Figure:
     """Side by side, at the same ``rate``: fine-grained magnitude pruning (single cells)
     and structured pruning of whole rows by their L``p`` norm. With ``inputs``, each
-    title also gives the layer's relative output error (:func:`course_lib.error.output_error`).
+    title also gives the layer's relative output error (:func:`course_lib.pruning.error.output_error`).
 
     >>> fig = plot_fine_vs_structured(torch.tensor([[1., -2.], [3., 0.5]]), 0.5)
     >>> [im.get_array().mask.tolist() for ax in fig.axes for im in ax.images]
@@ -219,12 +232,14 @@ def plot_fine_vs_structured(weight: torch.Tensor, rate: float, p: int = 2, input
     """
     check_weight(weight, min_dim=2)
     rate = _check_rate(rate)
-    masks = {"fine-grained: smallest |w|": magnitude_mask(weight, rate),
-             f"structured: rows with smallest L{p} norm": row_norm_mask(weight, rate, p=p)}
+    masks = {
+        "fine-grained: smallest |w|": magnitude_mask(weight, rate),
+        f"structured: rows with smallest L{p} norm": row_norm_mask(weight, rate, p=p),
+    }
     fig = new_figure((11, 4.2))
     fig.suptitle(f"Fine-grained vs structured pruning at rate {rate:.2f}")
     axes = fig.subplots(1, 2, sharey=True)
-    for ax, (label, mask) in zip(axes, masks.items()):
+    for ax, (label, mask) in zip(axes, masks.items(), strict=False):
         title = f"{label}\nsparsity {float((~mask).sum()) / mask.numel():.2f}"
         if inputs is not None:
             title += f", output error {output_error(weight, mask, inputs, bias, activation):.3f}"
@@ -235,9 +250,14 @@ def plot_fine_vs_structured(weight: torch.Tensor, rate: float, p: int = 2, input
     return fig
 
 
-def plot_error_curves(x: Sequence[float], curves: Mapping[str, Sequence[float]], rate: float | None = None,
-                      xlabel: str = "sparsity (fraction of weights pruned)",
-                      ylabel: str = "relative output error", title: str = "Output error vs pruning rate") -> Figure:
+def plot_error_curves(
+    x: Sequence[float],
+    curves: Mapping[str, Sequence[float]],
+    rate: float | None = None,
+    xlabel: str = "sparsity (fraction of weights pruned)",
+    ylabel: str = "relative output error",
+    title: str = "Output error vs pruning rate",
+) -> Figure:
     """One line per entry of ``curves`` (label -> values at ``x``); with ``rate``, a
     dashed vertical line there and each curve's value at it in the legend.
 
@@ -300,8 +320,13 @@ def plot_nm_mask(weight: torch.Tensor, n: int, m: int) -> Figure:
         return fig
     fig = new_figure((max(6.0, 0.4 * weight.shape[-1] + 2), max(3.0, 0.4 * weight.shape[0] + 1.5)))
     ax = fig.add_subplot()
-    im = _heatmap(ax, weight, mask, f"{n}:{m} sparsity: in each group of {m} consecutive inputs of a row "
-                                    f"the {n} largest |w| are kept\n(density n/m = {n / m:.2f})")
+    im = _heatmap(
+        ax,
+        weight,
+        mask,
+        f"{n}:{m} sparsity: in each group of {m} consecutive inputs of a row "
+        f"the {n} largest |w| are kept\n(density n/m = {n / m:.2f})",
+    )
     for boundary in range(m, weight.shape[-1], m):
         ax.axvline(boundary - 0.5, color="white", linewidth=2)
     fig.colorbar(im, ax=ax, label="weight value", shrink=0.8)
@@ -309,9 +334,12 @@ def plot_nm_mask(weight: torch.Tensor, n: int, m: int) -> Figure:
     return fig
 
 
-def plot_nm_vs_unstructured(densities: Sequence[float], unstructured: Sequence[float],
-                            nm_points: Mapping[str, tuple[float, float]],
-                            ylabel: str = "relative output error") -> Figure:
+def plot_nm_vs_unstructured(
+    densities: Sequence[float],
+    unstructured: Sequence[float],
+    nm_points: Mapping[str, tuple[float, float]],
+    ylabel: str = "relative output error",
+) -> Figure:
     """Error vs density: a line for unstructured magnitude pruning and one labelled
     point per n:m pattern (``{"2:4": (0.5, error), ...}``).
 
@@ -326,16 +354,22 @@ def plot_nm_vs_unstructured(densities: Sequence[float], unstructured: Sequence[f
         raise TypeError('nm_points must be a non-empty dict {"n:m": (density, error)}')
     fig = new_figure((6.5, 4))
     ax = fig.add_subplot()
-    ax.plot(xs, np.asarray(unstructured, dtype=float), marker="o", markersize=3,
-            label="unstructured magnitude")
+    ax.plot(xs, np.asarray(unstructured, dtype=float), marker="o", markersize=3, label="unstructured magnitude")
     points = np.array([tuple(map(float, v)) for v in nm_points.values()])
     ax.scatter(points[:, 0], points[:, 1], color="tab:red", zorder=3, label="n:m patterns")
     seen: dict[float, int] = {}
-    for label, (d, e) in zip(nm_points, points):
+    for label, (d, e) in zip(nm_points, points, strict=False):
         side = seen.get(d, 0) % 2  # points of equal density: labels alternate right / left
         seen[d] = seen.get(d, 0) + 1
-        ax.annotate(label, (d, e), textcoords="offset points", xytext=(-7 if side else 7, 0),
-                    ha="right" if side else "left", va="center", fontsize=9)
+        ax.annotate(
+            label,
+            (d, e),
+            textcoords="offset points",
+            xytext=(-7 if side else 7, 0),
+            ha="right" if side else "left",
+            va="center",
+            fontsize=9,
+        )
     ax.set_xlabel("density n/m (fraction of weights kept)")
     ax.set_ylabel(ylabel)
     ax.set_title("n:m patterns vs unstructured pruning at the same density")

@@ -12,21 +12,22 @@ returns a new ``Figure`` (:func:`course_lib.viz.figure.new_figure`).
 >>> [float(b.get_height()) for b in fig.axes[1].patches]
 [90.0, 91.0, 80.0, 92.0]
 """
+
 from __future__ import annotations
 
 import copy
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from ..finetune import least_squares_refit, magnitude_masks
-from ..structured import remove_neurons, row_keep, row_norm_mask
-from ..train import evaluate
-from ..study import input_keep_fraction, mean_std, pruned_accuracy
-from .figure import new_figure
-from .training import VARIANT_COLORS, VARIANT_LABELS
+from course_lib.experiments.analysis import input_keep_fraction, mean_std, pruned_accuracy
+from course_lib.experiments.finetune import least_squares_refit, magnitude_masks
+from course_lib.pruning.structured import remove_neurons, row_keep, row_norm_mask
+from course_lib.training.train import evaluate
+from course_lib.viz.figure import new_figure
+from course_lib.viz.training import VARIANT_COLORS, VARIANT_LABELS
 
 __all__ = [
     "plot_pruned_at_rate",
@@ -62,18 +63,24 @@ def _keep_fraction_panel(ax, frac: torch.Tensor, title: str) -> None:
 
 
 # --------------------------------------------------------------------------- notebook 04
-def plot_pruned_at_rate(model, split, rate: float, curve: Mapping[str, Sequence[float]] | None = None,
-                        input_shape: Sequence[int] | None = None, layer: str = "fc1.weight") -> Figure:
+def plot_pruned_at_rate(
+    model,
+    split,
+    rate: float,
+    curve: Mapping[str, Sequence[float]] | None = None,
+    input_shape: Sequence[int] | None = None,
+    layer: str = "fc1.weight",
+) -> Figure:
     """The trained ``model`` magnitude-pruned at ``rate`` without fine-tuning (a slider plot).
 
     Left: accuracy on ``split`` against the pruning rate; ``curve`` (precomputed, e.g. with
-    :func:`course_lib.study.pruned_accuracy_curve`) holds ``"rates"`` and one list of
+    :func:`course_lib.experiments.analysis.pruned_accuracy_curve`) holds ``"rates"`` and one list of
     accuracies per scope (``"layer"``, ``"global"``); the markers at ``rate`` are computed
     now. Right: for layer-wise pruning at ``rate``, the fraction of ``layer``'s weights
     kept per input (an image when ``input_shape`` is 2-D, e.g. MNIST pixels).
 
-    >>> from course_lib.data import load
-    >>> from course_lib.lottery import make_model
+    >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import make_model
     >>> data = load("digits"); net = make_model("16", 64, 10, seed=0)
     >>> fig = plot_pruned_at_rate(net, data.test, 0.5, input_shape=(8, 8))
     >>> [line.get_gid() for line in fig.axes[0].lines if line.get_gid()]
@@ -93,8 +100,14 @@ def plot_pruned_at_rate(model, split, rate: float, curve: Mapping[str, Sequence[
     now = {}
     for scope in ("layer", "global"):
         now[scope] = pruned_accuracy(model, split, rate, scope)
-        (pt,) = ax.plot([100 * rate], [now[scope]], "o", ms=8, color=colors[scope],
-                        label=f"{labels[scope]} at {rate:.0%}: {now[scope]:.1f}%")
+        (pt,) = ax.plot(
+            [100 * rate],
+            [now[scope]],
+            "o",
+            ms=8,
+            color=colors[scope],
+            label=f"{labels[scope]} at {rate:.0%}: {now[scope]:.1f}%",
+        )
         pt.set_gid(scope)
     ax.axvline(100 * rate, color="0.6", lw=1, ls="--")
     ax.set_xlabel("pruning rate (% of weights removed), no fine-tuning")
@@ -114,7 +127,7 @@ def _seed_matrix(results_by_seed, attr: str) -> np.ndarray:
 
 
 def plot_prune_finetune_seeds(results_by_seed: Sequence[Sequence], highlight: float = 0.8) -> Figure:
-    """Train-prune-finetune over seeds (lists of :class:`course_lib.finetune.PruneFinetuneResult`,
+    """Train-prune-finetune over seeds (lists of :class:`course_lib.experiments.finetune.PruneFinetuneResult`,
     one list per seed, the same sparsities in each; sparsity 0.0 = the dense network
     fine-tuned as long, the fair control).
 
@@ -134,10 +147,11 @@ def plot_prune_finetune_seeds(results_by_seed: Sequence[Sequence], highlight: fl
     fig = new_figure((10, 3.8))
     ax, bars = fig.subplots(1, 2, width_ratios=[1.4, 1])
     x = [100 * s for s in sp]
-    for gid, values, marker, color, label in (("pruned", pruned, "o", "tab:red", "pruned, no fine-tuning"),
-                                              ("finetuned", tuned, "s", "tab:blue", "pruned + fine-tuned")):
-        cont = ax.errorbar(x, values.mean(0), yerr=values.std(0), marker=marker, capsize=3, color=color,
-                           label=label)
+    for gid, values, marker, color, label in (
+        ("pruned", pruned, "o", "tab:red", "pruned, no fine-tuning"),
+        ("finetuned", tuned, "s", "tab:blue", "pruned + fine-tuned"),
+    ):
+        cont = ax.errorbar(x, values.mean(0), yerr=values.std(0), marker=marker, capsize=3, color=color, label=label)
         cont.lines[0].set_gid(gid)
     ax.axhline(dense.mean(), color="0.4", ls=":", label=f"dense (trained): {dense.mean():.1f}%")
     ax.set_xlabel("sparsity (% of weights pruned, layer-wise)")
@@ -149,8 +163,10 @@ def plot_prune_finetune_seeds(results_by_seed: Sequence[Sequence], highlight: fl
     groups = [("dense\n(trained)", dense, "0.5")]
     if j0 is not None:
         groups.append(("dense +\nsame epochs", tuned[:, j0], "0.7"))
-    groups += [(f"pruned\n{highlight:.0%}", pruned[:, j], "tab:red"),
-               (f"pruned {highlight:.0%}\n+ fine-tuned", tuned[:, j], "tab:blue")]
+    groups += [
+        (f"pruned\n{highlight:.0%}", pruned[:, j], "tab:red"),
+        (f"pruned {highlight:.0%}\n+ fine-tuned", tuned[:, j], "tab:blue"),
+    ]
     for i, (label, values, color) in enumerate(groups):
         bars.bar(i, values.mean(), yerr=values.std(), color=color, capsize=4, label=label)
         bars.plot(np.full(len(values), i), values, "k.", ms=4)
@@ -164,7 +180,7 @@ def plot_prune_finetune_seeds(results_by_seed: Sequence[Sequence], highlight: fl
 
 def plot_one_shot_vs_iterative_seeds(results: Sequence) -> Figure:
     """One-shot vs iterative pruning over seeds (a list of
-    :class:`course_lib.finetune.OneShotVsIterative`, same settings): mean +- std test accuracy
+    :class:`course_lib.experiments.finetune.OneShotVsIterative`, same settings): mean +- std test accuracy
     after each fine-tuning step. Line 0: one-shot, line 1: iterative (annotated with its
     percent of weights remaining).
 
@@ -186,11 +202,19 @@ def plot_one_shot_vs_iterative_seeds(results: Sequence) -> Figure:
     ax.plot(first.epochs, one.mean(0), "o-", color="tab:red", label=f"one-shot to {first.target_sparsity:.0%}")
     ax.plot(first.epochs, it.mean(0), "s-", color="tab:blue", label="iterative: prune a little, fine-tune, repeat")
     for values, color in ((one, "tab:red"), (it, "tab:blue")):
-        ax.fill_between(first.epochs, values.mean(0) - values.std(0), values.mean(0) + values.std(0),
-                        color=color, alpha=0.2, lw=0)
-    for e, a, d in zip(first.epochs, it.mean(0), first.densities):
-        ax.annotate(f"{100 * d:.3g}% left", (e, a), textcoords="offset points", xytext=(0, 7), ha="center",
-                    fontsize="x-small", color="tab:blue")
+        ax.fill_between(
+            first.epochs, values.mean(0) - values.std(0), values.mean(0) + values.std(0), color=color, alpha=0.2, lw=0
+        )
+    for e, a, d in zip(first.epochs, it.mean(0), first.densities, strict=False):
+        ax.annotate(
+            f"{100 * d:.3g}% left",
+            (e, a),
+            textcoords="offset points",
+            xytext=(0, 7),
+            ha="center",
+            fontsize="x-small",
+            color="tab:blue",
+        )
     ax.axhline(dense, color="0.5", ls=":", label="dense (trained)")
     ax.set_xticks(first.epochs)
     ax.set_xlim(min(first.epochs) - 0.4, max(first.epochs) + 0.4)
@@ -208,7 +232,7 @@ def _nearest(values: Sequence[float], x: float) -> int:
 
 def plot_layer_tolerance(scans: Mapping[str, Sequence], sparsity: float) -> Figure:
     """Which layer tolerates pruning? One panel per network (``scans``: label -> list of
-    :class:`course_lib.finetune.SensitivityScan`, one per seed). Bars: mean +- std accuracy
+    :class:`course_lib.experiments.finetune.SensitivityScan`, one per seed). Bars: mean +- std accuracy
     when only that layer is pruned to the scanned sparsity nearest ``sparsity``, in depth
     order, labelled with the layer's number of weights; dotted: the dense accuracy.
 
@@ -222,7 +246,7 @@ def plot_layer_tolerance(scans: Mapping[str, Sequence], sparsity: float) -> Figu
         raise ValueError("scans must map a network label to a list of SensitivityScan")
     fig = new_figure((4.2 * len(scans) + 0.8, 3.8))
     axes = np.atleast_1d(fig.subplots(1, len(scans), sharey=True))
-    for ax, (label, group) in zip(axes, scans.items()):
+    for ax, (label, group) in zip(axes, scans.items(), strict=False):
         group = list(group)
         j = _nearest(group[0].sparsities, sparsity)
         s = group[0].sparsities[j]
@@ -236,8 +260,11 @@ def plot_layer_tolerance(scans: Mapping[str, Sequence], sparsity: float) -> Figu
             ax.bar(i, m, yerr=sd, capsize=4, color=(0.12, 0.47, 0.71, shade))
             ax.text(i, 2, f"{sizes[i]:,}\nweights", ha="center", va="bottom", fontsize="x-small", color="white")
         ax.axhline(mean_std([g.dense_acc for g in group])[0], color="0.3", ls=":", label="dense")
-        ax.set_xticks(range(len(names)), [n.replace(".weight", "") + f"\n(depth {i + 1})" for i, n in enumerate(names)],
-                      fontsize="small")
+        ax.set_xticks(
+            range(len(names)),
+            [n.replace(".weight", "") + f"\n(depth {i + 1})" for i, n in enumerate(names)],
+            fontsize="small",
+        )
         ax.set_title(f"{label}: one layer pruned to {s:.0%}", fontsize="medium")
         ax.set_ylim(0, 100)
         ax.grid(True, axis="y", alpha=0.3)
@@ -250,12 +277,12 @@ def plot_refit_at_rate(model, data, layer: str, rate: float, scan=None, n_fit: i
     """Regression-based pruning at one rate (a slider plot): remove the fraction ``rate`` of
     ``layer``'s neurons with the smallest L2 row norm, and measure the test accuracy as is and
     after refitting the next layer by least squares on ``n_fit`` training inputs
-    (:func:`course_lib.finetune.least_squares_refit`). ``scan`` (a
-    :class:`course_lib.finetune.RefitScan`, precomputed) draws the curves. Marker gids:
+    (:func:`course_lib.experiments.finetune.least_squares_refit`). ``scan`` (a
+    :class:`course_lib.experiments.finetune.RefitScan`, precomputed) draws the curves. Marker gids:
     ``"removed"``, ``"refit"``.
 
-    >>> from course_lib.data import load
-    >>> from course_lib.lottery import make_model
+    >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import make_model
     >>> data = load("digits"); net = make_model("16", 64, 10, seed=0)
     >>> fig = plot_refit_at_rate(net, data, "fc1", 0.5)
     >>> sorted(l.get_gid() for l in fig.axes[0].lines if l.get_gid())
@@ -279,8 +306,9 @@ def plot_refit_at_rate(model, data, layer: str, rate: float, scan=None, n_fit: i
         ax.plot(x, scan.refit_acc, "-", color="tab:blue", alpha=0.5)
         ax.axhline(scan.dense_acc, color="0.5", ls=":", label="before removal")
     (p1,) = ax.plot([100 * rate], [removed], "o", ms=8, color="tab:red", label=f"neurons removed: {removed:.1f}%")
-    (p2,) = ax.plot([100 * rate], [refit], "s", ms=8, color="tab:blue",
-                    label=f"removed + next layer refit: {refit:.1f}%")
+    (p2,) = ax.plot(
+        [100 * rate], [refit], "s", ms=8, color="tab:blue", label=f"removed + next layer refit: {refit:.1f}%"
+    )
     p1.set_gid("removed")
     p2.set_gid("refit")
     ax.set_xlim(0, 100)
@@ -293,17 +321,18 @@ def plot_refit_at_rate(model, data, layer: str, rate: float, scan=None, n_fit: i
 
 
 # --------------------------------------------------------------------------- notebook 05
-def plot_ticket_masks(result, round: int, input_shape: Sequence[int] | None = None, seed_index: int = 0,
-                      layer: str = "fc1.weight") -> Figure:
+def plot_ticket_masks(
+    result, round: int, input_shape: Sequence[int] | None = None, seed_index: int = 0, layer: str = "fc1.weight"
+) -> Figure:
     """The ticket's mask of ``layer`` after ``round`` rounds (a slider plot over rounds).
 
-    ``result`` is a :class:`course_lib.lottery.LotteryResult` of
-    :func:`course_lib.lottery.lottery_study` run with ``keep_history=True``. Left: the
+    ``result`` is a :class:`course_lib.experiments.lottery.LotteryResult` of
+    :func:`course_lib.experiments.lottery.lottery_study` run with ``keep_history=True``. Left: the
     mask (rows = neurons, columns = inputs; yellow = kept). Right: the fraction kept per
     input (an image for 2-D inputs). The title gives each variant's test accuracy.
 
-    >>> from course_lib.data import load
-    >>> from course_lib.lottery import lottery_study
+    >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import lottery_study
     >>> res = lottery_study(load("digits"), model="8", rounds=1, seeds=[0], epochs=1, keep_history=True,
     ...                     progress=False)
     >>> fig = plot_ticket_masks(res, 1, (8, 8))
@@ -331,20 +360,21 @@ def plot_ticket_masks(result, round: int, input_shape: Sequence[int] | None = No
             m, sd = mean_std([r.final_test_acc for r in res.runs[(v, round)]])
             parts.append(f"{v} {m:.1f}±{sd:.1f}%")
         acc = ", ".join(parts)
-    fig.suptitle(f"round {round}, {100 * (res.weights_remaining.get(round, 1.0)):.3g}% of weights left: {acc}",
-                 fontsize="medium")
+    fig.suptitle(
+        f"round {round}, {100 * (res.weights_remaining.get(round, 1.0)):.3g}% of weights left: {acc}", fontsize="medium"
+    )
     return fig
 
 
 def plot_rewinding(results: Mapping[int, object]) -> Figure:
     """Test accuracy vs weights remaining for tickets rewound to different iterations
     (``results``: ``{rewind_iter: LotteryResult}`` from
-    :func:`course_lib.lottery.lottery_study` with ``rewind_iter=[0, k, ...]``), mean +- std
+    :func:`course_lib.experiments.lottery.lottery_study` with ``rewind_iter=[0, k, ...]``), mean +- std
     over seeds; the reinit control of the first one (if run) in orange. Line gids:
     ``"rewind <k>"``, ``"reinit"``.
 
-    >>> from course_lib.data import load
-    >>> from course_lib.lottery import lottery_study
+    >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import lottery_study
     >>> res = lottery_study(load("digits"), model="8", rounds=1, seeds=[0], epochs=1, rewind_iter=[0, 3],
     ...                     progress=False)
     >>> [l.get_gid() for l in plot_rewinding(res).axes[0].lines if l.get_gid()]
@@ -361,17 +391,34 @@ def plot_rewinding(results: Mapping[int, object]) -> Figure:
         x = [100.0] + [100 * res.weights_remaining[r] for r in rounds]
         ticks.update(x)
         ms = [mean_std([d.final_test_acc for d in res.dense])] + [
-            mean_std([t.final_test_acc for t in res.runs[("ticket", r)]]) for r in rounds]
+            mean_std([t.final_test_acc for t in res.runs[("ticket", r)]]) for r in rounds
+        ]
         label = "ticket, rewound to init" if k == 0 else f"ticket, rewound to iteration {k}"
-        cont = ax.errorbar(x, [m for m, _ in ms], yerr=[s for _, s in ms], marker="o", ms=4, capsize=3,
-                           color=cmap[i % len(cmap)], label=label)
+        cont = ax.errorbar(
+            x,
+            [m for m, _ in ms],
+            yerr=[s for _, s in ms],
+            marker="o",
+            ms=4,
+            capsize=3,
+            color=cmap[i % len(cmap)],
+            label=label,
+        )
         cont.lines[0].set_gid(f"rewind {k}")
     if first is not None and "reinit" in first.variants:
         rounds = list(range(1, first.rounds + 1))
         x = [100 * first.weights_remaining[r] for r in rounds]
         ms = [mean_std([t.final_test_acc for t in first.runs[("reinit", r)]]) for r in rounds]
-        cont = ax.errorbar(x, [m for m, _ in ms], yerr=[s for _, s in ms], marker="o", ms=4, capsize=3,
-                           color=VARIANT_COLORS["reinit"], label=VARIANT_LABELS["reinit"])
+        cont = ax.errorbar(
+            x,
+            [m for m, _ in ms],
+            yerr=[s for _, s in ms],
+            marker="o",
+            ms=4,
+            capsize=3,
+            color=VARIANT_COLORS["reinit"],
+            label=VARIANT_LABELS["reinit"],
+        )
         cont.lines[0].set_gid("reinit")
     ax.set_xscale("log")
     ticks = sorted(ticks, reverse=True)
@@ -385,8 +432,9 @@ def plot_rewinding(results: Mapping[int, object]) -> Figure:
     return fig
 
 
-def plot_weight_movement(init: torch.Tensor, ticket_final: torch.Tensor, mask: torch.Tensor,
-                         dense_final: torch.Tensor, layer: str = "") -> Figure:
+def plot_weight_movement(
+    init: torch.Tensor, ticket_final: torch.Tensor, mask: torch.Tensor, dense_final: torch.Tensor, layer: str = ""
+) -> Figure:
     """Are a ticket's initial weights close to its final ones?
 
     Left: each kept weight's initial value against its value after the ticket's training,
@@ -424,10 +472,11 @@ def plot_weight_movement(init: torch.Tensor, ticket_final: torch.Tensor, mask: t
     return fig
 
 
-def plot_transfer(runs: Mapping[str, Sequence], source: Mapping[str, Sequence[float]] | None = None,
-                  title: str = "") -> Figure:
+def plot_transfer(
+    runs: Mapping[str, Sequence], source: Mapping[str, Sequence[float]] | None = None, title: str = ""
+) -> Figure:
     """Tickets moved to another data set: mean +- std final test accuracy per variant
-    (``runs``: variant -> runs on the target, e.g. from :func:`course_lib.study.transfer_ticket`),
+    (``runs``: variant -> runs on the target, e.g. from :func:`course_lib.experiments.analysis.transfer_ticket`),
     dots = seeds; ``source`` (variant -> accuracies on the source data set) as hollow diamonds.
 
     >>> from types import SimpleNamespace as R
@@ -446,8 +495,14 @@ def plot_transfer(runs: Mapping[str, Sequence], source: Mapping[str, Sequence[fl
         ax.bar(i, m, yerr=sd, capsize=4, color=colors.get(v, "tab:gray"), alpha=0.85)
         ax.plot([i] * len(values), values, "k.", ms=4)
         if source and v in source:
-            ax.plot([i + 0.3], [mean_std(source[v])[0]], "D", mfc="none", mec="k",
-                    label="on the source data" if i == 0 else None)
+            ax.plot(
+                [i + 0.3],
+                [mean_std(source[v])[0]],
+                "D",
+                mfc="none",
+                mec="k",
+                label="on the source data" if i == 0 else None,
+            )
     ax.set_xticks(range(len(names)), [labels.get(v, v).replace(", ", ",\n") for v in names], fontsize="small")
     all_values = [r.final_test_acc for v in names for r in runs[v]]
     ax.set_ylim(max(0.0, min(all_values) - 8), min(100.0, max(all_values) + 4))

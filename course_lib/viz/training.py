@@ -2,24 +2,25 @@
 
 Every function returns a new matplotlib ``Figure`` (created through ``pyplot`` so
 a notebook displays it as a cell's last expression, then closed in ``pyplot`` so
-it is shown once). Lottery plots take a :class:`course_lib.lottery.LotteryResult`
+it is shown once). Lottery plots take a :class:`course_lib.experiments.lottery.LotteryResult`
 or its ``to_json()`` dict (e.g. read back from the CLI's ``--json`` file).
 
 >>> fig = plot_schedules(rate=0.5, rounds=2)
 >>> fig.axes[0].lines[0].get_ydata().tolist()
 [100.0, 50.0, 25.0]
 """
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
-from ..schedules import cubic_sparsity, iterative_densities
-from .figure import finish_axes, new_figure
+from course_lib.pruning.schedules import cubic_sparsity, iterative_densities
+from course_lib.viz.figure import finish_axes, new_figure
 
 __all__ = [
     "VARIANT_LABELS",
@@ -65,7 +66,7 @@ def _percent_axis(ax, percents: Sequence[float]) -> None:
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticklabels([f"{t:.3g}" for t in ticks], rotation=45 if len(ticks) > 6 else 0)
-    ax.set_xlim(max(ticks) * 1.15, min(ticks) / 1.15)   # inverted: sparsity grows to the right
+    ax.set_xlim(max(ticks) * 1.15, min(ticks) / 1.15)  # inverted: sparsity grows to the right
     ax.set_xlabel("percent of weights remaining (log scale)")
     ax.grid(True, alpha=0.3)
 
@@ -90,8 +91,11 @@ def plot_lottery(result, metric: str = "test_acc", title: str | None = None) -> 
         raise ValueError(f"metric must be one of {sorted(_METRICS)}, got {metric!r}")
     js = _as_json(result)
     mean_key, std_key, ylabel = _METRICS[metric]
-    dense_key = {"test_acc": "dense_test_acc", "early_stop_iter": "dense_early_stop_iter_mean",
-                 "early_stop_test_acc": "dense_test_acc"}[metric]
+    dense_key = {
+        "test_acc": "dense_test_acc",
+        "early_stop_iter": "dense_early_stop_iter_mean",
+        "early_stop_test_acc": "dense_test_acc",
+    }[metric]
     dense = js.get(dense_key)
     dense_std = js.get("dense_test_acc_std", 0.0) if metric == "test_acc" else 0.0
     fig = new_figure()
@@ -107,8 +111,9 @@ def plot_lottery(result, metric: str = "test_acc", title: str | None = None) -> 
             x, y, err = [100.0, *x], [dense, *y], [dense_std or 0.0, *err]
         percents += list(x)
         x, y, err = (np.asarray(v, dtype=float) for v in (x, y, err))
-        cont = ax.errorbar(x, y, yerr=err, marker="o", ms=4, capsize=3, color=VARIANT_COLORS[variant],
-                           label=VARIANT_LABELS[variant])
+        cont = ax.errorbar(
+            x, y, yerr=err, marker="o", ms=4, capsize=3, color=VARIANT_COLORS[variant], label=VARIANT_LABELS[variant]
+        )
         cont.lines[0].set_gid(variant)
     if dense is not None and metric != "early_stop_iter":
         ax.axhline(dense, color="0.5", ls=":", lw=1, label="dense network")
@@ -119,9 +124,9 @@ def plot_lottery(result, metric: str = "test_acc", title: str | None = None) -> 
         rewind = config.get("rewind_iter", 0)
         model = config.get("model", "")
         model = "LeNet-300-100" if model == "lenet" else f"MLP, hidden {model}"
-        title = (f"{config.get('dataset', '')}, {model}: "
-                 f"{len(js.get('seeds', [])) or '?'} seeds, rewind to "
-                 + ("init" if not rewind else f"iteration {rewind}"))
+        title = f"{config.get('dataset', '')}, {model}: {len(js.get('seeds', [])) or '?'} seeds, rewind to " + (
+            "init" if not rewind else f"iteration {rewind}"
+        )
     if title:
         ax.set_title(title)
     ax.legend(loc="lower left", fontsize="small")
@@ -152,7 +157,7 @@ def _variant_of(label: str) -> str | None:
 def plot_training_curves(runs, metric: str = "val_acc", title: str | None = None) -> Figure:
     """``metric`` (``val_acc``, ``test_acc``, ``val_loss`` or ``train_loss``) over training iterations.
 
-    ``runs`` is a :class:`~course_lib.train.TrainResult`, a list of them (one line
+    ``runs`` is a :class:`~course_lib.training.train.TrainResult`, a list of them (one line
     each) or a dict ``label -> run or list of runs`` (one line per label: the mean
     over its runs, shaded +- one standard deviation). The early-stopping iteration
     of each line (its mean) is marked with a dot. When the labels are lottery
@@ -160,7 +165,7 @@ def plot_training_curves(runs, metric: str = "val_acc", title: str | None = None
     or ``"dense"``, e.g. ``"ticket (20% left)"``), lines take the variant's colour as in
     the other lottery plots (dense in grey); otherwise a viridis gradient.
 
-    >>> from course_lib.train import TrainResult
+    >>> from course_lib.training.train import TrainResult
     >>> r = TrainResult(seed=0, iterations=[0, 10], train_loss=[float("nan"), 1.0], val_loss=[2.0, 1.0],
     ...                 val_acc=[10.0, 80.0], test_acc=[11.0, 79.0])
     >>> fig = plot_training_curves({"dense": [r, r]})
@@ -170,8 +175,12 @@ def plot_training_curves(runs, metric: str = "val_acc", title: str | None = None
     >>> [line.get_color() for line in fig.axes[0].lines[::2]]
     ['tab:blue', 'tab:orange']
     """
-    labels = {"val_acc": "validation accuracy (%)", "test_acc": "test accuracy (%)",
-              "val_loss": "validation loss", "train_loss": "training loss"}
+    labels = {
+        "val_acc": "validation accuracy (%)",
+        "test_acc": "test accuracy (%)",
+        "val_loss": "validation loss",
+        "train_loss": "training loss",
+    }
     if metric not in labels:
         raise ValueError(f"metric must be one of {sorted(labels)}, got {metric!r}")
     fig = new_figure()
@@ -204,13 +213,14 @@ def plot_training_curves(runs, metric: str = "val_acc", title: str | None = None
     return fig
 
 
-def plot_lottery_curves(result, variant: str = "ticket", rounds: Sequence[int] | None = None,
-                        metric: str = "test_acc") -> Figure:
-    """Training curves of one variant of a :class:`~course_lib.lottery.LotteryResult` at several
+def plot_lottery_curves(
+    result, variant: str = "ticket", rounds: Sequence[int] | None = None, metric: str = "test_acc"
+) -> Figure:
+    """Training curves of one variant of a :class:`~course_lib.experiments.lottery.LotteryResult` at several
     rounds (LTH Figure 3): one line per level of weights remaining, the dense run first.
 
-    >>> from course_lib.data import load
-    >>> from course_lib.lottery import lottery_study
+    >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import lottery_study
     >>> res = lottery_study(load("digits"), model="16", rounds=1, seeds=1, epochs=1, progress=False)
     >>> [line.get_label() for line in plot_lottery_curves(res).axes[0].get_legend().get_lines()]
     ['100% (dense)', '53.4%']
@@ -242,7 +252,13 @@ def plot_schedules(rate: float = 0.2, rounds: int = 10) -> Figure:
     fig = new_figure()
     ax = fig.add_subplot()
     x = np.arange(rounds + 1)
-    ax.plot(x, [100 * d for d in densities], "o-", drawstyle="steps-post", label=f"iterative: {rate:.0%} of remaining per round")
+    ax.plot(
+        x,
+        [100 * d for d in densities],
+        "o-",
+        drawstyle="steps-post",
+        label=f"iterative: {rate:.0%} of remaining per round",
+    )
     cubic = [100 * (1 - cubic_sparsity(int(t), final, 0.0, 0, max(1, rounds), 1)) for t in x]
     ax.plot(x, cubic, "s--", label="cubic (Zhu & Gupta 2017), same final sparsity")
     ax.set_xlabel("pruning round (or pruning step)")
@@ -256,7 +272,7 @@ def plot_schedules(rate: float = 0.2, rounds: int = 10) -> Figure:
 def plot_prune_finetune(results) -> Figure:
     """Accuracy vs sparsity for train-prune-finetune: right after pruning and after fine-tuning,
     with the dense accuracy as a dotted line (``results``: list from
-    :func:`course_lib.finetune.prune_finetune`). Line 0: pruned, line 1: fine-tuned.
+    :func:`course_lib.experiments.finetune.prune_finetune`). Line 0: pruned, line 1: fine-tuned.
 
     >>> from types import SimpleNamespace as R
     >>> fig = plot_prune_finetune([R(sparsity=0.5, dense_acc=90., pruned_acc=80., finetuned_acc=91.)])
@@ -288,12 +304,24 @@ def plot_one_shot_vs_iterative(result) -> Figure:
     """
     fig = new_figure()
     ax = fig.add_subplot()
-    ax.plot(result.epochs, result.one_shot_acc, "o-", color="tab:red",
-            label=f"one-shot to {result.target_sparsity:.0%} sparsity")
+    ax.plot(
+        result.epochs,
+        result.one_shot_acc,
+        "o-",
+        color="tab:red",
+        label=f"one-shot to {result.target_sparsity:.0%} sparsity",
+    )
     ax.plot(result.epochs, result.iterative_acc, "s-", color="tab:blue", label="iterative (prune, fine-tune, repeat)")
-    for e, a, d in zip(result.epochs, result.iterative_acc, result.densities):
-        ax.annotate(f"{100 * d:.3g}%", (e, a), textcoords="offset points", xytext=(0, 6), ha="center",
-                    fontsize="x-small", color="tab:blue")
+    for e, a, d in zip(result.epochs, result.iterative_acc, result.densities, strict=False):
+        ax.annotate(
+            f"{100 * d:.3g}%",
+            (e, a),
+            textcoords="offset points",
+            xytext=(0, 6),
+            ha="center",
+            fontsize="x-small",
+            color="tab:blue",
+        )
     finish_axes(ax, "fine-tuning epochs so far", "test accuracy (%)", result.dense_acc, "dense (trained)")
     return fig
 
@@ -301,7 +329,7 @@ def plot_one_shot_vs_iterative(result) -> Figure:
 def plot_sensitivity(scan) -> Figure:
     """Per-layer sensitivity: accuracy when only one layer is pruned, vs that layer's sparsity.
 
-    ``scan`` is a :class:`course_lib.finetune.SensitivityScan` (``sparsities``,
+    ``scan`` is a :class:`course_lib.experiments.finetune.SensitivityScan` (``sparsities``,
     ``acc`` dict layer -> accuracies, ``dense_acc``, ``sizes``); one line per layer,
     labelled with its number of weights.
 
@@ -322,7 +350,7 @@ def plot_sensitivity(scan) -> Figure:
 def plot_refit_scan(scan) -> Figure:
     """Regression-based pruning: accuracy vs fraction of a layer's neurons removed, as is
     (line 0) and after the least-squares refit of the next layer (line 1)
-    (``scan``: :class:`course_lib.finetune.RefitScan`).
+    (``scan``: :class:`course_lib.experiments.finetune.RefitScan`).
 
     >>> from types import SimpleNamespace as S
     >>> scan = S(layer="fc1", sparsities=[0.5], removed_acc=[60.], refit_acc=[90.], dense_acc=95., split="test")
@@ -334,6 +362,7 @@ def plot_refit_scan(scan) -> Figure:
     x = [100 * s for s in scan.sparsities]
     ax.plot(x, scan.removed_acc, "o-", color="tab:red", label="neurons removed")
     ax.plot(x, scan.refit_acc, "s-", color="tab:blue", label="removed + next layer refit (least squares)")
-    finish_axes(ax, f"neurons of {scan.layer} removed (%)", f"{scan.split} accuracy (%)", scan.dense_acc,
-                "before removal")
+    finish_axes(
+        ax, f"neurons of {scan.layer} removed (%)", f"{scan.split} accuracy (%)", scan.dense_acc, "before removal"
+    )
     return fig

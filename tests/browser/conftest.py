@@ -5,6 +5,7 @@ and workspace dirs, on a free loopback port with a random token, and without
 MPLBACKEND (which would hide the figures). Chromium is Debian's
 /usr/bin/chromium, driven by Python playwright (never `playwright install`).
 """
+
 import json
 import os
 import secrets
@@ -22,9 +23,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))  # Debian's chromium
 ARTIFACTS = ROOT / "artifacts" / "browser"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 # The "news" pop-up asks to fetch from the internet; nothing here should.
 PAGE_CONFIG = {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}
 # Every cell in the DOM (no virtual scrolling), so every slider and output can be found.
@@ -48,8 +57,9 @@ class Lab:
         return f"{self.base}/{path}{sep}token={self.token}"
 
     def api(self, method: str, path: str):
-        req = urllib.request.Request(f"{self.base}/api/{path}", method=method,
-                                     headers={"Authorization": f"token {self.token}"})
+        req = urllib.request.Request(
+            f"{self.base}/api/{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(req, timeout=30) as r:
             body = r.read()
         return json.loads(body) if body else None
@@ -66,9 +76,11 @@ class Lab:
 @pytest.fixture(scope="session")
 def chromium_path():
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium with "
-                    "`apt-get update && apt-get install -y chromium` (as root; `make test` does it "
-                    "when run as root), then `make test-browser`")
+        pytest.skip(
+            f"{CHROMIUM} is missing: install Debian's chromium with "
+            "`apt-get update && apt-get install -y chromium` (as root; `make test` does it "
+            "when run as root), then `make test-browser`"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -82,8 +94,9 @@ def lab_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab-root")
     src = ROOT / "notebooks"
     if src.is_dir():
-        shutil.copytree(src, root, dirs_exist_ok=True,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        shutil.copytree(
+            src, root, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+        )
     return root
 
 
@@ -99,20 +112,33 @@ def lab(chromium_path, lab_root, tmp_path_factory):
         f.write_text(json.dumps(settings))
     env = dict(os.environ)
     env.pop("MPLBACKEND", None)
-    env.update(JUPYTER_CONFIG_DIR=str(tmp / "config"), JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
-               JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"), IPYTHONDIR=str(tmp / "ipython"),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
+    env.update(
+        JUPYTER_CONFIG_DIR=str(tmp / "config"),
+        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
+        JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
+        IPYTHONDIR=str(tmp / "ipython"),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
     port, token = _free_port(), secrets.token_hex(16)
     log = tmp / "lab.log"
-    cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
-           "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={lab_root}",
-           "--ServerApp.allow_root=True", "--LabApp.expose_app_in_browser=True",
-           "--LabApp.extension_manager=readonly"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={lab_root}",
+        "--ServerApp.allow_root=True",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.extension_manager=readonly",
+    ]
     with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp,
-                                start_new_session=True)
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp, start_new_session=True)
     server = Lab(lab_root, f"http://127.0.0.1:{port}", token, log)
     deadline = time.monotonic() + 90
     while True:

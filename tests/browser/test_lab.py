@@ -6,6 +6,7 @@ Screenshots (one per notebook, one per slider move) and timings.txt land in
 artifacts/browser/. A small fixture notebook with a SliderFigure runs first, so the
 machinery is tested even where the lecture notebooks are not there.
 """
+
 import os
 import re
 import time
@@ -73,15 +74,19 @@ IMG_CHANGED = """([out, before]) => {
 
 
 def write_fixture(root: Path) -> None:
-    nb = new_notebook(cells=[
-        new_markdown_cell("# Slider fixture\nA SliderFigure with two sliders."),
-        new_code_cell("import matplotlib.pyplot as plt\n"
-                      "from course_lib.widgets import SliderFigure, int_slider, rate_slider\n\n"
-                      "def plot(rate, n):\n    fig, ax = plt.subplots(figsize=(3, 2))\n"
-                      "    _ = ax.bar(range(n), [rate] * n)\n    ax.set_ylim(0, 1)\n    return fig"),
-        new_code_cell("SliderFigure(plot, rate=rate_slider(), n=int_slider('n', 3, 1, 8))"),
-        new_code_cell("assert 1 + 1 == 2"),
-    ])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Slider fixture\nA SliderFigure with two sliders."),
+            new_code_cell(
+                "import matplotlib.pyplot as plt\n"
+                "from course_lib.viz.widgets import SliderFigure, int_slider, rate_slider\n\n"
+                "def plot(rate, n):\n    fig, ax = plt.subplots(figsize=(3, 2))\n"
+                "    _ = ax.bar(range(n), [rate] * n)\n    ax.set_ylim(0, 1)\n    return fig"
+            ),
+            new_code_cell("SliderFigure(plot, rate=rate_slider(), n=int_slider('n', 3, 1, 8))"),
+            new_code_cell("assert 1 + 1 == 2"),
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / FIXTURE)
 
@@ -121,8 +126,9 @@ def run_all(page, timeout_s):
 
 def errors_shown(page):
     found = list(page.evaluate(MODEL_ERRORS))
-    for t in page.locator('.jp-NotebookPanel .jp-OutputArea-output'
-                          '[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts():
+    for t in page.locator(
+        '.jp-NotebookPanel .jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+    ).all_inner_texts():
         if "Traceback" in t or re.search(r"^\w+Error\b", t, re.M):
             found.append("stderr output: " + t.strip()[:300])
     for t in page.locator(".jp-NotebookPanel .jupyter-widgets").all_inner_texts():
@@ -166,12 +172,13 @@ def check_sliders(page, shots: Path, stem: str, plot_timeout_s: float = PLOT_TIM
             problems.append(f"slider {k} ('{label}'): readout stayed {before!r} after arrow keys")
             continue
         try:
-            page.wait_for_function(IMG_CHANGED, arg=[plot, src], timeout=plot_timeout_s * 1000,
-                                   polling=200)
+            page.wait_for_function(IMG_CHANGED, arg=[plot, src], timeout=plot_timeout_s * 1000, polling=200)
             page.wait_for_function(KERNEL_IDLE, timeout=plot_timeout_s * 1000, polling=200)
         except PlaywrightTimeout:
-            problems.append(f"slider {k} ('{label}'): readout {before} -> {after}, but the plot "
-                            f"did not change within {plot_timeout_s} s")
+            problems.append(
+                f"slider {k} ('{label}'): readout {before} -> {after}, but the plot "
+                f"did not change within {plot_timeout_s} s"
+            )
         finally:
             slider.evaluate("s => s.parentElement.scrollIntoView({block: 'center'})")
             page.screenshot(path=str(shots / f"{stem}-slider{k}.png"))
@@ -209,15 +216,19 @@ def test_notebook_runs_and_sliders_redraw(name, lab, page, artifacts, timings):
 
 def test_the_checks_see_an_error_and_a_frozen_plot(lab, page, tmp_path):
     """The detector itself: a cell that raises, and a slider whose plot ignores it, are caught."""
-    nb = new_notebook(cells=[
-        new_code_cell("import matplotlib.pyplot as plt\n"
-                      "from course_lib.widgets import SliderFigure, rate_slider\n"
-                      "def frozen(rate):\n    fig, ax = plt.subplots(figsize=(2, 1))\n"
-                      "    _ = ax.plot([0, 1])\n    return fig\n"
-                      "SliderFigure(frozen, rate=rate_slider())"),
-        new_code_cell("1 / 0"),
-        new_code_cell("print('never')"),
-    ])
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "import matplotlib.pyplot as plt\n"
+                "from course_lib.viz.widgets import SliderFigure, rate_slider\n"
+                "def frozen(rate):\n    fig, ax = plt.subplots(figsize=(2, 1))\n"
+                "    _ = ax.plot([0, 1])\n    return fig\n"
+                "SliderFigure(frozen, rate=rate_slider())"
+            ),
+            new_code_cell("1 / 0"),
+            new_code_cell("print('never')"),
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, lab.root / "_broken_fixture.ipynb")
     open_notebook(page, lab, "_broken_fixture.ipynb")
@@ -243,13 +254,20 @@ def test_exercise_saved_from_lab_counts_as_edited_only_when_typed_in(lab, page, 
     tool = _make_exercises_tool()
     sol = tmp_path / "solutions"
     sol.mkdir()
-    nb = new_notebook(cells=[
-        new_code_cell("def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION",
-                      id="solution-add", metadata={"course": {"solution": "add"}}),
-        new_code_cell("assert add(1, 2) == 3", id="check-add",
-                      metadata={"course": {"check": "add", "points": 1}, "editable": False,
-                                "deletable": False}),
-    ])
+    nb = new_notebook(
+        cells=[
+            new_code_cell(
+                "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION",
+                id="solution-add",
+                metadata={"course": {"solution": "add"}},
+            ),
+            new_code_cell(
+                "assert add(1, 2) == 3",
+                id="check-add",
+                metadata={"course": {"check": "add", "points": 1}, "editable": False, "deletable": False},
+            ),
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, sol / "_save_exercise.ipynb")
     ex = lab.root / "_exercises"

@@ -5,14 +5,16 @@ A layer computes ``f(x @ W.T + b)``; pruning replaces ``W`` by ``W * mask``. The
 batch of inputs, so 0 means "nothing changed" and 1 means "as large as the output
 itself". All functions are pure: they never change the tensors they are given.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
 
-from .masks import check_mask, check_sparsity, check_weight
+from course_lib._checks import check_sparsity
+from course_lib.pruning.masks import check_mask, check_weight
 
 __all__ = ["layer_output", "output_error", "weight_error", "removal_errors", "error_curve"]
 
@@ -52,8 +54,9 @@ def layer_output(weight: torch.Tensor, inputs: torch.Tensor, bias=None, activati
     return out if activation is None else activation(out)
 
 
-def output_error(weight: torch.Tensor, mask: torch.Tensor, inputs: torch.Tensor, bias=None,
-                 activation: Activation | None = None) -> float:
+def output_error(
+    weight: torch.Tensor, mask: torch.Tensor, inputs: torch.Tensor, bias=None, activation: Activation | None = None
+) -> float:
     """Relative output error ``||y_pruned - y|| / ||y||`` of pruning ``weight`` with ``mask``.
 
     ``y = activation(inputs @ weight.T + bias)``; ``y_pruned`` uses ``weight * mask``
@@ -69,8 +72,10 @@ def output_error(weight: torch.Tensor, mask: torch.Tensor, inputs: torch.Tensor,
     reference = layer_output(weight, inputs, bias, activation)
     norm = float(reference.norm())
     if norm == 0.0:
-        raise ValueError("inputs give an all-zero layer output, so a relative error is undefined; "
-                         "use other inputs (e.g. torch.randn)")
+        raise ValueError(
+            "inputs give an all-zero layer output, so a relative error is undefined; "
+            "use other inputs (e.g. torch.randn)"
+        )
     pruned = layer_output(weight.detach() * mask, inputs, bias, activation)
     return float((pruned - reference).norm()) / norm
 
@@ -91,8 +96,9 @@ def weight_error(weight: torch.Tensor, mask: torch.Tensor) -> float:
     return float(weight.detach().masked_fill(mask, 0.0).norm()) / norm
 
 
-def removal_errors(weight: torch.Tensor, inputs: torch.Tensor, bias=None,
-                   activation: Activation | None = None) -> torch.Tensor:
+def removal_errors(
+    weight: torch.Tensor, inputs: torch.Tensor, bias=None, activation: Activation | None = None
+) -> torch.Tensor:
     """Output error of removing each single weight in turn; a tensor of ``weight``'s shape.
 
     Entry ``i`` is :func:`output_error` with only weight ``i`` pruned. On the
@@ -113,8 +119,14 @@ def removal_errors(weight: torch.Tensor, inputs: torch.Tensor, bias=None,
     return errors
 
 
-def error_curve(weight: torch.Tensor, inputs: torch.Tensor, mask_fn: Callable[[torch.Tensor, float], torch.Tensor],
-                rates: Iterable[float], bias=None, activation: Activation | None = None) -> list[float]:
+def error_curve(
+    weight: torch.Tensor,
+    inputs: torch.Tensor,
+    mask_fn: Callable[[torch.Tensor, float], torch.Tensor],
+    rates: Iterable[float],
+    bias=None,
+    activation: Activation | None = None,
+) -> list[float]:
     """:func:`output_error` of ``mask_fn(weight, rate)`` for each pruning rate in ``rates``.
 
     ``mask_fn`` is any mask function taking ``(weight, sparsity)``, e.g.

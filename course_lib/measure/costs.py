@@ -1,49 +1,28 @@
-"""Why prune, measured: size, work (MACs/FLOPs), latency and energy, in one namespace.
+"""The costs of a pruned MLP in the four ways the course stores it: size, MACs, energy.
 
-``from course_lib import measure`` gives everything; each concern lives in its
-own short module:
-
-* :mod:`course_lib.size`: parameter and non-zero counts, bytes in memory and on
-  disk, stored dense, as CSR (int32 indices) or with neurons removed;
-* :mod:`course_lib.macs`: multiply-accumulates per sample, dense or skipping zeros;
-* :mod:`course_lib.latency`: time per batch (warm-up, repeats, median, spread),
-  and sweeps of latency against sparsity;
-* :mod:`course_lib.sparse`: a pruned MLP run in CSR, or 2:4 on a suitable GPU;
-* :mod:`course_lib.energy`: an energy estimate per inference from Horowitz's
-  45 nm table (ISSCC 2014).
-
-:func:`pruning_costs` puts them together for the four ways the course stores a
-pruned MLP (:func:`pruned_variants`).
-
->>> from course_lib.models import lenet_300_100
->>> net = lenet_300_100()
->>> param_count(net), macs(net, skip_zeros=False), model_bytes(net)
-(266610, 266200, 1066440)
+:func:`pruned_variants` builds the four (dense, masked, CSR, neurons removed) and
+:func:`pruning_costs` measures each with :mod:`course_lib.measure.size`,
+:mod:`course_lib.measure.work` and :mod:`course_lib.measure.energy`.
 """
+
 from __future__ import annotations
 
 from torch import nn
 
-from .energy import HOROWITZ_45NM, EnergyBreakdown, energy_per_inference, energy_table
-from .latency import (LatencyStats, SpeedSweep, break_even_sparsity, compare_latency, example_input, latency,
-                      speed_sweep)
-from .macs import flops, layer_macs, macs
-from .magnitude import magnitude_mask
-from .masks import check_sparsity, prunable_weights
-from .size import (FORMATS, csr_bytes, csr_tensor_bytes, disk_bytes, masked_state, model_bytes,
-                   nonzero_count, param_count, to_csr)
-from .sparse import CSRMLP, csr_mlp, semi_structured_mlp, semi_structured_support
-from .structured import row_norm_mask, shrink_mlp
+from course_lib._checks import check_sparsity
+from course_lib.measure.energy import energy_per_inference
+from course_lib.measure.size import (
+    disk_bytes,
+    model_bytes,
+    nonzero_count,
+    param_count,
+)
+from course_lib.measure.work import macs
+from course_lib.pruning.magnitude import magnitude_mask
+from course_lib.pruning.masks import prunable_weights
+from course_lib.pruning.structured import row_norm_mask, shrink_mlp
 
-__all__ = [
-    "pruned_variants", "pruning_costs",
-    "param_count", "nonzero_count", "masked_state", "csr_bytes", "to_csr", "csr_tensor_bytes",
-    "model_bytes", "disk_bytes", "FORMATS",
-    "layer_macs", "macs", "flops",
-    "latency", "compare_latency", "break_even_sparsity", "speed_sweep", "SpeedSweep", "example_input", "LatencyStats", "csr_mlp", "CSRMLP",
-    "semi_structured_support", "semi_structured_mlp",
-    "HOROWITZ_45NM", "energy_table", "EnergyBreakdown", "energy_per_inference",
-]
+__all__ = ["pruned_variants", "pruning_costs"]
 
 
 def pruned_variants(model: nn.Sequential, rate: float) -> dict[str, tuple[dict, str]]:
@@ -65,8 +44,12 @@ def pruned_variants(model: nn.Sequential, rate: float) -> dict[str, tuple[dict, 
     weights = prunable_weights(model)
     weight_masks = {k: magnitude_mask(w, rate) for k, w in weights.items()}
     row_masks = {k: row_norm_mask(w, rate) for k, w in list(weights.items())[:-1]}
-    return {"dense": ({}, "dense"), "masked": (weight_masks, "dense"), "csr": (weight_masks, "csr"),
-            "neurons removed": (row_masks, "shrunk")}
+    return {
+        "dense": ({}, "dense"),
+        "masked": (weight_masks, "dense"),
+        "csr": (weight_masks, "csr"),
+        "neurons removed": (row_masks, "shrunk"),
+    }
 
 
 def pruning_costs(model: nn.Sequential, rate: float, cache_bytes: int = 0, batch_size: int = 1) -> dict[str, dict]:
@@ -77,7 +60,7 @@ def pruning_costs(model: nn.Sequential, rate: float, cache_bytes: int = 0, batch
     indices not included), ``macs`` per sample as the format computes them
     (dense multiplies zeros too), and ``energy`` (an :class:`EnergyBreakdown`).
 
-    >>> from course_lib.models import lenet_300_100
+    >>> from course_lib.training.models import lenet_300_100
     >>> c = pruning_costs(lenet_300_100(), 0.9)
     >>> c["masked"]["memory_bytes"] == c["dense"]["memory_bytes"] > c["csr"]["memory_bytes"]
     True

@@ -16,9 +16,10 @@ and shows the new figure. Tests drive it without a browser:
 >>> round(float(w.figure.axes[0].patches[0].get_height()), 2)
 0.8
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -28,18 +29,33 @@ from matplotlib.figure import Figure
 __all__ = ["SliderFigure", "rate_slider", "int_slider"]
 
 
-def rate_slider(description: str = "pruning rate", value: float = 0.5, min: float = 0.0,
-                max: float = 0.99, step: float = 0.01) -> widgets.FloatSlider:
+def rate_slider(
+    description: str = "pruning rate", value: float = 0.5, min: float = 0.0, max: float = 0.99, step: float = 0.01
+) -> widgets.FloatSlider:
     """A slider for a pruning rate (sparsity) in [min, max], shown with 2 decimals."""
-    return widgets.FloatSlider(value=value, min=min, max=max, step=step, description=description,
-                               readout_format=".2f", continuous_update=False,
-                               style={"description_width": "initial"})
+    return widgets.FloatSlider(
+        value=value,
+        min=min,
+        max=max,
+        step=step,
+        description=description,
+        readout_format=".2f",
+        continuous_update=False,
+        style={"description_width": "initial"},
+    )
 
 
 def int_slider(description: str, value: int, min: int, max: int, step: int = 1) -> widgets.IntSlider:
     """An integer slider (a round, a layer index, n of n:m...)."""
-    return widgets.IntSlider(value=value, min=min, max=max, step=step, description=description,
-                             continuous_update=False, style={"description_width": "initial"})
+    return widgets.IntSlider(
+        value=value,
+        min=min,
+        max=max,
+        step=step,
+        description=description,
+        continuous_update=False,
+        style={"description_width": "initial"},
+    )
 
 
 def _in_kernel() -> bool:

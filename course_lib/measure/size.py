@@ -14,18 +14,19 @@ Sizes in memory count parameter bytes only (no Python objects, no buffers).
 Sizes on disk are the length of ``torch.save(state_dict)``, which adds a
 small zip/pickle overhead per tensor.
 """
+
 from __future__ import annotations
 
 import io
-import numbers
 import warnings
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 from torch import nn
 
-from .masks import check_mask
-from .structured import shrink_mlp
+from course_lib._checks import check_int
+from course_lib.pruning.masks import check_mask
+from course_lib.pruning.structured import shrink_mlp
 
 __all__ = [
     "FORMATS",
@@ -54,12 +55,6 @@ def _check_fmt(fmt) -> str:
     return fmt
 
 
-def _check_int(value, name: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def param_count(model: nn.Module) -> int:
     """Number of parameters of ``model`` (weights and biases), pruned or not.
 
@@ -85,8 +80,10 @@ def masked_state(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = No
         raise ValueError(f"masks has unknown parameter name(s) {unknown}; the model has {sorted(params)}")
     for name, m in masks.items():
         check_mask(m, params[name].shape, name=f"masks[{name!r}]")
-    return {name: p.detach().masked_fill(~masks[name], 0.0) if name in masks else p.detach().clone()
-            for name, p in params.items()}
+    return {
+        name: p.detach().masked_fill(~masks[name], 0.0) if name in masks else p.detach().clone()
+        for name, p in params.items()
+    }
 
 
 def nonzero_count(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None) -> int:
@@ -113,10 +110,10 @@ def csr_bytes(rows: int, nnz: int, value_bytes: int = 4, index_bytes: int = 4) -
     >>> csr_bytes(rows=300, nnz=1000)
     9204
     """
-    rows = _check_int(rows, "rows")
-    nnz = _check_int(nnz, "nnz")
-    value_bytes = _check_int(value_bytes, "value_bytes", 1)
-    index_bytes = _check_int(index_bytes, "index_bytes", 1)
+    rows = check_int(rows, "rows")
+    nnz = check_int(nnz, "nnz")
+    value_bytes = check_int(value_bytes, "value_bytes", 1)
+    index_bytes = check_int(index_bytes, "index_bytes", 1)
     return nnz * (value_bytes + index_bytes) + (rows + 1) * index_bytes
 
 
@@ -132,8 +129,13 @@ def to_csr(weight: torch.Tensor) -> torch.Tensor:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "sparse CSR support is in beta"
         c = weight.detach().to_sparse_csr()
-        return torch.sparse_csr_tensor(c.crow_indices().to(torch.int32), c.col_indices().to(torch.int32),
-                                       c.values(), size=c.shape, check_invariants=False)
+        return torch.sparse_csr_tensor(
+            c.crow_indices().to(torch.int32),
+            c.col_indices().to(torch.int32),
+            c.values(),
+            size=c.shape,
+            check_invariants=False,
+        )
 
 
 def csr_tensor_bytes(tensor: torch.Tensor) -> int:

@@ -1,15 +1,13 @@
 """course_lib.study: what notebooks 04 and 05 measure on top of finetune/lottery."""
+
 import copy
 import math
 
 import pytest
 import torch
+from test_lottery import DATA, SMALL  # the same small study the engine tests use
 
-from course_lib.data import load
-from course_lib.finetune import magnitude_masks
-from course_lib.lottery import lottery_study, make_model
-from course_lib.masks import apply_masks
-from course_lib.study import (
+from course_lib.experiments.analysis import (
     digits_as_mnist,
     input_keep_fraction,
     iteration_to_reach,
@@ -22,9 +20,11 @@ from course_lib.study import (
     transfer_ticket,
     weight_movement,
 )
-from course_lib.train import TrainResult, evaluate, train
-
-from test_lottery import DATA, SMALL  # the same small study the engine tests use
+from course_lib.experiments.finetune import magnitude_masks
+from course_lib.experiments.lottery import lottery_study, make_model
+from course_lib.pruning.masks import apply_masks
+from course_lib.training.data import load
+from course_lib.training.train import TrainResult, evaluate, train
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +39,10 @@ def test_transfer_ticket_trains_the_source_masks_on_the_target(study):
     assert sorted(runs) == ["dense", "random_prune", "reinit", "ticket"]
     assert all(len(v) == 2 for v in runs.values())
     # the ticket's run on the source and on the target start from the same weights but see other data
-    assert runs["ticket"][0].test_acc[0] != h.runs[("ticket", 2)][0].test_acc[0] or \
-        runs["ticket"][0].test_acc[-1] != h.runs[("ticket", 2)][0].test_acc[-1]
+    assert (
+        runs["ticket"][0].test_acc[0] != h.runs[("ticket", 2)][0].test_acc[0]
+        or runs["ticket"][0].test_acc[-1] != h.runs[("ticket", 2)][0].test_acc[-1]
+    )
     # on the source data, the transferred ticket's run is the study's run
     again = transfer_ticket(h, 2, DATA, variants=["ticket"], dense=False)
     assert again["ticket"][0].test_acc == pytest.approx(h.runs[("ticket", 2)][0].test_acc, abs=0.2)
@@ -57,7 +59,7 @@ def test_transfer_targets():
     assert d.input_shape == (28, 28) and d.num_classes == 10
     pixels = d.train.x * d.std + d.mean
     assert float(pixels.min()) >= -1e-5 and float(pixels.max()) <= 1 + 1e-5
-    assert float(pixels[:, :4].abs().max()) < 1e-5          # the 4-pixel frame is empty, as in MNIST
+    assert float(pixels[:, :4].abs().max()) < 1e-5  # the 4-pixel frame is empty, as in MNIST
     assert transfer_target("mnist1d").name == "mnist1d-regenerated"
     assert not torch.equal(transfer_target("mnist1d").train.x[:5], load("mnist1d").train.x[:5])
     with pytest.raises(ValueError, match="name"):
@@ -88,7 +90,7 @@ def test_spread_helpers():
 
 
 def test_tolerable_sparsity_stops_at_the_first_drop():
-    assert tolerable_sparsity([0.9, 0.5, 0.8], [80.0, 95.0, 94.5], 95.0) == 0.8   # order does not matter
+    assert tolerable_sparsity([0.9, 0.5, 0.8], [80.0, 95.0, 94.5], 95.0) == 0.8  # order does not matter
     assert tolerable_sparsity([0.5], [90.0], 95.0) == 0.0
     assert tolerable_sparsity([0.5, 0.9], [95.0, 95.0], 95.0, drop=0.0) == 0.9
 

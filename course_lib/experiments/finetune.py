@@ -6,30 +6,32 @@ prune a little and repeat) and their "general ideas" (which layers tolerate
 pruning; regression-based pruning). Nothing here changes the model it is given:
 each function works on copies and returns them in its result. Accuracies are in
 percent, on the test split unless ``split`` says otherwise. Fine-tuning runs of
-several sparsities are trained together (:func:`course_lib.train.train_many`).
+several sparsities are trained together (:func:`course_lib.training.train.train_many`).
 
->>> from course_lib.data import load
->>> from course_lib.lottery import make_model
->>> from course_lib.train import train
+>>> from course_lib.training.data import load
+>>> from course_lib.experiments.lottery import make_model
+>>> from course_lib.training.train import train
 >>> data = load("digits"); net = make_model("32", 64, 10, seed=0)
 >>> _ = train(net, data, epochs=5, lr=5e-3, progress=False)
 >>> [r.sparsity for r in prune_finetune(net, data, [0.5, 0.9], epochs=1, progress=False)]
 [0.5, 0.9]
 """
+
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import torch
 from torch import nn
 
-from .magnitude import global_magnitude_masks, magnitude_mask
-from .masks import apply_masks, check_sparsity, prunable_weights
-from .schedules import rate_for_density
-from .structured import remove_neurons, row_keep, row_norm_mask
-from .train import TrainResult, evaluate, mlp_layers, train, train_many
+from course_lib._checks import check_sparsity
+from course_lib.pruning.magnitude import global_magnitude_masks, magnitude_mask
+from course_lib.pruning.masks import apply_masks, prunable_weights
+from course_lib.pruning.schedules import rate_for_density
+from course_lib.pruning.structured import remove_neurons, row_keep, row_norm_mask
+from course_lib.training.train import TrainResult, evaluate, mlp_layers, train, train_many
 
 __all__ = [
     "SCOPES",
@@ -57,14 +59,15 @@ def _split(data, split: str):
     return getattr(data, split)
 
 
-def magnitude_masks(model: nn.Module, sparsity: float, scope: str = "layer",
-                    prior: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+def magnitude_masks(
+    model: nn.Module, sparsity: float, scope: str = "layer", prior: Mapping[str, torch.Tensor] | None = None
+) -> dict[str, torch.Tensor]:
     """Magnitude masks for all prunable weights of ``model`` at ``sparsity``.
 
     ``scope="layer"``: each weight tensor loses ``sparsity`` of its entries;
     ``scope="global"``: one |w| threshold over all of them. Pure.
 
-    >>> from course_lib.lottery import make_model
+    >>> from course_lib.experiments.lottery import make_model
     >>> m = magnitude_masks(make_model("8", 4, 2), 0.5)
     >>> [round(float((~v).float().mean()), 2) for v in m.values()]
     [0.5, 0.5]
@@ -92,14 +95,24 @@ class PruneFinetuneResult:
     model: nn.Module = field(repr=False)
 
 
-def prune_finetune(model: nn.Module, data, sparsities: Sequence[float], *, epochs: int = 2, scope: str = "layer",
-                   lr: float = 1.2e-3, batch_size: int = 60, seed: int = 0, progress: bool = True,
-                   threads: int | None = None) -> list[PruneFinetuneResult]:
+def prune_finetune(
+    model: nn.Module,
+    data,
+    sparsities: Sequence[float],
+    *,
+    epochs: int = 2,
+    scope: str = "layer",
+    lr: float = 1.2e-3,
+    batch_size: int = 60,
+    seed: int = 0,
+    progress: bool = True,
+    threads: int | None = None,
+) -> list[PruneFinetuneResult]:
     """Prune copies of the trained ``model`` by magnitude to each of ``sparsities``, then fine-tune
     each copy for ``epochs`` with its mask kept (all copies trained together).
 
-    >>> from course_lib.data import load
-    >>> from course_lib.lottery import make_model
+    >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import make_model
     >>> res = prune_finetune(make_model("16", 64, 10), load("digits"), [0.0], epochs=1, progress=False)
     >>> res[0].pruned_acc == res[0].dense_acc
     True
@@ -116,31 +129,63 @@ def prune_finetune(model: nn.Module, data, sparsities: Sequence[float], *, epoch
         pruned_accs.append(evaluate(net, data.test)[1])
         copies.append(net)
         all_masks.append(masks)
-    runs = train_many(copies, data, all_masks, seeds=seed, epochs=epochs, lr=lr, batch_size=batch_size,
-                      progress=progress, threads=threads)
-    return [PruneFinetuneResult(s, dense_acc, pa, run.final_test_acc, m, run, net)
-            for s, pa, m, run, net in zip(sparsities, pruned_accs, all_masks, runs, copies)]
+    runs = train_many(
+        copies,
+        data,
+        all_masks,
+        seeds=seed,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        progress=progress,
+        threads=threads,
+    )
+    return [
+        PruneFinetuneResult(s, dense_acc, pa, run.final_test_acc, m, run, net)
+        for s, pa, m, run, net in zip(sparsities, pruned_accs, all_masks, runs, copies, strict=False)
+    ]
 
 
-def train_prune_finetune(model: nn.Module, data, sparsities: Sequence[float], *, train_epochs: int = 5,
-                         epochs: int = 2, scope: str = "layer", lr: float = 1.2e-3, batch_size: int = 60,
-                         seed: int = 0, progress: bool = True,
-                         threads: int | None = None) -> tuple[TrainResult, list[PruneFinetuneResult]]:
+def train_prune_finetune(
+    model: nn.Module,
+    data,
+    sparsities: Sequence[float],
+    *,
+    train_epochs: int = 5,
+    epochs: int = 2,
+    scope: str = "layer",
+    lr: float = 1.2e-3,
+    batch_size: int = 60,
+    seed: int = 0,
+    progress: bool = True,
+    threads: int | None = None,
+) -> tuple[TrainResult, list[PruneFinetuneResult]]:
     """The slides' naive algorithm: train a copy of ``model`` for ``train_epochs``, then
     :func:`prune_finetune` it; returns ``(dense_run, results)``. ``model`` is not changed.
 
-    >>> from course_lib.data import load
-    >>> from course_lib.lottery import make_model
+    >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import make_model
     >>> dense, res = train_prune_finetune(make_model("16", 64, 10), load("digits"), [0.8],
     ...                                   train_epochs=2, epochs=1, lr=5e-3, progress=False)
     >>> res[0].dense_acc == dense.final_test_acc
     True
     """
     net = copy.deepcopy(model)
-    dense = train(net, data, epochs=train_epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
-                  threads=threads)
-    return dense, prune_finetune(net, data, sparsities, epochs=epochs, scope=scope, lr=lr, batch_size=batch_size,
-                                 seed=seed + 1, progress=progress, threads=threads)
+    dense = train(
+        net, data, epochs=train_epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress, threads=threads
+    )
+    return dense, prune_finetune(
+        net,
+        data,
+        sparsities,
+        epochs=epochs,
+        scope=scope,
+        lr=lr,
+        batch_size=batch_size,
+        seed=seed + 1,
+        progress=progress,
+        threads=threads,
+    )
 
 
 # --------------------------------------------------------------------------- one-shot vs iterative
@@ -165,10 +210,20 @@ class OneShotVsIterative:
     models: dict[str, nn.Module] = field(repr=False, default_factory=dict)
 
 
-def one_shot_vs_iterative(model: nn.Module, data, target_sparsity: float, *, steps: int = 4,
-                          epochs_per_step: int = 1, scope: str = "layer", lr: float = 1.2e-3,
-                          batch_size: int = 60, seed: int = 0, progress: bool = True,
-                          threads: int | None = None) -> OneShotVsIterative:
+def one_shot_vs_iterative(
+    model: nn.Module,
+    data,
+    target_sparsity: float,
+    *,
+    steps: int = 4,
+    epochs_per_step: int = 1,
+    scope: str = "layer",
+    lr: float = 1.2e-3,
+    batch_size: int = 60,
+    seed: int = 0,
+    progress: bool = True,
+    threads: int | None = None,
+) -> OneShotVsIterative:
     """Same sparsity, same fine-tuning budget: prune the trained ``model`` to ``target_sparsity``
     at once (one-shot), or in ``steps`` steps that each prune the same fraction of the remaining
     weights (iterative), fine-tuning ``epochs_per_step`` after every step.
@@ -176,8 +231,8 @@ def one_shot_vs_iterative(model: nn.Module, data, target_sparsity: float, *, ste
     The one-shot copy is pruned at step 1 and fine-tuned in the same ``steps`` chunks, so both
     get the same epochs, optimizer restarts and minibatch order (they train together).
 
-    >>> from course_lib.data import load
-    >>> from course_lib.lottery import make_model
+    >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import make_model
     >>> res = one_shot_vs_iterative(make_model("16", 64, 10), load("digits"), 0.75, steps=2, progress=False)
     >>> res.epochs, [round(d, 3) for d in res.densities]
     ([1, 2], [0.5, 0.25])
@@ -189,16 +244,26 @@ def one_shot_vs_iterative(model: nn.Module, data, target_sparsity: float, *, ste
     one_shot, iterative = copy.deepcopy(model), copy.deepcopy(model)
     shot_masks = magnitude_masks(one_shot, target, scope)
     apply_masks(one_shot, shot_masks)
-    out = OneShotVsIterative(target, evaluate(model, data.test)[1], [], [], [], [],
-                             evaluate(one_shot, data.test)[1], [])
+    out = OneShotVsIterative(
+        target, evaluate(model, data.test)[1], [], [], [], [], evaluate(one_shot, data.test)[1], []
+    )
     iter_masks = None
     for step in range(1, steps + 1):
         sparsity = target if step == steps else 1.0 - (1.0 - rate) ** step
         iter_masks = magnitude_masks(iterative, sparsity, scope, prior=iter_masks)
         apply_masks(iterative, iter_masks)
         out.iterative_pruned_acc.append(evaluate(iterative, data.test)[1])
-        runs = train_many([one_shot, iterative], data, [shot_masks, iter_masks], seeds=seed + step,
-                          epochs=epochs_per_step, lr=lr, batch_size=batch_size, progress=progress, threads=threads)
+        runs = train_many(
+            [one_shot, iterative],
+            data,
+            [shot_masks, iter_masks],
+            seeds=seed + step,
+            epochs=epochs_per_step,
+            lr=lr,
+            batch_size=batch_size,
+            progress=progress,
+            threads=threads,
+        )
         out.epochs.append(step * epochs_per_step)
         n_kept = sum(int(m.sum()) for m in iter_masks.values())
         out.densities.append(n_kept / sum(m.numel() for m in iter_masks.values()))
@@ -221,15 +286,20 @@ class SensitivityScan:
 
 
 @torch.no_grad()
-def layer_sensitivity(model: nn.Module, data, sparsities: Sequence[float] = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98),
-                      layers: Sequence[str] | None = None, split: str = "val") -> SensitivityScan:
+def layer_sensitivity(
+    model: nn.Module,
+    data,
+    sparsities: Sequence[float] = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98),
+    layers: Sequence[str] | None = None,
+    split: str = "val",
+) -> SensitivityScan:
     """Prune one layer at a time by magnitude (no fine-tuning) and measure the accuracy on ``split``.
 
     Layers whose accuracy holds at high sparsity are the ones to prune hardest
     (typically the large ones). ``model`` is not changed.
 
-    >>> from course_lib.data import load
-    >>> from course_lib.lottery import make_model
+    >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import make_model
     >>> scan = layer_sensitivity(make_model("16", 64, 10), load("digits"), [0.0, 1.0])
     >>> scan.acc["fc1.weight"][0] == scan.dense_acc, scan.sizes
     (True, {'fc1.weight': 1024, 'fc2.weight': 160})
@@ -261,8 +331,9 @@ def _layer_pair(model: nn.Module, layer: str) -> tuple[int, int]:
     names = [n for n, _ in model.named_children()]
     linear = [n for n, _ in mlp_layers(model)]
     if layer not in linear[:-1]:
-        raise ValueError(f"layer must name a hidden Linear layer (not the output layer), one of {linear[:-1]}; "
-                         f"got {layer!r}")
+        raise ValueError(
+            f"layer must name a hidden Linear layer (not the output layer), one of {linear[:-1]}; got {layer!r}"
+        )
     a = names.index(layer)
     b = names.index(linear[linear.index(layer) + 1])
     if b != a + 2 or not isinstance(model[a + 1], nn.ReLU):
@@ -275,7 +346,7 @@ def hidden_activations(model: nn.Module, layer: str, x: torch.Tensor) -> tuple[t
     """``(h, z)`` for inputs ``x``: ``h`` the ReLU outputs of hidden ``layer`` (one column per
     neuron), ``z`` what the next Linear layer computes from them.
 
-    >>> from course_lib.lottery import make_model
+    >>> from course_lib.experiments.lottery import make_model
     >>> h, z = hidden_activations(make_model("6", 4, 3), "fc1", torch.randn(5, 4))
     >>> h.shape, z.shape, bool((h >= 0).all())
     (torch.Size([5, 6]), torch.Size([5, 3]), True)
@@ -288,8 +359,9 @@ def hidden_activations(model: nn.Module, layer: str, x: torch.Tensor) -> tuple[t
 
 
 @torch.no_grad()
-def least_squares_refit(model: nn.Module, layer: str, keep: torch.Tensor, x: torch.Tensor,
-                        ridge: float = 0.0) -> nn.Sequential:
+def least_squares_refit(
+    model: nn.Module, layer: str, keep: torch.Tensor, x: torch.Tensor, ridge: float = 0.0
+) -> nn.Sequential:
     """Remove the neurons of hidden ``layer`` not in ``keep``, then refit the next layer by least squares.
 
     On the inputs ``x`` (e.g. the training set), the next layer's outputs ``z`` are
@@ -299,7 +371,7 @@ def least_squares_refit(model: nn.Module, layer: str, keep: torch.Tensor, x: tor
     ones did, as far as a linear map can (regression-based pruning, cf. He et al.
     2017). Returns a new, smaller model; ``model`` is not changed.
 
-    >>> from course_lib.lottery import make_model
+    >>> from course_lib.experiments.lottery import make_model
     >>> net = make_model("8", 4, 3, seed=0); x = torch.randn(200, 4)
     >>> small = least_squares_refit(net, "fc1", torch.tensor([True] * 8), x)   # keep all: same function
     >>> torch.allclose(small(x), net(x), atol=1e-4)
@@ -320,7 +392,7 @@ def least_squares_refit(model: nn.Module, layer: str, keep: torch.Tensor, x: tor
     target = z.double()
     if ridge > 0:
         k = design.shape[1]
-        reg = torch.eye(k, dtype=torch.float64) * ridge ** 0.5
+        reg = torch.eye(k, dtype=torch.float64) * ridge**0.5
         reg[-1, -1] = 0.0  # the bias is not penalized
         design = torch.cat([design, reg])
         target = torch.cat([target, torch.zeros(k, target.shape[1], dtype=torch.float64)])
@@ -347,14 +419,22 @@ class RefitScan:
     split: str = "test"
 
 
-def refit_scan(model: nn.Module, data, layer: str, sparsities: Sequence[float] = (0.25, 0.5, 0.75, 0.9),
-               p: int = 2, split: str = "test", ridge: float = 0.0, n_fit: int | None = None) -> RefitScan:
+def refit_scan(
+    model: nn.Module,
+    data,
+    layer: str,
+    sparsities: Sequence[float] = (0.25, 0.5, 0.75, 0.9),
+    p: int = 2,
+    split: str = "test",
+    ridge: float = 0.0,
+    n_fit: int | None = None,
+) -> RefitScan:
     """For each sparsity, remove that fraction of ``layer``'s neurons (smallest L``p`` row norm) and
     measure the accuracy as is and after :func:`least_squares_refit` on ``n_fit`` training inputs
     (default all). ``model`` is not changed.
 
-    >>> from course_lib.data import load
-    >>> from course_lib.lottery import make_model
+    >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import make_model
     >>> scan = refit_scan(make_model("16", 64, 10), load("digits"), "fc1", [0.5])
     >>> len(scan.removed_acc), len(scan.refit_acc)
     (1, 1)

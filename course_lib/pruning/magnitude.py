@@ -1,16 +1,28 @@
 """Magnitude pruning: the weights with the smallest |w| are the least important.
 
-Both functions are pure: they return new masks and never touch the weights.
+The magnitude heuristic of Han et al. 2015 ("Learning both Weights and Connections for
+Efficient Neural Networks"), layer-wise or with one threshold across layers. All three
+functions are pure: they return new masks and never touch the weights.
+
+* :func:`magnitude_mask`: one tensor;
+* :func:`global_magnitude_masks`: a dict of tensors, one threshold across all of them;
+* :func:`magnitude_masks`: the prunable weights of a model, layer-wise or global.
 """
+
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
+from torch import nn
 
-from .masks import check_mask, check_sparsity, check_weight, n_to_prune, smallest_k_mask
+from course_lib._checks import check_sparsity
+from course_lib.pruning.masks import check_mask, check_weight, n_to_prune, prunable_weights, smallest_k_mask
 
-__all__ = ["magnitude_mask", "global_magnitude_masks"]
+__all__ = ["magnitude_mask", "global_magnitude_masks", "magnitude_masks", "SCOPES"]
+
+#: How :func:`magnitude_masks` ranks: each layer alone, or all layers against one threshold.
+SCOPES = ("layer", "global")
 
 
 def _prior_sparsity_error(name: str, sparsity: float, pruned: int, numel: int) -> ValueError:
@@ -104,4 +116,59 @@ def global_magnitude_masks(
     keep = smallest_k_mask(flat, k)
     pieces = keep.split([weights[n].numel() for n in names])
     # clone: each mask owns its storage (not a view into one long vector)
-    return {n: piece.reshape(weights[n].shape).clone() for n, piece in zip(names, pieces)}
+    return {n: piece.reshape(weights[n].shape).clone() for n, piece in zip(names, pieces, strict=False)}
+
+
+def magnitude_masks(
+    model: nn.Module,
+    sparsity: float | Mapping[str, float],
+    *,
+    scope: str = "layer",
+    prior: Mapping[str, torch.Tensor] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Magnitude masks of a model's prunable weights (every weight with 2 or more dims).
+
+    Args:
+        model: any ``nn.Module``; it is not changed (pure).
+        sparsity: a float in [0, 1], the sparsity of every prunable weight (``scope="layer"``)
+            or of all of them together (``scope="global"``); or a dict {parameter name:
+            sparsity} for some layers only, each at its own target (layer-wise only), e.g.
+            from :func:`course_lib.pruning.schedules.layer_sparsities`.
+        scope: ``"layer"`` (each tensor loses its sparsity of entries) or ``"global"`` (one
+            |w| threshold across tensors, :func:`global_magnitude_masks`).
+        prior: masks already applied, {parameter name: bool tensor}; what is pruned stays
+            pruned, so the targets are totals, not the extra fraction.
+
+    Returns:
+        {parameter name: bool tensor of the weight's shape, ``True`` = keep}, for every
+        prunable weight (a float ``sparsity``) or for the names in the dict.
+
+    Raises:
+        ValueError: an unknown ``scope``, a sparsity outside [0, 1] or below a prior mask's,
+            a dict naming parameters the model lacks, or a dict with ``scope="global"``.
+        TypeError: ``model`` is not an ``nn.Module``, or ``sparsity`` is neither a number
+            nor a dict.
+
+    >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    >>> m = magnitude_masks(net, 0.5)
+    >>> [round(float((~v).float().mean()), 2) for v in m.values()]
+    [0.5, 0.5]
+    >>> int((~magnitude_masks(net, {"0.weight": 0.25})["0.weight"]).sum())
+    8
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+    weights = {n: p.detach() for n, p in prunable_weights(model).items()}
+    prior = dict(prior or {})
+    if isinstance(sparsity, Mapping):
+        if scope != "layer":
+            raise ValueError("a dict of per-layer sparsities needs scope='layer'")
+        if not sparsity:
+            raise ValueError("sparsity must be a number or a non-empty dict {parameter name: sparsity}")
+        unknown = [n for n in sparsity if n not in weights]
+        if unknown:
+            raise ValueError(f"sparsity names unknown parameter(s) {unknown}; the model has {sorted(weights)}")
+        return {n: magnitude_mask(weights[n], s, prior=prior.get(n)) for n, s in sparsity.items()}
+    if scope == "global":
+        return global_magnitude_masks(weights, sparsity, prior=prior)
+    return {n: magnitude_mask(w, sparsity, prior=prior.get(n)) for n, w in weights.items()}

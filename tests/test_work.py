@@ -1,11 +1,12 @@
 """course_lib.macs: MACs per sample equal hand counts (dense, masked, neurons removed)."""
+
 import pytest
 import torch
 from torch import nn
 
 from course_lib import row_norm_mask, shrink_mlp
-from course_lib.macs import flops, layer_macs, macs
-from course_lib.models import lenet_300_100, mlp
+from course_lib.measure.work import flops, layer_macs, macs
+from course_lib.training.models import lenet_300_100, mlp
 
 
 def test_dense_macs_by_hand():

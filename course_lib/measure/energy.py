@@ -26,18 +26,19 @@ The model of one inference (a deliberately simple one; state it when quoting it)
   DRAM (``cache_bytes=0``: the model does not fit on chip, everything from DRAM);
 * not counted: activations, register files, control, CSR index arithmetic.
 """
+
 from __future__ import annotations
 
-import numbers
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Mapping
 
 import torch
 from torch import nn
 
-from .macs import macs
-from .size import _check_fmt, model_bytes
-from .structured import shrink_mlp
+from course_lib._checks import check_int
+from course_lib.measure.size import _check_fmt, model_bytes
+from course_lib.measure.work import macs
+from course_lib.pruning.structured import shrink_mlp
 
 __all__ = ["HOROWITZ_45NM", "energy_table", "EnergyBreakdown", "energy_per_inference"]
 
@@ -96,15 +97,14 @@ class EnergyBreakdown:
         return {**asdict(self), "compute_pj": self.compute_pj, "total_pj": self.total_pj}
 
 
-def _check_nonneg_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def energy_per_inference(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None,
-                         fmt: str = "dense", cache_bytes: int = 0, batch_size: int = 1,
-                         table: Mapping[str, float] = HOROWITZ_45NM) -> EnergyBreakdown:
+def energy_per_inference(
+    model: nn.Module,
+    masks: Mapping[str, torch.Tensor] | None = None,
+    fmt: str = "dense",
+    cache_bytes: int = 0,
+    batch_size: int = 1,
+    table: Mapping[str, float] = HOROWITZ_45NM,
+) -> EnergyBreakdown:
     """Estimated energy of one inference of ``model`` (with ``masks``) stored as ``fmt``.
 
     ``fmt`` is ``"dense"`` (pruned weights stored and multiplied as zeros: masking
@@ -124,8 +124,8 @@ def energy_per_inference(model: nn.Module, masks: Mapping[str, torch.Tensor] | N
     20.0
     """
     _check_fmt(fmt)
-    cache_bytes = _check_nonneg_int(cache_bytes, "cache_bytes", 0)
-    batch_size = _check_nonneg_int(batch_size, "batch_size", 1)
+    cache_bytes = check_int(cache_bytes, "cache_bytes", 0)
+    batch_size = check_int(batch_size, "batch_size", 1)
     missing = sorted({"float_mult", "float_add", "sram_read", "dram_read"} - set(table))
     if missing:
         raise ValueError(f"table must give picojoules for {missing}")

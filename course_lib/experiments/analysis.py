@@ -8,29 +8,30 @@ The experiments themselves live in :mod:`course_lib.finetune` and
   layer tolerates (:func:`tolerable_sparsity`);
 * how far the weights travel during training (:func:`weight_movement`);
 * a ticket trained on another data set (:func:`transfer_ticket`, from a
-  :func:`course_lib.lottery.lottery_study` run with ``keep_history=True``);
+  :func:`course_lib.experiments.lottery.lottery_study` run with ``keep_history=True``);
 * :func:`mean_std` and :func:`paired_gap` to state results with their spread over seeds.
 
 >>> mean_std([1.0, 2.0, 3.0])
 (2.0, 0.816496580927726)
 """
+
 from __future__ import annotations
 
 import copy
 import dataclasses
 import math
-import statistics
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import NORMALIZATION, Dataset, Split, load
-from .finetune import magnitude_masks
-from .lottery import VARIANTS, LotteryResult, make_model, start_variant
-from .masks import apply_masks, check_sparsity
-from .train import TrainResult, evaluate, train_many
+from course_lib._checks import check_sparsity, mean_std
+from course_lib.experiments.finetune import magnitude_masks
+from course_lib.experiments.lottery import VARIANTS, LotteryResult, make_model, start_variant
+from course_lib.pruning.masks import apply_masks
+from course_lib.training.data import NORMALIZATION, Dataset, Split, load
+from course_lib.training.train import TrainResult, evaluate, train_many
 
 __all__ = [
     "mean_std",
@@ -48,16 +49,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- spread over seeds
-def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and (population) standard deviation of ``values``; the std of one value is 0.
-
-    >>> mean_std([5.0])
-    (5.0, 0.0)
-    """
-    values = [float(v) for v in values]
-    if not values:
-        raise ValueError("values must hold at least one number")
-    return float(statistics.fmean(values)), float(statistics.pstdev(values)) if len(values) > 1 else 0.0
 
 
 def paired_gap(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
@@ -71,7 +62,7 @@ def paired_gap(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, fl
     a, b = [float(v) for v in a], [float(v) for v in b]
     if len(a) != len(b) or not a:
         raise ValueError(f"a and b must hold the same number (>= 1) of values, got {len(a)} and {len(b)}")
-    diffs = [x - y for x, y in zip(a, b)]
+    diffs = [x - y for x, y in zip(a, b, strict=False)]
     mean, std = mean_std(diffs)
     return mean, std, min(diffs)
 
@@ -81,9 +72,9 @@ def paired_gap(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, fl
 def pruned_accuracy(model: nn.Module, split, sparsity: float, scope: str = "layer") -> float:
     """Accuracy (percent) on ``split`` of a copy of ``model`` magnitude-pruned to ``sparsity``,
     without fine-tuning (``scope``: ``"layer"`` or ``"global"``, see
-    :func:`course_lib.finetune.magnitude_masks`). ``model`` is not changed.
+    :func:`course_lib.experiments.finetune.magnitude_masks`). ``model`` is not changed.
 
-    >>> from course_lib.data import load
+    >>> from course_lib.training.data import load
     >>> data = load("digits"); net = make_model("16", 64, 10, seed=0)
     >>> pruned_accuracy(net, data.test, 0.0) == evaluate(net, data.test)[1]
     True
@@ -97,7 +88,7 @@ def pruned_accuracy(model: nn.Module, split, sparsity: float, scope: str = "laye
 def pruned_accuracy_curve(model: nn.Module, split, sparsities: Sequence[float], scope: str = "layer") -> list[float]:
     """:func:`pruned_accuracy` at each of ``sparsities`` (e.g. a grid computed once for a slider).
 
-    >>> from course_lib.data import load
+    >>> from course_lib.training.data import load
     >>> data = load("digits"); net = make_model("16", 64, 10, seed=0)
     >>> len(pruned_accuracy_curve(net, data.test, [0.0, 0.5, 1.0]))
     3
@@ -124,8 +115,9 @@ def input_keep_fraction(mask: torch.Tensor, input_shape: Sequence[int] | None = 
     return frac
 
 
-def tolerable_sparsity(sparsities: Sequence[float], accs: Sequence[float], dense_acc: float,
-                       drop: float = 1.0) -> float:
+def tolerable_sparsity(
+    sparsities: Sequence[float], accs: Sequence[float], dense_acc: float, drop: float = 1.0
+) -> float:
     """Highest sparsity up to which the accuracy stays within ``drop`` points of ``dense_acc``:
     the largest ``sparsities[i]`` such that every ``accs[j] >= dense_acc - drop`` for
     ``sparsities[j] <= sparsities[i]``; 0.0 if already the first one falls below.
@@ -133,7 +125,7 @@ def tolerable_sparsity(sparsities: Sequence[float], accs: Sequence[float], dense
     >>> tolerable_sparsity([0.5, 0.8, 0.9, 0.95], [95.0, 94.5, 90.0, 94.9], 95.2)
     0.8
     """
-    pairs = sorted(zip([float(s) for s in sparsities], [float(a) for a in accs]))
+    pairs = sorted(zip([float(s) for s in sparsities], [float(a) for a in accs], strict=False))
     if not pairs:
         raise ValueError("sparsities must not be empty")
     best = 0.0
@@ -188,20 +180,27 @@ def iteration_to_reach(run: TrainResult, level: float, metric: str = "val_acc") 
     """
     if metric not in ("val_acc", "test_acc"):
         raise ValueError(f"metric must be 'val_acc' or 'test_acc', got {metric!r}")
-    for it, value in zip(run.iterations, getattr(run, metric)):
+    for it, value in zip(run.iterations, getattr(run, metric), strict=False):
         if value >= level:
             return it
     return None
 
 
 # --------------------------------------------------------------------------- transfer
-def transfer_ticket(result: LotteryResult, round: int, target: Dataset, *,
-                    variants: Sequence[str] = VARIANTS, dense: bool = True,
-                    progress: bool = False, threads: int | None = None) -> dict[str, list[TrainResult]]:
+def transfer_ticket(
+    result: LotteryResult,
+    round: int,
+    target: Dataset,
+    *,
+    variants: Sequence[str] = VARIANTS,
+    dense: bool = True,
+    progress: bool = False,
+    threads: int | None = None,
+) -> dict[str, list[TrainResult]]:
     """Train the tickets of ``round`` (found on ``result``'s data set) on another data set ``target``.
 
-    ``result`` comes from :func:`course_lib.lottery.lottery_study` with ``keep_history=True``.
-    Per seed, each variant starts as in the study (:func:`course_lib.lottery.start_variant`):
+    ``result`` comes from :func:`course_lib.experiments.lottery.lottery_study` with ``keep_history=True``.
+    Per seed, each variant starts as in the study (:func:`course_lib.experiments.lottery.start_variant`):
     ``"ticket"`` is the source's mask on its rewound weights; ``"reinit"`` the same mask
     with a fresh initialization; ``"random_prune"`` a random mask with the same per-layer
     counts on the rewound weights; ``"dense"`` (if ``dense``) the whole network from its
@@ -209,8 +208,8 @@ def transfer_ticket(result: LotteryResult, round: int, target: Dataset, *,
     are the source study's; all runs are trained together. Returns ``{variant: [run per
     seed]}``. ``target`` must have the source's input size and classes.
 
-    >>> from course_lib.data import load
-    >>> from course_lib.lottery import lottery_study
+    >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import lottery_study
     >>> res = lottery_study(load("digits"), model="16", rounds=1, seeds=[0], epochs=1, keep_history=True,
     ...                     progress=False)
     >>> runs = transfer_ticket(res, 1, load("digits", seed=1))
@@ -223,7 +222,7 @@ def transfer_ticket(result: LotteryResult, round: int, target: Dataset, *,
     if isinstance(round, bool) or round not in result.masks or round < 1:
         raise ValueError(f"round must be one of the study's rounds 1..{result.rounds}, got {round!r}")
     if not isinstance(target, Dataset):
-        raise TypeError(f"target must be a course_lib.data.Dataset, got {type(target).__name__}")
+        raise TypeError(f"target must be a course_lib.training.data.Dataset, got {type(target).__name__}")
     bad = [v for v in variants if v not in VARIANTS]
     if bad:
         raise ValueError(f"variants must be names from {VARIANTS}, got {list(variants)!r}")
@@ -244,11 +243,20 @@ def transfer_ticket(result: LotteryResult, round: int, target: Dataset, *,
             net = build(seed)
             net.load_state_dict(result.init[i])
             jobs.append(("dense", net, None, seed))
-    runs = train_many([j[1] for j in jobs], target, [j[2] for j in jobs], seeds=[j[3] for j in jobs],
-                      epochs=cfg["epochs"], lr=cfg["lr"], batch_size=cfg["batch_size"],
-                      optimizer=cfg.get("optimizer", "adam"), progress=progress, threads=threads)
+    runs = train_many(
+        [j[1] for j in jobs],
+        target,
+        [j[2] for j in jobs],
+        seeds=[j[3] for j in jobs],
+        epochs=cfg["epochs"],
+        lr=cfg["lr"],
+        batch_size=cfg["batch_size"],
+        optimizer=cfg.get("optimizer", "adam"),
+        progress=progress,
+        threads=threads,
+    )
     out: dict[str, list[TrainResult]] = {}
-    for job, run in zip(jobs, runs):
+    for job, run in zip(jobs, runs, strict=False):
         out.setdefault(job[0], []).append(run)
     return out
 
@@ -289,5 +297,6 @@ def transfer_target(name: str, seed: int = 0) -> Dataset:
         return dataclasses.replace(load("mnist1d", seed=seed, generator_seed=1), name="mnist1d-regenerated")
     if name in ("mnist5k", "mnist"):
         return digits_as_mnist(seed)
-    raise ValueError(f"name must be 'mnist1d', 'mnist5k' or 'mnist' (a transfer target is defined for those), "
-                     f"got {name!r}")
+    raise ValueError(
+        f"name must be 'mnist1d', 'mnist5k' or 'mnist' (a transfer target is defined for those), got {name!r}"
+    )

@@ -1,16 +1,18 @@
 """Structured pruning: whole neurons (rows of a Linear weight) by their L1/L2 norm,
 and physical removal of pruned neurons, which gives a smaller dense model.
 """
+
 from __future__ import annotations
 
 import copy
 import warnings
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn
 
-from .masks import apply_masks, check_mask, check_sparsity, check_weight, n_to_prune, smallest_k_mask
+from course_lib._checks import check_sparsity
+from course_lib.pruning.masks import apply_masks, check_mask, check_weight, n_to_prune, smallest_k_mask
 
 __all__ = ["row_norm_mask", "row_keep", "remove_neurons", "shrink_mlp"]
 
@@ -177,7 +179,7 @@ def shrink_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor]) -> nn.Se
                 f"model may hold only Linear, ReLU, Flatten, Identity layers; layer {name!r} is {type(layer).__name__}"
             )
     linear_at = [i for i, n in enumerate(names) if isinstance(model._modules[n], nn.Linear)]
-    for a, b in zip(linear_at, linear_at[1:]):
+    for a, b in zip(linear_at, linear_at[1:], strict=False):
         between = [model._modules[names[j]] for j in range(a + 1, b)]
         if len(between) != 1 or not isinstance(between[0], nn.ReLU):
             found = [type(m).__name__ for m in between]
@@ -187,7 +189,7 @@ def shrink_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor]) -> nn.Se
             )
     small = copy.deepcopy(model)
     apply_masks(small, masks)  # validates every mask first; raises before anything changes
-    for a, b in zip(linear_at, linear_at[1:]):
+    for a, b in zip(linear_at, linear_at[1:], strict=False):
         key = f"{names[a]}.weight"
         first = small._modules[names[a]]
         keep = row_keep(masks[key]) if key in masks else torch.ones(first.out_features, dtype=torch.bool)

@@ -3,13 +3,14 @@
 NVIDIA's Ampere GPUs run 2:4 sparse matrix products in hardware (at most 2
 non-zeros in every 4 consecutive inputs of a row).
 """
+
 from __future__ import annotations
 
 import numbers
 
 import torch
 
-from .masks import check_mask, check_weight
+from course_lib.pruning.masks import check_mask, check_weight
 
 __all__ = ["nm_mask"]
 

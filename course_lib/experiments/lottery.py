@@ -15,34 +15,34 @@ If the ticket trains to a higher accuracy than both, the mask *and* its initial
 weights matter: it "won the initialization lottery".
 
 :func:`lottery_study` runs it all over several seeds, training the seeds and
-the three variants of a round together with :func:`course_lib.train.train_many`;
+the three variants of a round together with :func:`course_lib.training.train.train_many`;
 it can keep every round's masks and weights (``keep_history=True``) and rewind
 to several points of the same dense runs (``rewind_iter=[0, k]``).
 
->>> from course_lib.data import load
+>>> from course_lib.training.data import load
 >>> result = lottery_study(load("digits"), model="32", rounds=1, seeds=1, epochs=1, progress=False)
 >>> [(row["variant"], row["round"]) for row in result.rows()]
 [('ticket', 1), ('reinit', 1), ('random_prune', 1)]
 """
+
 from __future__ import annotations
 
-import copy  # used by the doctests
 import numbers
-import statistics
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from .data import Dataset, load
-from .magnitude import magnitude_mask
-from .masks import apply_masks, check_mask, prunable_weights
-from .models import lenet_300_100, mlp
-from .schedules import layer_rates, layer_sparsities
-from .train import TrainResult, train, train_many
+from course_lib._checks import mean_std
+from course_lib.pruning.magnitude import magnitude_mask
+from course_lib.pruning.masks import apply_masks, check_mask, prunable_weights
+from course_lib.pruning.schedules import layer_rates, layer_sparsities
+from course_lib.training.data import Dataset, load
+from course_lib.training.models import lenet_300_100, mlp
+from course_lib.training.train import TrainResult, train, train_many
 
 __all__ = [
     "VARIANTS",
@@ -87,8 +87,13 @@ def make_model(spec, in_features: int, num_classes: int = 10, seed: int | None =
             hidden = [int(w) for w in spec.replace(" ", "").split(",") if w]
         except ValueError:
             hidden = None
-    if (hidden is None or isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or not hidden
-            or any(isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 1 for w in hidden)):
+    if (
+        hidden is None
+        or isinstance(hidden, (str, bytes))
+        or not isinstance(hidden, Sequence)
+        or not hidden
+        or any(isinstance(w, bool) or not isinstance(w, numbers.Integral) or w < 1 for w in hidden)
+    ):
         raise ValueError(f"model must be 'lenet' or hidden widths like '100,100' or [300, 100], got {spec!r}")
     return mlp([int(in_features), *[int(w) for w in hidden], int(num_classes)], seed=seed)
 
@@ -102,12 +107,13 @@ def derived_seed(*parts: int) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0] & 0x7FFFFFFF)
 
 
-def prune_masks(model: nn.Module, sparsities: Mapping[str, float],
-                prior: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+def prune_masks(
+    model: nn.Module, sparsities: Mapping[str, float], prior: Mapping[str, torch.Tensor] | None = None
+) -> dict[str, torch.Tensor]:
     """Layer-wise magnitude masks of ``model``'s weights, each at its target sparsity.
 
     ``sparsities`` maps parameter names to the total sparsity each layer should
-    have (e.g. :func:`course_lib.schedules.layer_sparsities`); ``prior`` masks are
+    have (e.g. :func:`course_lib.pruning.schedules.layer_sparsities`); ``prior`` masks are
     respected (what is pruned stays pruned). Pure: the model is not changed.
 
     >>> net = make_model("4", 3, 2, seed=0)
@@ -148,6 +154,7 @@ def rewind(model: nn.Module, state: Mapping[str, torch.Tensor], masks: Mapping[s
     This is the LTH's reset: the surviving weights take their saved values exactly
     (at initialization or at iteration ``k``), the others are zero.
 
+    >>> import copy
     >>> net = make_model("2", 2, 1, seed=0); init = copy.deepcopy(net.state_dict())
     >>> with torch.no_grad():
     ...     _ = net.fc1.weight.add_(1.0)
@@ -175,9 +182,10 @@ def imp_round(
     are pruned by magnitude to their sparsity after ``round`` rounds,
     ``1 - (1 - rate) ** round``, keeping ``masks`` as prior; then the model is
     rewound to ``rewind_state`` under the new masks and trained in place with
-    :func:`course_lib.train.train` (``train_kwargs``: epochs, lr, seed, ...).
+    :func:`course_lib.training.train.train` (``train_kwargs``: epochs, lr, seed, ...).
 
-    >>> from course_lib.data import load
+    >>> import copy
+    >>> from course_lib.training.data import load
     >>> data = load("digits"); net = make_model("32", 64, 10, seed=0)
     >>> init = copy.deepcopy(net.state_dict())
     >>> _ = train(net, data, epochs=1, progress=False)
@@ -193,8 +201,14 @@ def imp_round(
     return new_masks, run
 
 
-def start_variant(variant: str, build, seed: int, round: int, rewind_state: Mapping[str, torch.Tensor],
-                  masks: Mapping[str, torch.Tensor]) -> tuple[nn.Module, dict[str, torch.Tensor]]:
+def start_variant(
+    variant: str,
+    build,
+    seed: int,
+    round: int,
+    rewind_state: Mapping[str, torch.Tensor],
+    masks: Mapping[str, torch.Tensor],
+) -> tuple[nn.Module, dict[str, torch.Tensor]]:
     """The network a ``variant`` of round ``round`` starts training from, and its masks.
 
     ``build(seed)`` makes a fresh network; ``masks`` are the ticket's masks of seed ``seed``
@@ -227,12 +241,6 @@ def start_variant(variant: str, build, seed: int, round: int, rewind_state: Mapp
 
 
 # --------------------------------------------------------------------------- the study
-def _mean(values) -> float:
-    return float(statistics.fmean(values))
-
-
-def _std(values) -> float:
-    return float(statistics.pstdev(values)) if len(values) > 1 else 0.0
 
 
 def _state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -245,7 +253,7 @@ class LotteryResult:
 
     ``dense[i]`` is the dense run of seed ``seeds[i]``; ``runs[(variant, round)]``
     the runs of that variant and round, one per seed (their
-    :class:`~course_lib.train.TrainResult` keep the validation/test curves);
+    :class:`~course_lib.training.train.TrainResult` keep the validation/test curves);
     ``weights_remaining[round]`` the fraction of prunable weights kept and
     ``layer_density[round]`` the same per layer (from the ticket's masks);
     ``nonzero_density[(variant, round)]`` holds, per seed, the fraction of
@@ -296,7 +304,7 @@ class LotteryResult:
     @property
     def dense_test_acc(self) -> float:
         """Mean final test accuracy of the dense network over seeds."""
-        return _mean([r.final_test_acc for r in self.dense])
+        return mean_std([r.final_test_acc for r in self.dense])[0]
 
     def rows(self) -> list[dict]:
         """One dict per variant and round (variant-major): accuracies and early-stop iterations over seeds."""
@@ -307,18 +315,20 @@ class LotteryResult:
                 final = [r.final_test_acc for r in runs]
                 early = [r.early_stop_test_acc for r in runs]
                 stops = [r.early_stop_iter for r in runs]
-                out.append({
-                    "variant": variant,
-                    "round": rnd,
-                    "weights_remaining": self.weights_remaining[rnd],
-                    "test_acc_mean": _mean(final),
-                    "test_acc_std": _std(final),
-                    "test_acc": final,
-                    "early_stop_iter_mean": _mean(stops),
-                    "early_stop_iter_std": _std(stops),
-                    "early_stop_test_acc_mean": _mean(early),
-                    "layer_density": dict(self.layer_density[rnd]),
-                })
+                out.append(
+                    {
+                        "variant": variant,
+                        "round": rnd,
+                        "weights_remaining": self.weights_remaining[rnd],
+                        "test_acc_mean": mean_std(final)[0],
+                        "test_acc_std": mean_std(final)[1],
+                        "test_acc": final,
+                        "early_stop_iter_mean": mean_std(stops)[0],
+                        "early_stop_iter_std": mean_std(stops)[1],
+                        "early_stop_test_acc_mean": mean_std(early)[0],
+                        "layer_density": dict(self.layer_density[rnd]),
+                    }
+                )
         return out
 
     def to_json(self, curves: bool = False) -> dict:
@@ -329,9 +339,9 @@ class LotteryResult:
         out = {
             "config": dict(self.config),
             "seeds": list(self.seeds),
-            "dense_test_acc": _mean(dense),
-            "dense_test_acc_std": _std(dense),
-            "dense_early_stop_iter_mean": _mean([r.early_stop_iter for r in self.dense]),
+            "dense_test_acc": mean_std(dense)[0],
+            "dense_test_acc_std": mean_std(dense)[1],
+            "dense_early_stop_iter_mean": mean_std([r.early_stop_iter for r in self.dense])[0],
             "rows": self.rows(),
         }
         if curves:
@@ -346,8 +356,10 @@ class LotteryResult:
         lines = [head, f"{0:>5} {100.0:>9.2f} " + f"{self.dense_test_acc:>9.2f} (dense)"]
         rows = {(r["variant"], r["round"]): r for r in self.rows()}
         for rnd in range(1, self.rounds + 1):
-            cells = [f"{rows[(v, rnd)]['test_acc_mean']:>8.2f} +- {rows[(v, rnd)]['test_acc_std']:<4.2f}"
-                     for v in self.variants]
+            cells = [
+                f"{rows[(v, rnd)]['test_acc_mean']:>8.2f} +- {rows[(v, rnd)]['test_acc_std']:<4.2f}"
+                for v in self.variants
+            ]
             lines.append(f"{rnd:>5} {100 * self.weights_remaining[rnd]:>9.2f} " + " ".join(f"{c:>16}" for c in cells))
         return "\n".join(lines)
 
@@ -369,10 +381,14 @@ def _check_rewind_iters(rewind_iter) -> list[int]:
     one = isinstance(rewind_iter, numbers.Integral) and not isinstance(rewind_iter, bool)
     many = isinstance(rewind_iter, Sequence) and not isinstance(rewind_iter, (str, bytes))
     iters = [rewind_iter] if one else list(rewind_iter) if many else None
-    if (not iters or len(set(iters)) != len(iters)
-            or any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0 for k in iters)):
-        raise ValueError(f"rewind_iter must be an int >= 0 or a non-empty list of distinct ints >= 0, "
-                         f"got {rewind_iter!r}")
+    if (
+        not iters
+        or len(set(iters)) != len(iters)
+        or any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0 for k in iters)
+    ):
+        raise ValueError(
+            f"rewind_iter must be an int >= 0 or a non-empty list of distinct ints >= 0, got {rewind_iter!r}"
+        )
     return [int(k) for k in iters]
 
 
@@ -414,7 +430,7 @@ def lottery_study(
     with the ticket's per-layer sparsity (:func:`start_variant`). The minibatch
     order of every run of a seed is that seed's. ``None`` arguments (model, rounds,
     rate, epochs, lr) take the data set's :data:`PRESETS`. ``data`` is a
-    :class:`~course_lib.data.Dataset` or a name (then loaded with ``data_seed``).
+    :class:`~course_lib.training.data.Dataset` or a name (then loaded with ``data_seed``).
     Runs on 1 CPU thread unless ``threads`` says otherwise; the same arguments give
     the same result, bit for bit, on one machine.
 
@@ -425,7 +441,7 @@ def lottery_study(
     ``{k: LotteryResult}`` (sharing ``dense``). ``keep_history=True`` keeps each
     round's masks and weights in the results (see :class:`LotteryResult`).
 
-    >>> from course_lib.data import load
+    >>> from course_lib.training.data import load
     >>> res = lottery_study(load("digits"), model="32", rounds=2, seeds=[0, 1], epochs=1,
     ...                     variants=["ticket"], progress=False)
     >>> [round(res.weights_remaining[r], 3) for r in (1, 2)]
@@ -440,7 +456,7 @@ def lottery_study(
     if isinstance(data, str):
         data = load(data, seed=data_seed)
     if not isinstance(data, Dataset):
-        raise TypeError(f"data must be a course_lib.data.Dataset or a dataset name, got {type(data).__name__}")
+        raise TypeError(f"data must be a course_lib.training.data.Dataset or a dataset name, got {type(data).__name__}")
     preset = PRESETS.get(data.name, PRESETS["digits"])
     model = preset["model"] if model is None else model
     rounds = preset["rounds"] if rounds is None else rounds
@@ -452,23 +468,38 @@ def lottery_study(
     iters = _check_rewind_iters(rewind_iter)
     total_iters = int(epochs) * -(-len(data.train) // int(batch_size))
     if max(iters) > total_iters:
-        raise ValueError(f"rewind_iter={max(iters)} is beyond the {total_iters} training iterations "
-                         f"({epochs} epochs of {len(data.train)} examples in minibatches of {batch_size})")
+        raise ValueError(
+            f"rewind_iter={max(iters)} is beyond the {total_iters} training iterations "
+            f"({epochs} epochs of {len(data.train)} examples in minibatches of {batch_size})"
+        )
     seeds = _check_seeds(seeds)
-    plans = {k: _check_variants(variants if j == 0 else late_variants, "variants" if j == 0 else "late_variants")
-             for j, k in enumerate(iters)}   # rewinding point -> its variants
+    plans = {
+        k: _check_variants(variants if j == 0 else late_variants, "variants" if j == 0 else "late_variants")
+        for j, k in enumerate(iters)
+    }  # rewinding point -> its variants
 
     def build(seed: int) -> nn.Sequential:
         return make_model(model, data.in_features, data.num_classes, seed=seed)
 
     names = list(prunable_weights(build(0)))
     rates = layer_rates(names, rate, output_rate)
-    train_kw = dict(epochs=epochs, lr=lr, batch_size=batch_size, optimizer=optimizer, progress=False,
-                    threads=threads)
-    config = dict(dataset=data.name, model=model if isinstance(model, str) else list(model), rounds=int(rounds),
-                  rate=float(rate), output_rate=rates[names[-1]], layer_rates=rates, epochs=int(epochs),
-                  lr=float(lr), batch_size=int(batch_size), optimizer=optimizer, rewind_iter=0,
-                  variants=[], data_seed=int(data_seed), n_train=len(data.train))
+    train_kw = dict(epochs=epochs, lr=lr, batch_size=batch_size, optimizer=optimizer, progress=False, threads=threads)
+    config = dict(
+        dataset=data.name,
+        model=model if isinstance(model, str) else list(model),
+        rounds=int(rounds),
+        rate=float(rate),
+        output_rate=rates[names[-1]],
+        layer_rates=rates,
+        epochs=int(epochs),
+        lr=float(lr),
+        batch_size=int(batch_size),
+        optimizer=optimizer,
+        rewind_iter=0,
+        variants=[],
+        data_seed=int(data_seed),
+        n_train=len(data.train),
+    )
     start = time.perf_counter()
 
     from tqdm.auto import tqdm
@@ -481,24 +512,27 @@ def lottery_study(
     rewind_states = {k: [r.snapshots[k] for r in dense] for k in plans}
     for r in dense:
         r.snapshots.clear()
-    results = {k: LotteryResult(config=dict(config, rewind_iter=k, variants=vs), seeds=seeds, dense=dense)
-               for k, vs in plans.items()}
+    results = {
+        k: LotteryResult(config=dict(config, rewind_iter=k, variants=vs), seeds=seeds, dense=dense)
+        for k, vs in plans.items()
+    }
     if keep_history:
         dense_final = [_state(n) for n in nets]
         for k, res in results.items():
             res.init, res.rewind_state, res.final[0] = inits, rewind_states[k], dense_final
-            res.masks[0] = [{n: torch.ones_like(inits[i][n], dtype=torch.bool) for n in names}
-                            for i in range(len(seeds))]
-    trained = {k: nets for k in plans}    # per rewinding point: the networks the next round prunes
+            res.masks[0] = [
+                {n: torch.ones_like(inits[i][n], dtype=torch.bool) for n in names} for i in range(len(seeds))
+            ]
+    trained = {k: nets for k in plans}  # per rewinding point: the networks the next round prunes
     masks: dict[int, list] = {k: [None] * len(seeds) for k in plans}
     first = results[iters[0]]
     bar.set_postfix(dense=f"{first.dense_test_acc:.1f}%")
     bar.update(1)
     for rnd in range(1, rounds + 1):
         target = layer_sparsities(rates, rnd)
-        jobs = []   # (rewinding point, variant, model, masks, seed)
+        jobs = []  # (rewinding point, variant, model, masks, seed)
         for k, vs in plans.items():
-            masks[k] = [prune_masks(net, target, prior=m) for net, m in zip(trained[k], masks[k])]
+            masks[k] = [prune_masks(net, target, prior=m) for net, m in zip(trained[k], masks[k], strict=False)]
             for variant in vs:
                 for i, seed in enumerate(seeds):
                     net, job_masks = start_variant(variant, build, seed, rnd, rewind_states[k][i], masks[k][i])
@@ -506,11 +540,12 @@ def lottery_study(
         runs = train_many([j[2] for j in jobs], data, [j[3] for j in jobs], seeds=[j[4] for j in jobs], **train_kw)
         for k, res in results.items():
             for variant in plans[k]:
-                picked = [(job, run) for job, run in zip(jobs, runs) if job[:2] == (k, variant)]
+                picked = [(job, run) for job, run in zip(jobs, runs, strict=False) if job[:2] == (k, variant)]
                 res.runs[(variant, rnd)] = [run for _, run in picked]
                 res.nonzero_density[(variant, rnd)] = [
                     {n: float((p != 0).float().mean()) for n, p in prunable_weights(job[2]).items()}
-                    for job, _ in picked]
+                    for job, _ in picked
+                ]
             trained[k] = [job[2] for job in jobs if job[:2] == (k, "ticket")]
             kept = {n: int(masks[k][0][n].sum()) for n in names}
             sizes = {n: masks[k][0][n].numel() for n in names}
@@ -519,7 +554,7 @@ def lottery_study(
             if keep_history:
                 res.masks[rnd] = masks[k]
                 res.final[rnd] = [_state(net) for net in trained[k]]
-        ticket = _mean([r.final_test_acc for r in first.runs[("ticket", rnd)]])
+        ticket = mean_std([r.final_test_acc for r in first.runs[("ticket", rnd)]])[0]
         bar.set_postfix(weights=f"{100 * first.weights_remaining[rnd]:.1f}%", ticket=f"{ticket:.1f}%")
         bar.update(1)
     bar.close()

@@ -1,6 +1,6 @@
 """Running a pruned MLP in a sparse format, so that the zeros are skipped.
 
-* :func:`csr_mlp`: every weight in CSR (int32 indices, :func:`course_lib.size.to_csr`),
+* :func:`csr_mlp`: every weight in CSR (int32 indices, :func:`course_lib.measure.size.to_csr`),
   applied as ``torch.addmm(bias, W_csr, h)`` to activations laid out
   features x batch (``F.linear(x, W_csr)`` is several times slower on CPU).
   Run it under ``torch.no_grad()``, not ``torch.inference_mode()``.
@@ -11,16 +11,17 @@
 Removing neurons needs no special format: :func:`course_lib.shrink_mlp`
 returns a smaller dense model.
 """
+
 from __future__ import annotations
 
 import copy
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 from torch import nn
 
-from .masks import check_mask
-from .size import masked_state, to_csr
+from course_lib.measure.size import masked_state, to_csr
+from course_lib.pruning.masks import check_mask
 
 __all__ = ["CSRMLP", "csr_mlp", "semi_structured_support", "semi_structured_mlp"]
 
@@ -73,8 +74,9 @@ def csr_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor] | None = Non
         elif isinstance(m, nn.Flatten) and not any(k == "linear" for k, _, _ in layers):
             continue  # inputs are flattened anyway
         elif not isinstance(m, nn.Identity):
-            raise TypeError(f"csr_mlp handles Flatten (first), Linear and ReLU layers only, found "
-                            f"{type(m).__name__} {name!r}")
+            raise TypeError(
+                f"csr_mlp handles Flatten (first), Linear and ReLU layers only, found {type(m).__name__} {name!r}"
+            )
     return CSRMLP(layers)
 
 

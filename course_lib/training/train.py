@@ -29,8 +29,8 @@ Accuracies are in percent. The run is evaluated on the validation and test sets
 at iteration 0, every ``eval_every`` iterations (default: one epoch) and at the
 end; the early-stopping iteration is the one of minimal validation loss.
 
->>> from course_lib.data import load
->>> from course_lib.models import mlp
+>>> from course_lib.training.data import load
+>>> from course_lib.training.models import mlp
 >>> data = load("digits")
 >>> net = mlp([64, 32, 10], seed=0)
 >>> run = train(net, data, epochs=2, lr=1e-2, seed=0, progress=False)
@@ -39,20 +39,22 @@ end; the early-stopping iteration is the one of minimal validation loss.
 >>> run.final_test_acc > 80
 True
 """
+
 from __future__ import annotations
 
 import contextlib
 import math
 import numbers
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .masks import check_masks
+from course_lib._checks import check_int
+from course_lib.pruning.masks import check_masks
 
 __all__ = [
     "TrainResult",
@@ -130,29 +132,25 @@ class TrainResult:
 def mlp_layers(model: nn.Module) -> list[tuple[str, nn.Linear]]:
     """The named ``nn.Linear`` layers of a course MLP (``nn.Sequential`` of Flatten/Linear/ReLU).
 
-    >>> from course_lib.models import mlp
+    >>> from course_lib.training.models import mlp
     >>> [name for name, _ in mlp_layers(mlp([4, 3, 2]))]
     ['fc1', 'fc2']
     """
     if not isinstance(model, nn.Sequential):
-        raise TypeError(f"model must be a course MLP (nn.Sequential of Flatten, Linear, ReLU), "
-                        f"got {type(model).__name__}")
+        raise TypeError(
+            f"model must be a course MLP (nn.Sequential of Flatten, Linear, ReLU), got {type(model).__name__}"
+        )
     layers = []
     for name, layer in model.named_children():
         if isinstance(layer, nn.Linear):
             layers.append((name, layer))
         elif not isinstance(layer, (nn.Flatten, nn.ReLU, nn.Identity)):
-            raise TypeError(f"model may hold only Flatten, Linear and ReLU layers, found {name}: "
-                            f"{type(layer).__name__}")
+            raise TypeError(
+                f"model may hold only Flatten, Linear and ReLU layers, found {name}: {type(layer).__name__}"
+            )
     if not layers:
         raise ValueError("model has no Linear layer")
     return layers
-
-
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_masks(model: nn.Module, masks) -> dict[str, torch.Tensor]:
@@ -163,28 +161,38 @@ def _check_masks(model: nn.Module, masks) -> dict[str, torch.Tensor]:
 def _check_split(data, name: str):
     split = getattr(data, name, None)
     if split is None or not hasattr(split, "x") or not hasattr(split, "y"):
-        raise TypeError(f"data must be a course_lib.data.Dataset with train/val/test splits, "
-                        f"got {type(data).__name__}")
+        raise TypeError(
+            f"data must be a course_lib.training.data.Dataset with train/val/test splits, got {type(data).__name__}"
+        )
     return split
 
 
 def _config(epochs, lr, batch_size, optimizer, momentum, weight_decay, eval_every, n_train, save_at):
-    epochs = _check_int(epochs, "epochs", 1)
-    batch_size = _check_int(batch_size, "batch_size", 1)
+    epochs = check_int(epochs, "epochs", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
     if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0:
         raise ValueError(f"lr must be a number > 0, got {lr!r}")
     if not isinstance(optimizer, (str, torch.optim.Optimizer)) or (
-            isinstance(optimizer, str) and optimizer not in OPTIMIZERS):
+        isinstance(optimizer, str) and optimizer not in OPTIMIZERS
+    ):
         raise ValueError(f"optimizer must be one of {OPTIMIZERS} (or a torch.optim.Optimizer), got {optimizer!r}")
     per_epoch = math.ceil(n_train / batch_size)
     total = epochs * per_epoch
-    eval_every = per_epoch if eval_every is None else _check_int(eval_every, "eval_every", 1)
-    save_at = sorted({_check_int(s, "save_at entries", 0) for s in save_at})
+    eval_every = per_epoch if eval_every is None else check_int(eval_every, "eval_every", 1)
+    save_at = sorted({check_int(s, "save_at entries", 0) for s in save_at})
     if save_at and save_at[-1] > total:
         raise ValueError(f"save_at asks for iteration {save_at[-1]} but training has only {total} iterations")
-    return dict(epochs=epochs, lr=float(lr), batch_size=batch_size, optimizer=optimizer,
-                momentum=float(momentum), weight_decay=float(weight_decay), eval_every=eval_every,
-                total=total, save_at=set(save_at))
+    return dict(
+        epochs=epochs,
+        lr=float(lr),
+        batch_size=batch_size,
+        optimizer=optimizer,
+        momentum=float(momentum),
+        weight_decay=float(weight_decay),
+        eval_every=eval_every,
+        total=total,
+        save_at=set(save_at),
+    )
 
 
 def _make_optimizer(params, cfg) -> torch.optim.Optimizer:
@@ -239,7 +247,7 @@ def num_threads(n: int | None):
     """
     previous = torch.get_num_threads()
     if n is not None:
-        torch.set_num_threads(_check_int(n, "threads", 1))
+        torch.set_num_threads(check_int(n, "threads", 1))
     try:
         yield
     finally:
@@ -278,7 +286,7 @@ def _loss_acc(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torc
 def evaluate(model: nn.Module, split) -> tuple[float, float]:
     """Mean cross-entropy loss and accuracy (percent) of ``model`` on a split (``.x``, ``.y``).
 
-    >>> from course_lib.data import Split
+    >>> from course_lib.training.data import Split
     >>> net = nn.Sequential(nn.Flatten(), nn.Linear(2, 2))
     >>> with torch.no_grad():
     ...     _ = net[1].weight.copy_(torch.eye(2)); _ = net[1].bias.zero_()
@@ -325,8 +333,8 @@ def train(
     :func:`auto_threads`); the previous setting is restored. ``progress`` shows a
     tqdm bar.
 
-    >>> from course_lib.data import load
-    >>> from course_lib.models import mlp
+    >>> from course_lib.training.data import load
+    >>> from course_lib.training.models import mlp
     >>> net = mlp([64, 16, 10], seed=0)
     >>> keep = {"fc1.weight": torch.rand(16, 64, generator=torch.Generator().manual_seed(0)) > 0.5}
     >>> run = train(net, load("digits"), keep, epochs=1, optimizer="sgd", lr=0.05, progress=False)
@@ -345,7 +353,7 @@ def train(
     # Everything, mask set-up included, runs on the chosen threads: a tensor op
     # on a shared CPU's second OpenMP thread can wait milliseconds for it.
     with num_threads(threads):
-        keep = {params[n]: m.to(params[n].dtype) for n, m in checked.items()}   # 0/1 float masks
+        keep = {params[n]: m.to(params[n].dtype) for n, m in checked.items()}  # 0/1 float masks
         with torch.no_grad():
             for p, k in keep.items():
                 p.mul_(k)
@@ -384,7 +392,7 @@ def train(
                 opt.zero_grad()
                 loss.backward()
                 for p, k in keep.items():
-                    p.grad.mul_(k)            # pruned entries get no gradient (nor momentum)
+                    p.grad.mul_(k)  # pruned entries get no gradient (nor momentum)
                 opt.step()
                 with torch.no_grad():
                     for p, k in mask_after_step.items():
@@ -400,8 +408,9 @@ def train(
 
 
 # --------------------------------------------------------------------------- stacked runs
-def _stacked_forward(weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor],
-                     h: torch.Tensor) -> list[torch.Tensor]:
+def _stacked_forward(
+    weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor], h: torch.Tensor
+) -> list[torch.Tensor]:
     """The input of every layer, then the logits, of ``K`` stacked MLPs.
 
     ``weights[i]`` is ``(K, out, in)``, ``biases[i]`` is ``(K, out)``; ``h`` is
@@ -409,7 +418,7 @@ def _stacked_forward(weights: Sequence[torch.Tensor], biases: Sequence[torch.Ten
     """
     acts = [h]
     last = len(weights) - 1
-    for i, (w, b) in enumerate(zip(weights, biases)):
+    for i, (w, b) in enumerate(zip(weights, biases, strict=False)):
         if h.dim() == 2:  # shared input: one matrix product for all runs, viewed as (K, n, out)
             k, out, n_in = w.shape
             h = torch.addmm(b.reshape(-1), h, w.reshape(k * out, n_in).t()).view(-1, k, out).transpose(0, 1)
@@ -421,8 +430,13 @@ def _stacked_forward(weights: Sequence[torch.Tensor], biases: Sequence[torch.Ten
     return acts
 
 
-def _stacked_backward(weights: Sequence[torch.Tensor], acts: Sequence[torch.Tensor], y: torch.Tensor,
-                      grad_w: Sequence[torch.Tensor], grad_b: Sequence[torch.Tensor]) -> torch.Tensor:
+def _stacked_backward(
+    weights: Sequence[torch.Tensor],
+    acts: Sequence[torch.Tensor],
+    y: torch.Tensor,
+    grad_w: Sequence[torch.Tensor],
+    grad_b: Sequence[torch.Tensor],
+) -> torch.Tensor:
     """Per-run mean cross-entropy of the logits ``acts[-1]`` (``K, n, classes``) against ``y`` (``K, n``).
 
     Writes the gradient of each run's loss into ``grad_w`` / ``grad_b`` (same shapes
@@ -435,8 +449,8 @@ def _stacked_backward(weights: Sequence[torch.Tensor], acts: Sequence[torch.Tens
     logp = torch.log_softmax(acts[-1], -1)
     target = y.unsqueeze(-1)
     losses = logp.gather(-1, target).squeeze(-1).mean(-1).neg_()
-    g = logp.exp_().mul_(1.0 / n)                                  # softmax / n ...
-    g.scatter_add_(-1, target, torch.full(target.shape, -1.0 / n, dtype=g.dtype))   # ... - onehot / n
+    g = logp.exp_().mul_(1.0 / n)  # softmax / n ...
+    g.scatter_add_(-1, target, torch.full(target.shape, -1.0 / n, dtype=g.dtype))  # ... - onehot / n
     for i in range(len(weights) - 1, -1, -1):
         torch.bmm(g.transpose(1, 2), acts[i], out=grad_w[i])
         torch.sum(g, 1, out=grad_b[i])
@@ -474,8 +488,8 @@ def train_many(
     ``masks`` is one dict (or ``None``) per model; ``seeds`` one int per model, or
     one int for all.
 
-    >>> from course_lib.data import load
-    >>> from course_lib.models import mlp
+    >>> from course_lib.training.data import load
+    >>> from course_lib.training.models import mlp
     >>> nets = [mlp([64, 16, 10], seed=s) for s in range(3)]
     >>> runs = train_many(nets, load("digits"), seeds=[0, 1, 2], epochs=2, lr=1e-2, progress=False)
     >>> [r.seed for r in runs], all(r.final_test_acc > 70 for r in runs)
@@ -498,10 +512,10 @@ def train_many(
     masks = list(masks)
     if len(masks) != k_runs:
         raise ValueError(f"masks must hold one dict (or None) per model: {k_runs}, got {len(masks)}")
-    checked = [_check_masks(m, mk) for m, mk in zip(models, masks)]
+    checked = [_check_masks(m, mk) for m, mk in zip(models, masks, strict=False)]
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         seeds = [int(seeds)] * k_runs
-    seeds = [_check_int(s, "seeds entries", 0) for s in seeds]
+    seeds = [check_int(s, "seeds entries", 0) for s in seeds]
     if len(seeds) != k_runs:
         raise ValueError(f"seeds must hold one int per model: {k_runs}, got {len(seeds)}")
     train_split, val, test = (_check_split(data, s) for s in ("train", "val", "test"))
@@ -522,7 +536,7 @@ def train_many(
     start = time.perf_counter()
     with num_threads(threads), torch.no_grad():
         flat = torch.empty(sum(sizes), dtype=dtype)
-        views = [t.view(s) for t, s in zip(flat.split(sizes), stack_shapes)]
+        views = [t.view(s) for t, s in zip(flat.split(sizes), stack_shapes, strict=False)]
         weights, biases = views[:n_layers], views[n_layers:]
         for k, layers in enumerate(layer_lists):
             for li, (_, layer) in enumerate(layers):
@@ -533,14 +547,14 @@ def train_many(
         end = offsets[masked[-1]] + sizes[masked[-1]] if masked else 0
         keep = torch.ones(end, dtype=dtype)
         for i in masked:
-            stacked_keep = keep[offsets[i]:offsets[i] + sizes[i]].view(stack_shapes[i])
+            stacked_keep = keep[offsets[i] : offsets[i] + sizes[i]].view(stack_shapes[i])
             for k, c in enumerate(checked):
                 if keys[i] in c:
                     stacked_keep[k].copy_(c[keys[i]])
         flat[:end].mul_(keep)
-        param = nn.Parameter(flat)                    # the optimizer's one leaf; shares flat's memory
+        param = nn.Parameter(flat)  # the optimizer's one leaf; shares flat's memory
         param.grad = torch.zeros_like(flat)
-        grads = [t.view(s) for t, s in zip(param.grad.split(sizes), stack_shapes)]
+        grads = [t.view(s) for t, s in zip(param.grad.split(sizes), stack_shapes, strict=False)]
         grad_w, grad_b = grads[:n_layers], grads[n_layers:]
         opt = _make_optimizer([param], cfg)
         gens = [torch.Generator().manual_seed(s) for s in seeds]
@@ -566,7 +580,7 @@ def train_many(
             if it in cfg["save_at"]:
                 for k, r in enumerate(results):
                     state = {}
-                    for name, w, b in zip(names, weights, biases):
+                    for name, w, b in zip(names, weights, biases, strict=False):
                         state[f"{name}.weight"] = w[k].clone()
                         state[f"{name}.bias"] = b[k].clone()
                     r.snapshots[it] = state
@@ -577,15 +591,15 @@ def train_many(
         with _progress(cfg["total"], progress, f"train x{k_runs}") as bar:
             for _ in range(cfg["epochs"]):
                 # each run's minibatch order: the permutation train() draws from the same seed
-                order = torch.stack([torch.randperm(n, generator=g) for g in gens])    # (K, n)
+                order = torch.stack([torch.randperm(n, generator=g) for g in gens])  # (K, n)
                 for lo in range(0, n, bs):
-                    idx = order[:, lo:lo + bs].reshape(-1)
-                    xb = x.index_select(0, idx).view(k_runs, -1, x.shape[1])       # (K, B, in)
+                    idx = order[:, lo : lo + bs].reshape(-1)
+                    xb = x.index_select(0, idx).view(k_runs, -1, x.shape[1])  # (K, B, in)
                     yb = y.index_select(0, idx).view(k_runs, -1)
                     acts = _stacked_forward(weights, biases, xb)
                     losses = _stacked_backward(weights, acts, yb, grad_w, grad_b)
                     if end:
-                        param.grad[:end].mul_(keep)   # pruned entries get no gradient (nor momentum)
+                        param.grad[:end].mul_(keep)  # pruned entries get no gradient (nor momentum)
                     opt.step()
                     running += losses
                     count += 1

@@ -7,17 +7,15 @@ Conventions (kept by every module of the course):
 * ``sparsity`` is the fraction of zeros, ``density = 1 - sparsity``;
 * computing a mask is a pure function; applying it (this module) is separate.
 """
+
 from __future__ import annotations
 
-import math
-import numbers
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import torch
 from torch import nn
 
 __all__ = [
-    "check_sparsity",
     "check_weight",
     "check_mask",
     "check_masks",
@@ -34,27 +32,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- checks
-def check_sparsity(sparsity, name: str = "sparsity") -> float:
-    """Return ``sparsity`` as a float, or raise if it is not a number in [0, 1].
-
-    ``bool`` is not a number here (``True`` is almost always a mistake), and NaN
-    is not in [0, 1].
-
-    >>> check_sparsity(0.5)
-    0.5
-    >>> check_sparsity(1.5)
-    Traceback (most recent call last):
-    ...
-    ValueError: sparsity must be a number in [0, 1], got 1.5
-    """
-    if isinstance(sparsity, torch.Tensor) and sparsity.numel() == 1 and not sparsity.dtype == torch.bool:
-        sparsity = sparsity.item()
-    if isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real):
-        raise TypeError(f"{name} must be a number in [0, 1], got {type(sparsity).__name__} {sparsity!r}")
-    value = float(sparsity)
-    if math.isnan(value) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1], got {sparsity!r}")
-    return value
 
 
 def check_weight(weight, name: str = "weight", min_dim: int = 1) -> torch.Tensor:

@@ -3,10 +3,11 @@
 Layers are named ``fc1, relu1, fc2, relu2, ..., fcN`` so masks read
 ``{"fc1.weight": ..., "fc2.weight": ...}``. Initialization is seeded explicitly.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -35,7 +36,7 @@ def mlp(sizes: Sequence[int], seed: int | None = 0) -> nn.Sequential:
         torch.manual_seed(seed)
     try:
         layers: list[tuple[str, nn.Module]] = [("flatten", nn.Flatten())]
-        for i, (a, b) in enumerate(zip(sizes, sizes[1:]), start=1):
+        for i, (a, b) in enumerate(zip(sizes, sizes[1:], strict=False), start=1):
             layers.append((f"fc{i}", nn.Linear(a, b)))
             if i < len(sizes) - 1:
                 layers.append((f"relu{i}", nn.ReLU()))

@@ -11,28 +11,37 @@ Every call runs under ``torch.no_grad()``. Not ``torch.inference_mode()``:
 version_counter for inference tensor").
 
 :func:`speed_sweep` times a model against its pruned versions over a range of
-sparsities: masked (run dense), CSR (:func:`course_lib.sparse.csr_mlp`) and
+sparsities: masked (run dense), CSR (:func:`course_lib.measure.sparse.csr_mlp`) and
 neurons removed (:func:`course_lib.shrink_mlp`, a smaller dense model).
 """
+
 from __future__ import annotations
 
 import copy
 import numbers
 import statistics
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 import torch
 from torch import nn
 
-from .magnitude import magnitude_mask
-from .masks import check_sparsity, prunable_weights
-from .sparse import csr_mlp
-from .structured import row_norm_mask, shrink_mlp
+from course_lib._checks import check_int, check_sparsity
+from course_lib.measure.sparse import csr_mlp
+from course_lib.pruning.magnitude import magnitude_mask
+from course_lib.pruning.masks import prunable_weights
+from course_lib.pruning.structured import row_norm_mask, shrink_mlp
 
-__all__ = ["LatencyStats", "latency", "compare_latency", "example_input", "break_even_sparsity", "SpeedSweep",
-           "speed_sweep"]
+__all__ = [
+    "LatencyStats",
+    "latency",
+    "compare_latency",
+    "example_input",
+    "break_even_sparsity",
+    "SpeedSweep",
+    "speed_sweep",
+]
 
 
 @dataclass(frozen=True)
@@ -73,8 +82,7 @@ class LatencyStats:
         return 1e3 * self.median_s
 
     def __str__(self) -> str:
-        return (f"{self.median_ms:.3f} ms (quartiles {1e3 * self.q1_s:.3f}-{1e3 * self.q3_s:.3f}, "
-                f"n={len(self.times_s)})")
+        return f"{self.median_ms:.3f} ms (quartiles {1e3 * self.q1_s:.3f}-{1e3 * self.q3_s:.3f}, n={len(self.times_s)})"
 
 
 def _quantile(values, q: float) -> float:
@@ -86,19 +94,12 @@ def _quantile(values, q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
-def _check_count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_models(models) -> dict[str, Callable]:
     if not isinstance(models, Mapping) or not models:
         raise TypeError("models must be a non-empty dict {name: model or callable}")
     for name, f in models.items():
         if not callable(f):
-            raise TypeError(f"models[{name!r}] must be callable (an nn.Module or a function), "
-                            f"got {type(f).__name__}")
+            raise TypeError(f"models[{name!r}] must be callable (an nn.Module or a function), got {type(f).__name__}")
     return dict(models)
 
 
@@ -107,8 +108,14 @@ def _sync(x: torch.Tensor) -> None:
         torch.cuda.synchronize(x.device)
 
 
-def compare_latency(models: Mapping[str, Callable], x: torch.Tensor, warmup: int = 3, repeats: int = 20,
-                    number: int = 1, threads: int | None = None) -> dict[str, LatencyStats]:
+def compare_latency(
+    models: Mapping[str, Callable],
+    x: torch.Tensor,
+    warmup: int = 3,
+    repeats: int = 20,
+    number: int = 1,
+    threads: int | None = None,
+) -> dict[str, LatencyStats]:
     """Time several models on the same input ``x``, interleaving their repeats.
 
     Each of the ``repeats`` rounds runs every model once (the order rotates
@@ -125,11 +132,11 @@ def compare_latency(models: Mapping[str, Callable], x: torch.Tensor, warmup: int
     fns = _check_models(models)
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor (a batch of inputs), got {type(x).__name__}")
-    warmup = _check_count(warmup, "warmup", 0)
-    repeats = _check_count(repeats, "repeats", 1)
-    number = _check_count(number, "number", 1)
+    warmup = check_int(warmup, "warmup", 0)
+    repeats = check_int(repeats, "repeats", 1)
+    number = check_int(number, "number", 1)
     if threads is not None:
-        threads = _check_count(threads, "threads", 1)
+        threads = check_int(threads, "threads", 1)
     names = list(fns)
     times: dict[str, list[float]] = {n: [] for n in names}
     previous = torch.get_num_threads()
@@ -159,8 +166,9 @@ def _timed_rounds(fns, names, x, warmup, repeats, number, times) -> None:
                 times[n].append((time.perf_counter() - start) / number)
 
 
-def latency(model: Callable, x: torch.Tensor, warmup: int = 3, repeats: int = 20, number: int = 1,
-            threads: int | None = None) -> LatencyStats:
+def latency(
+    model: Callable, x: torch.Tensor, warmup: int = 3, repeats: int = 20, number: int = 1, threads: int | None = None
+) -> LatencyStats:
     """Seconds per call of ``model(x)``: ``warmup`` untimed calls, then ``repeats`` timed runs.
 
     Runs under ``torch.no_grad()``. Use ``number > 1`` for very fast models
@@ -182,7 +190,7 @@ def example_input(model: nn.Module, batch_size: int = 64, seed: int = 0) -> torc
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    batch_size = _check_count(batch_size, "batch_size", 1)
+    batch_size = check_int(batch_size, "batch_size", 1)
     first = next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
     if first is None:
         raise ValueError("model has no nn.Linear layer to read the input width from")
@@ -207,7 +215,7 @@ def break_even_sparsity(sparsities, dense_s, sparse_s) -> float | None:
     import math
 
     xs = [float(s) for s in sparsities]
-    if len(xs) < 1 or any(b <= a for a, b in zip(xs, xs[1:])):
+    if len(xs) < 1 or any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
         raise ValueError(f"sparsities must be a non-empty ascending sequence, got {sparsities!r}")
     dense = [float(dense_s)] * len(xs) if isinstance(dense_s, numbers.Real) else [float(t) for t in dense_s]
     sparse = [float(t) for t in sparse_s]
@@ -215,7 +223,7 @@ def break_even_sparsity(sparsities, dense_s, sparse_s) -> float | None:
         raise ValueError("dense_s and sparse_s must give one time per sparsity")
     if any(t <= 0 for t in dense + sparse):
         raise ValueError("times must be positive")
-    ratio = [math.log(s / d) for s, d in zip(sparse, dense)]  # < 0: sparse faster
+    ratio = [math.log(s / d) for s, d in zip(sparse, dense, strict=False)]  # < 0: sparse faster
     if ratio[-1] >= 0:
         return None
     i = len(xs) - 1
@@ -249,15 +257,23 @@ class SpeedSweep:
 
     def speedup(self, name: str) -> list[float]:
         """Dense time / time of ``name`` at each sparsity (above 1 = faster than dense)."""
-        return [d / t for d, t in zip(self.median_ms("dense"), self.median_ms(name))]
+        return [d / t for d, t in zip(self.median_ms("dense"), self.median_ms(name), strict=False)]
 
     def break_even(self, name: str = "csr") -> float | None:
         """:func:`break_even_sparsity` of ``name`` against dense."""
         return break_even_sparsity(self.sparsities, self.median_ms("dense"), self.median_ms(name))
 
 
-def speed_sweep(model: nn.Sequential, sparsities, batch_size: int = 64, repeats: int = 15, warmup: int = 3,
-                seed: int = 0, threads: int | None = None, number: int = 1) -> SpeedSweep:
+def speed_sweep(
+    model: nn.Sequential,
+    sparsities,
+    batch_size: int = 64,
+    repeats: int = 15,
+    warmup: int = 3,
+    seed: int = 0,
+    threads: int | None = None,
+    number: int = 1,
+) -> SpeedSweep:
     """Time ``model`` dense against its pruned versions at each sparsity, all interleaved.
 
     At each sparsity ``s``: ``"masked"`` (``s`` of every layer's weights zeroed by
@@ -269,7 +285,7 @@ def speed_sweep(model: nn.Sequential, sparsities, batch_size: int = 64, repeats:
     weights are in cache as when a server runs one model (with ``number=1`` the
     variants evict each other's weights between calls).
 
-    >>> from course_lib.models import mlp
+    >>> from course_lib.training.models import mlp
     >>> sweep = speed_sweep(mlp([8, 6, 4]), [0.5, 0.9], batch_size=2, repeats=2, warmup=0)
     >>> sorted(sweep.stats), len(sweep.median_ms("dense")), len(sweep.speedup("csr"))
     (['csr', 'dense', 'masked', 'neurons removed'], 2, 2)
@@ -277,7 +293,7 @@ def speed_sweep(model: nn.Sequential, sparsities, batch_size: int = 64, repeats:
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"model must be an nn.Sequential MLP, got {type(model).__name__}")
     xs = tuple(check_sparsity(s, name="sparsities") for s in sparsities)
-    if not xs or any(b <= a for a, b in zip(xs, xs[1:])):
+    if not xs or any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
         raise ValueError(f"sparsities must be a non-empty ascending sequence, got {sparsities!r}")
     weights = prunable_weights(model)
     hidden = list(weights)[:-1]
@@ -292,8 +308,9 @@ def speed_sweep(model: nn.Sequential, sparsities, batch_size: int = 64, repeats:
         variants[f"masked {i}"] = zeroed
         variants[f"csr {i}"] = csr_mlp(model, masks)
         variants[f"neurons removed {i}"] = shrink_mlp(model, {k: row_norm_mask(weights[k], s) for k in hidden})
-    stats = compare_latency(variants, example_input(model, batch_size, seed), warmup=warmup, repeats=repeats,
-                            number=number, threads=threads)
+    stats = compare_latency(
+        variants, example_input(model, batch_size, seed), warmup=warmup, repeats=repeats, number=number, threads=threads
+    )
     out = {"dense": (stats["dense"],)}
     for name in ("masked", "csr", "neurons removed"):
         out[name] = tuple(stats[f"{name} {i}"] for i in range(len(xs)))

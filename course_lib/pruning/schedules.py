@@ -11,13 +11,13 @@ Pure functions of numbers (and layer names); nothing here touches a model.
 >>> [round(d, 3) for d in iterative_densities(0.2, 3)]
 [1.0, 0.8, 0.64, 0.512]
 """
+
 from __future__ import annotations
 
 import math
-import numbers
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from .masks import check_sparsity
+from course_lib._checks import check_int, check_rate, check_sparsity
 
 __all__ = [
     "density_after",
@@ -32,19 +32,6 @@ __all__ = [
 ]
 
 
-def _rate(rate, name: str = "rate") -> float:
-    value = check_sparsity(rate, name=name)
-    if value >= 1.0:
-        raise ValueError(f"{name} must be in [0, 1) (a fraction of the remaining weights), got {rate!r}")
-    return value
-
-
-def _rounds(rounds, name: str = "rounds") -> int:
-    if isinstance(rounds, bool) or not isinstance(rounds, numbers.Integral) or rounds < 0:
-        raise ValueError(f"{name} must be an int >= 0, got {rounds!r}")
-    return int(rounds)
-
-
 def density_after(rate: float, rounds: int) -> float:
     """Fraction of weights left after ``rounds`` rounds that each prune ``rate`` of the remaining ones.
 
@@ -53,7 +40,7 @@ def density_after(rate: float, rounds: int) -> float:
     >>> density_after(0.5, 0)
     1.0
     """
-    return (1.0 - _rate(rate)) ** _rounds(rounds)
+    return (1.0 - check_rate(rate)) ** check_int(rounds, "rounds")
 
 
 def iterative_densities(rate: float, rounds: int) -> list[float]:
@@ -62,7 +49,7 @@ def iterative_densities(rate: float, rounds: int) -> list[float]:
     >>> iterative_densities(0.5, 2)
     [1.0, 0.5, 0.25]
     """
-    r = _rounds(rounds)
+    r = check_int(rounds, "rounds")
     return [density_after(rate, i) for i in range(r + 1)]
 
 
@@ -84,7 +71,7 @@ def rate_for_density(density: float, rounds: int) -> float:
     d = check_sparsity(density, name="density")
     if d <= 0:
         raise ValueError(f"density must be in (0, 1], got {density!r}")
-    r = _rounds(rounds)
+    r = check_int(rounds, "rounds")
     if r < 1:
         raise ValueError(f"rounds must be an int >= 1, got {rounds!r}")
     return 1.0 - d ** (1.0 / r)
@@ -96,7 +83,7 @@ def rounds_for_density(rate: float, density: float) -> int:
     >>> rounds_for_density(0.2, 0.1)   # 0.8**10 = 0.107, 0.8**11 = 0.086
     11
     """
-    p = _rate(rate)
+    p = check_rate(rate)
     d = check_sparsity(density, name="density")
     if d <= 0 or p == 0:
         raise ValueError(f"need density in (0, 1] and rate > 0, got density={density!r}, rate={rate!r}")
@@ -119,8 +106,8 @@ def layer_rates(names: Sequence[str], rate: float, output_rate: float | None = N
     if isinstance(names, (str, bytes)) or not names:
         raise ValueError(f"names must be a non-empty list of parameter names, got {names!r}")
     names = list(names)
-    p = _rate(rate)
-    q = p / 2 if output_rate is None else _rate(output_rate, name="output_rate")
+    p = check_rate(rate)
+    q = p / 2 if output_rate is None else check_rate(output_rate, name="output_rate")
     out = {n: p for n in names[:-1]}
     out[names[-1]] = q
     return out
@@ -137,8 +124,14 @@ def layer_sparsities(rates: Mapping[str, float], rounds: int) -> dict[str, float
     return {n: 1.0 - density_after(p, rounds) for n, p in rates.items()}
 
 
-def cubic_sparsity(step: int, final_sparsity: float, initial_sparsity: float = 0.0, start_step: int = 0,
-                   n_prunes: int = 10, frequency: int = 1) -> float:
+def cubic_sparsity(
+    step: int,
+    final_sparsity: float,
+    initial_sparsity: float = 0.0,
+    start_step: int = 0,
+    n_prunes: int = 10,
+    frequency: int = 1,
+) -> float:
     """Sparsity at training ``step`` of the cubic gradual schedule (Zhu & Gupta 2017).
 
     Pruning happens at steps ``t0, t0 + dt, ..., t0 + n*dt`` (``t0 = start_step``,
@@ -154,10 +147,10 @@ def cubic_sparsity(step: int, final_sparsity: float, initial_sparsity: float = 0
     """
     s_f = check_sparsity(final_sparsity, name="final_sparsity")
     s_i = check_sparsity(initial_sparsity, name="initial_sparsity")
-    t = _rounds(step, "step")
-    t0 = _rounds(start_step, "start_step")
-    n = _rounds(n_prunes, "n_prunes")
-    dt = _rounds(frequency, "frequency")
+    t = check_int(step, "step")
+    t0 = check_int(start_step, "start_step")
+    n = check_int(n_prunes, "n_prunes")
+    dt = check_int(frequency, "frequency")
     if n < 1 or dt < 1:
         raise ValueError(f"n_prunes and frequency must be ints >= 1, got {n_prunes!r}, {frequency!r}")
     if t < t0:
@@ -170,15 +163,17 @@ def cubic_sparsity(step: int, final_sparsity: float, initial_sparsity: float = 0
     return s_f + (s_i - s_f) * (1.0 - k / n) ** 3
 
 
-def cubic_schedule(final_sparsity: float, initial_sparsity: float = 0.0, start_step: int = 0,
-                   n_prunes: int = 10, frequency: int = 1) -> list[tuple[int, float]]:
+def cubic_schedule(
+    final_sparsity: float, initial_sparsity: float = 0.0, start_step: int = 0, n_prunes: int = 10, frequency: int = 1
+) -> list[tuple[int, float]]:
     """The ``n_prunes + 1`` pruning steps of :func:`cubic_sparsity` and their sparsities.
 
     >>> [(t, round(s, 3)) for t, s in cubic_schedule(0.8, n_prunes=2, frequency=100)]
     [(0, 0.0), (100, 0.7), (200, 0.8)]
     """
-    n = _rounds(n_prunes, "n_prunes")
-    dt = _rounds(frequency, "frequency")
-    t0 = _rounds(start_step, "start_step")
-    return [(t0 + k * dt, cubic_sparsity(t0 + k * dt, final_sparsity, initial_sparsity, t0, n, dt))
-            for k in range(n + 1)]
+    n = check_int(n_prunes, "n_prunes")
+    dt = check_int(frequency, "frequency")
+    t0 = check_int(start_step, "start_step")
+    return [
+        (t0 + k * dt, cubic_sparsity(t0 + k * dt, final_sparsity, initial_sparsity, t0, n, dt)) for k in range(n + 1)
+    ]

@@ -1,0 +1,96 @@
+"""Argument validators every module shares, and ``mean_std``.
+
+Each validator returns the value converted to its plain Python type, or raises a
+``TypeError``/``ValueError`` whose message names the argument and the accepted range.
+``bool`` is never accepted as a number (``True`` is almost always a mistake).
+
+>>> check_int(3, "epochs", 1)
+3
+>>> check_int(0, "epochs", 1)
+Traceback (most recent call last):
+...
+ValueError: epochs must be an int >= 1, got 0
+>>> mean_std([1.0, 2.0, 3.0])
+(2.0, 0.816496580927726)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import statistics
+from collections.abc import Iterable
+
+import torch
+
+__all__ = ["check_int", "check_sparsity", "check_rate", "check_threads", "mean_std"]
+
+
+def check_int(value: object, name: str, minimum: int = 0) -> int:
+    """``value`` as an ``int``; raises ``ValueError`` unless it is an integer >= ``minimum``.
+
+    Args:
+        value: the argument to check (any integral type but ``bool``).
+        name: the argument's name, used in the message.
+        minimum: the smallest accepted value.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_sparsity(sparsity: object, name: str = "sparsity") -> float:
+    """``sparsity`` as a float in [0, 1] (a fraction of zeros).
+
+    A one-element non-bool tensor is read as its number. Raises ``TypeError`` for a
+    non-number (``bool`` included) and ``ValueError`` outside [0, 1] or for NaN.
+
+    >>> check_sparsity(0.5)
+    0.5
+    >>> check_sparsity(1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: sparsity must be a number in [0, 1], got 1.5
+    """
+    if isinstance(sparsity, torch.Tensor) and sparsity.numel() == 1 and sparsity.dtype != torch.bool:
+        sparsity = sparsity.item()
+    if isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real):
+        raise TypeError(f"{name} must be a number in [0, 1], got {type(sparsity).__name__} {sparsity!r}")
+    value = float(sparsity)
+    if math.isnan(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1], got {sparsity!r}")
+    return value
+
+
+def check_rate(rate: object, name: str = "rate") -> float:
+    """``rate`` as a float in [0, 1): the fraction of the *remaining* weights pruned in one round.
+
+    >>> check_rate(1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: rate must be in [0, 1) (a fraction of the remaining weights), got 1.0
+    """
+    value = check_sparsity(rate, name=name)
+    if value >= 1.0:
+        raise ValueError(f"{name} must be in [0, 1) (a fraction of the remaining weights), got {rate!r}")
+    return value
+
+
+def check_threads(threads: object, name: str = "threads") -> int | None:
+    """``threads`` as an int >= 1, or ``None`` (keep torch's current setting)."""
+    return None if threads is None else check_int(threads, name, 1)
+
+
+def mean_std(values: Iterable[float]) -> tuple[float, float]:
+    """Mean and population standard deviation of ``values``; the std of one value is 0.
+
+    Raises ``ValueError`` for no values.
+
+    >>> mean_std([5.0])
+    (5.0, 0.0)
+    """
+    numbers_ = [float(v) for v in values]
+    if not numbers_:
+        raise ValueError("values must hold at least one number")
+    std = float(statistics.pstdev(numbers_)) if len(numbers_) > 1 else 0.0
+    return float(statistics.fmean(numbers_)), std

@@ -1,0 +1,13 @@
+"""Pruning criteria and their conventions: computing masks, apart from applying them.
+
+* :mod:`~course_lib.pruning.masks`: what a mask is (bool, ``True`` = keep), sparsity and
+  density, validating masks, applying them to a model;
+* :mod:`~course_lib.pruning.magnitude`: magnitude masks, layer-wise and global (Han et al. 2015);
+* :mod:`~course_lib.pruning.structured`: whole rows (neurons) by L1/L2 norm, and removing them;
+* :mod:`~course_lib.pruning.nm`: n:m semi-structured masks (Mishra et al. 2021);
+* :mod:`~course_lib.pruning.error`: what a pruned layer's output loses;
+* :mod:`~course_lib.pruning.schedules`: how much to prune, round by round or step by step.
+
+A new pruning criterion lands here: a pure score function, whose masks are then taken by
+the existing layer-wise or global mask functions (see CONTRIBUTING.md).
+"""
