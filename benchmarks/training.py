@@ -1,7 +1,7 @@
 """Training: masked against plain training, and several runs stacked against one by one.
 
 Everything times the course's own trainers, :func:`course_lib.training.train.train` and
-:func:`course_lib.training.train.train_many`, one epoch per call, on two models:
+:func:`course_lib.training.stacked.train_many`, one epoch per call, on two models:
 
 * a small MLP, 40-100-100-10 on MNIST-1D (3,500 training signals), where the
   per-step overhead of one small run dominates;
@@ -44,7 +44,8 @@ from torch.nn.utils import prune
 from course_lib import magnitude_mask, prunable_weights
 from course_lib.training.data import Split, load
 from course_lib.training.models import mlp
-from course_lib.training.train import auto_threads, mlp_layers, train, train_many
+from course_lib.training.stacked import train_many
+from course_lib.training.train import auto_threads, mlp_layers, train
 
 from .timing import interleaved_times
 
@@ -92,7 +93,9 @@ def paired_ratios(
     each round (the calls of a round run back to back, under the same load).
     """
     times = interleaved_times(fns, repeats, warmup)
-    ratios = {n: statistics.median(a / b for a, b in zip(times[n], times[base], strict=False)) for n in times if n != base}
+    ratios = {
+        n: statistics.median(a / b for a, b in zip(times[n], times[base], strict=False)) for n in times if n != base
+    }
     return {n: statistics.median(t) for n, t in times.items()}, ratios
 
 

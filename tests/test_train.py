@@ -9,7 +9,8 @@ from torch import nn
 from course_lib.pruning.magnitude import magnitude_mask
 from course_lib.training.data import load
 from course_lib.training.models import mlp
-from course_lib.training.train import mask_optimizer_state, num_threads, train, train_many
+from course_lib.training.stacked import train_many
+from course_lib.training.train import mask_optimizer_state, num_threads, train
 
 DATA = load("digits")
 SIZES = [64, 24, 16, 10]

@@ -31,7 +31,8 @@ from course_lib.experiments.finetune import magnitude_masks
 from course_lib.experiments.lottery import VARIANTS, LotteryResult, make_model, start_variant
 from course_lib.pruning.masks import apply_masks
 from course_lib.training.data import NORMALIZATION, Dataset, Split, load
-from course_lib.training.train import TrainResult, evaluate, train_many
+from course_lib.training.stacked import train_many
+from course_lib.training.train import TrainResult, evaluate
 
 __all__ = [
     "mean_std",

@@ -6,7 +6,7 @@ prune a little and repeat) and their "general ideas" (which layers tolerate
 pruning; regression-based pruning). Nothing here changes the model it is given:
 each function works on copies and returns them in its result. Accuracies are in
 percent, on the test split unless ``split`` says otherwise. Fine-tuning runs of
-several sparsities are trained together (:func:`course_lib.training.train.train_many`).
+several sparsities are trained together (:func:`course_lib.training.stacked.train_many`).
 
 >>> from course_lib.training.data import load
 >>> from course_lib.experiments.lottery import make_model
@@ -31,7 +31,8 @@ from course_lib.pruning.magnitude import global_magnitude_masks, magnitude_mask
 from course_lib.pruning.masks import apply_masks, prunable_weights
 from course_lib.pruning.schedules import rate_for_density
 from course_lib.pruning.structured import remove_neurons, row_keep, row_norm_mask
-from course_lib.training.train import TrainResult, evaluate, mlp_layers, train, train_many
+from course_lib.training.stacked import train_many
+from course_lib.training.train import TrainResult, evaluate, mlp_layers, train
 
 __all__ = [
     "SCOPES",

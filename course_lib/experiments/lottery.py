@@ -15,7 +15,7 @@ If the ticket trains to a higher accuracy than both, the mask *and* its initial
 weights matter: it "won the initialization lottery".
 
 :func:`lottery_study` runs it all over several seeds, training the seeds and
-the three variants of a round together with :func:`course_lib.training.train.train_many`;
+the three variants of a round together with :func:`course_lib.training.stacked.train_many`;
 it can keep every round's masks and weights (``keep_history=True``) and rewind
 to several points of the same dense runs (``rewind_iter=[0, k]``).
 
@@ -42,7 +42,8 @@ from course_lib.pruning.masks import apply_masks, check_mask, prunable_weights
 from course_lib.pruning.schedules import layer_rates, layer_sparsities
 from course_lib.training.data import Dataset, load
 from course_lib.training.models import lenet_300_100, mlp
-from course_lib.training.train import TrainResult, train, train_many
+from course_lib.training.stacked import train_many
+from course_lib.training.train import TrainResult, train
 
 __all__ = [
     "VARIANTS",

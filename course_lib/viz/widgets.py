@@ -26,7 +26,23 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from matplotlib.figure import Figure
 
-__all__ = ["SliderFigure", "rate_slider", "int_slider"]
+__all__ = ["SliderFigure", "sparsity_slider", "rate_slider", "int_slider"]
+
+
+def sparsity_slider(
+    description: str = "sparsity", value: float = 0.5, low: float = 0.0, high: float = 0.99, step: float = 0.01
+) -> widgets.FloatSlider:
+    """A slider for a sparsity (fraction of weights pruned) in [low, high], shown with 2 decimals."""
+    return widgets.FloatSlider(
+        value=value,
+        min=low,
+        max=high,
+        step=step,
+        description=description,
+        readout_format=".2f",
+        continuous_update=False,
+        style={"description_width": "initial"},
+    )
 
 
 def rate_slider(
