@@ -8,7 +8,10 @@ NB     ?=
 # JupyterLab refuses to run as root unless told (containers, CI).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install chromium lab test test-fast test-notebooks test-browser exercises check-exercises grade bench clean
+PY_SOURCES := course_lib tests tools benchmarks
+NOTEBOOKS  := notebooks/*.ipynb solutions/*.ipynb exercises/*.ipynb
+
+.PHONY: install chromium lab lint format test test-fast test-notebooks test-browser exercises check-exercises grade bench clean
 
 install: $(STAMP)
 
@@ -40,9 +43,24 @@ chromium:
 lab: install
 	$(BIN)/python -m jupyter lab $(ROOT_FLAG) --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks
 
-# Everything: library unit/property/doctests, exercise generator + sync + stubs, the grader,
-# every lecture and solution notebook under nbval, and the browser test.
-test: install chromium
+# Lint: ruff (pyflakes, pycodestyle, import order, bugbear, builtins shadowing, pyupgrade),
+# ruff's format check, mypy on course_lib, and notebooks committed without outputs
+# (nbstripout --keep-id: the grader matches cells by id).
+lint: install
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
+	$(BIN)/mypy
+	$(BIN)/nbstripout --keep-id --verify $(NOTEBOOKS)
+
+# Rewrite the sources the way `make lint` wants them (ruff --fix, ruff format, nbstripout).
+format: install
+	$(BIN)/ruff check --fix $(PY_SOURCES)
+	$(BIN)/ruff format $(PY_SOURCES)
+	$(BIN)/nbstripout --keep-id $(NOTEBOOKS)
+
+# Everything: lint, library unit/property/doctests, exercise generator + sync + stubs, the
+# grader, every lecture and solution notebook under nbval, and the browser test.
+test: install chromium lint
 	$(PYTEST) -n 2 --dist loadfile --durations=10 --nbval-lax --nbval-current-env \
 	  course_lib tools tests notebooks solutions
 

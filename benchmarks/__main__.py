@@ -9,6 +9,7 @@ import time
 
 import torch
 
+from course_lib._checks import check_threads
 from course_lib.training.models import lenet_300_100, mlp
 
 from .inference import inference_speedups
@@ -20,7 +21,11 @@ WIDE = dict(sizes=[784, 4096, 4096, 10], batch=64, repeats=10, warmup=2)
 
 
 def run(quick: bool = False, wide: bool = False) -> dict:
-    """Measure everything once; returns the ratios (keys as in ``--json``)."""
+    """Measure everything once; returns the ratios (keys as in ``--json``).
+
+    ``quick``: a tiny MLP and random data (seconds, for tests); ``wide``: also time a
+    784-4096-4096-10 MLP. Ratios are time / time (no unit); ``dense_ms`` is milliseconds.
+    """
     s = QUICK if quick else FULL
     inf = inference_speedups(s["model"](), batch_size=s["batch"], repeats=s["repeats"], warmup=s["warmup"])
     tr = training_benchmark(quick=quick)
@@ -86,7 +91,8 @@ def report(r: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """The command line; returns the exit status (argparse exits with 2 on bad arguments)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a tiny setting that runs in seconds (for tests)")
     parser.add_argument("--json", metavar="PATH", help="also write the ratios to this JSON file")
@@ -97,10 +103,12 @@ def main(argv=None) -> int:
         "--threads", type=int, metavar="N", help="torch CPU threads for inference (default: torch's own choice)"
     )
     args = parser.parse_args(argv)
-    if args.threads is not None:
-        if args.threads < 1:
-            parser.error("--threads must be >= 1")
-        torch.set_num_threads(args.threads)
+    try:
+        threads = check_threads(args.threads, "--threads")
+    except ValueError as error:
+        parser.error(str(error))
+    if threads is not None:
+        torch.set_num_threads(threads)
     start = time.perf_counter()
     result = run(quick=args.quick, wide=args.wide)
     print(report(result))

@@ -28,7 +28,7 @@ calls of one round alike. The load average is printed beside. The validation and
 test splits are cut to their first ``n_eval`` examples: the trainers evaluate at
 the start and the end of each call, and this times the training steps, not the
 evaluation. The trainers pick their CPU threads themselves
-(:func:`course_lib.training.train.auto_threads`).
+(:func:`course_lib.training.config.auto_threads`).
 """
 
 from __future__ import annotations
@@ -42,10 +42,11 @@ import torch
 from torch.nn.utils import prune
 
 from course_lib import magnitude_mask, prunable_weights
+from course_lib.training.config import auto_threads, mlp_layers
 from course_lib.training.data import Split, load
 from course_lib.training.models import mlp
 from course_lib.training.stacked import train_many
-from course_lib.training.train import auto_threads, mlp_layers, train
+from course_lib.training.train import train
 
 from .timing import interleaved_times
 
@@ -66,7 +67,11 @@ QUICK_MODELS = {
 
 
 def random_data(n: int, in_features: int, classes: int, seed: int = 0, n_eval: int = 64) -> SimpleNamespace:
-    """Seeded random train / val / test splits shaped like a classification data set."""
+    """Seeded random train / val / test splits shaped like a classification data set.
+
+    ``n`` training and ``n_eval`` validation and test examples: float32 inputs
+    ``(k, in_features)`` from a standard normal, int64 labels in ``[0, classes)``.
+    """
     gen = torch.Generator().manual_seed(seed)
 
     def split(k):
@@ -192,7 +197,7 @@ def training_lines(r: dict) -> list[str]:
     """The training ratios of :func:`training_benchmark` as lines of text."""
     tr = r["training"]
     lines = [
-        f"training (course_lib.train, {tr['lenet']['train_threads']} thread(s), one epoch per call, "
+        f"training (course_lib.training.train, {tr['lenet']['train_threads']} thread(s), one epoch per call, "
         f"batch {tr['lenet']['batch_size']}, median of interleaved rounds):"
     ]
     for key in ("small", "lenet"):

@@ -11,12 +11,17 @@ copy them.
 * :mod:`course_lib.viz`: one plot module per topic, and the slider widgets;
 * :mod:`course_lib.grading`: the autograder (``python -m course_lib.grade``).
 
-The core API is importable from the package itself; the rest from its module, e.g.
+Words: ``sparsity`` is the total fraction pruned, ``density = 1 - sparsity``, and a ``rate``
+only the fraction of the *remaining* weights pruned in one round.
+
+The core API (masks and their measures, :func:`magnitude_mask`, :func:`global_magnitude_masks`,
+:func:`magnitude_masks` for a model, :func:`row_norm_mask`, :func:`nm_mask`, :func:`apply_masks`,
+removing neurons) is importable from the package itself; the rest from its module, e.g.
 ``from course_lib.experiments.lottery import lottery_study``. ``python -m course_lib lottery
 --help`` runs the lottery ticket study from the command line.
 """
 
-from course_lib.pruning.magnitude import global_magnitude_masks, magnitude_mask
+from course_lib.pruning.magnitude import global_magnitude_masks, magnitude_mask, magnitude_masks
 from course_lib.pruning.masks import (
     apply_masks,
     density,
@@ -32,6 +37,7 @@ from course_lib.pruning.structured import remove_neurons, row_keep, row_norm_mas
 __all__ = [
     "magnitude_mask",
     "global_magnitude_masks",
+    "magnitude_masks",
     "row_norm_mask",
     "row_keep",
     "nm_mask",

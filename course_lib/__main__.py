@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from course_lib.experiments.lottery import VARIANTS
+from course_lib.experiments.lottery_result import VARIANTS
 from course_lib.training.data import DATASETS
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
@@ -134,7 +134,8 @@ def _write_atomic(path: str, text: str) -> None:
             os.unlink(tmp)
 
 
-def _lottery(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """Exit with status 2 and a message on arguments argparse cannot check alone; returns the variants."""
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     bad = [v for v in variants if v not in VARIANTS]
     if bad or "ticket" not in variants:
@@ -157,7 +158,12 @@ def _lottery(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             make_model(args.model, 4, 2)
         except ValueError as err:
             parser.error(f"--model: {err}")
+    return variants
 
+
+def _lottery(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run ``lottery``: load the data, run the study, write the JSON and the plot, print the table."""
+    variants = _check_args(parser, args)
     from course_lib.experiments.lottery import lottery_study
     from course_lib.training.data import load
 
@@ -191,10 +197,9 @@ def _lottery(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         import matplotlib
 
         matplotlib.use("Agg")
-        from course_lib.viz.training import plot_lottery
+        from course_lib.viz.lottery import plot_lottery
 
-        fig = plot_lottery(result)
-        fig.savefig(args.plot_path, dpi=120, bbox_inches="tight")
+        plot_lottery(result).savefig(args.plot_path, dpi=120, bbox_inches="tight")
     if not args.quiet:
         print(result.table())
         print(f"{result.seconds:.1f} s")

@@ -23,7 +23,16 @@ from collections.abc import Iterable
 
 import torch
 
-__all__ = ["check_int", "check_sparsity", "check_rate", "check_threads", "mean_std"]
+__all__ = [
+    "check_int",
+    "check_seed",
+    "check_float",
+    "check_bool",
+    "check_sparsity",
+    "check_rate",
+    "check_threads",
+    "mean_std",
+]
 
 
 def check_int(value: object, name: str, minimum: int = 0) -> int:
@@ -37,6 +46,60 @@ def check_int(value: object, name: str, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """``seed`` as an ``int`` >= 0 (a Python or numpy integer, not ``bool``).
+
+    Raises ``TypeError`` for a non-integer and ``ValueError`` for a negative one.
+
+    >>> check_seed(7)
+    7
+    >>> check_seed(1.0)
+    Traceback (most recent call last):
+    ...
+    TypeError: seed must be an int >= 0, got float 1.0
+    """
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be an int >= 0, got {type(seed).__name__} {seed!r}")
+    if seed < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {seed!r}")
+    return int(seed)
+
+
+def check_float(value: object, name: str, minimum: float = 0.0, *, strict: bool = False) -> float:
+    """``value`` as a finite ``float`` >= ``minimum`` (> ``minimum`` when ``strict``).
+
+    Raises ``TypeError`` for a non-number (``bool`` included) and ``ValueError`` for
+    NaN, an infinity or a value out of range.
+
+    >>> check_float(1.2e-3, "lr", strict=True)
+    0.0012
+    >>> check_float(0, "lr", strict=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be a finite number > 0.0, got 0
+    """
+    bound = f"{'>' if strict else '>='} {float(minimum)}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a finite number {bound}, got {type(value).__name__} {value!r}")
+    number = float(value)
+    if not math.isfinite(number) or number < minimum or (strict and number == minimum):
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return number
+
+
+def check_bool(value: object, name: str) -> bool:
+    """``value`` itself if it is ``True`` or ``False``; raises ``TypeError`` otherwise (``1`` too).
+
+    >>> check_bool(1, "normalize")
+    Traceback (most recent call last):
+    ...
+    TypeError: normalize must be True or False, got 1
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 def check_sparsity(sparsity: object, name: str = "sparsity") -> float:
@@ -77,7 +140,13 @@ def check_rate(rate: object, name: str = "rate") -> float:
 
 
 def check_threads(threads: object, name: str = "threads") -> int | None:
-    """``threads`` as an int >= 1, or ``None`` (keep torch's current setting)."""
+    """``threads`` (CPU threads for torch) as an int >= 1, or ``None`` (keep torch's current setting).
+
+    Raises ``ValueError`` (from :func:`check_int`) for anything else.
+
+    >>> check_threads(None) is None, check_threads(2)
+    (True, 2)
+    """
     return None if threads is None else check_int(threads, name, 1)
 
 

@@ -4,7 +4,7 @@ Kept at this path so the command students and instructors know keeps working; th
 grader itself lives in :mod:`course_lib.grading`.
 """
 
-from course_lib.grading.grade import main
+from course_lib.grading.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,83 +1,42 @@
-"""course_lib.study: what notebooks 04 and 05 measure on top of finetune/lottery."""
+"""course_lib.experiments.analysis: what notebooks 04 and 05 measure on top of the experiments."""
 
 import copy
 import math
 
 import pytest
 import torch
-from test_lottery import DATA, SMALL  # the same small study the engine tests use
 
 from course_lib.experiments.analysis import (
-    digits_as_mnist,
+    VERDICTS,
     input_keep_fraction,
     iteration_to_reach,
     mean_std,
     paired_gap,
     pruned_accuracy,
     pruned_accuracy_curve,
+    seed_verdict,
     tolerable_sparsity,
-    transfer_target,
-    transfer_ticket,
     weight_movement,
 )
-from course_lib.experiments.finetune import magnitude_masks
-from course_lib.experiments.lottery import lottery_study, make_model
+from course_lib.experiments.lottery import make_model
+from course_lib.pruning.magnitude import magnitude_masks
 from course_lib.pruning.masks import apply_masks
-from course_lib.training.data import load
 from course_lib.training.train import TrainResult, evaluate, train
 
 
-@pytest.fixture(scope="module")
-def study():
-    return lottery_study(DATA, keep_history=True, **SMALL)
-
-
-def test_transfer_ticket_trains_the_source_masks_on_the_target(study):
-    h = study
-    target = load("digits", seed=3)
-    runs = transfer_ticket(h, 2, target)
-    assert sorted(runs) == ["dense", "random_prune", "reinit", "ticket"]
-    assert all(len(v) == 2 for v in runs.values())
-    # the ticket's run on the source and on the target start from the same weights but see other data
-    assert (
-        runs["ticket"][0].test_acc[0] != h.runs[("ticket", 2)][0].test_acc[0]
-        or runs["ticket"][0].test_acc[-1] != h.runs[("ticket", 2)][0].test_acc[-1]
-    )
-    # on the source data, the transferred ticket's run is the study's run
-    again = transfer_ticket(h, 2, DATA, variants=["ticket"], dense=False)
-    assert again["ticket"][0].test_acc == pytest.approx(h.runs[("ticket", 2)][0].test_acc, abs=0.2)
-    with pytest.raises(ValueError, match="round"):
-        transfer_ticket(h, 5, target)
-    with pytest.raises(ValueError, match="input features"):
-        transfer_ticket(h, 1, load("mnist1d"))
-    with pytest.raises(TypeError, match="keep_history"):
-        transfer_ticket(lottery_study(DATA, model="8", rounds=1, seeds=1, epochs=1, progress=False), 1, target)
-
-
-def test_transfer_targets():
-    d = digits_as_mnist()
-    assert d.input_shape == (28, 28) and d.num_classes == 10
-    pixels = d.train.x * d.std + d.mean
-    assert float(pixels.min()) >= -1e-5 and float(pixels.max()) <= 1 + 1e-5
-    assert float(pixels[:, :4].abs().max()) < 1e-5  # the 4-pixel frame is empty, as in MNIST
-    assert transfer_target("mnist1d").name == "mnist1d-regenerated"
-    assert not torch.equal(transfer_target("mnist1d").train.x[:5], load("mnist1d").train.x[:5])
-    with pytest.raises(ValueError, match="name"):
-        transfer_target("digits")
-
-
-def test_pruned_accuracy_prunes_a_copy():
+def test_pruned_accuracy_prunes_a_copy(digits):
     net = make_model("32", 64, 10, seed=0)
-    train(net, DATA, epochs=2, lr=5e-3, progress=False)
+    train(net, digits, epochs=2, lr=5e-3, progress=False)
     before = copy.deepcopy(net.state_dict())
-    pruned = copy.deepcopy(net)
-    apply_masks(pruned, magnitude_masks(pruned, 0.7, "global"))
-    assert pruned_accuracy(net, DATA.test, 0.7, "global") == evaluate(pruned, DATA.test)[1]
+    for scope in ("layer", "global"):
+        pruned = copy.deepcopy(net)
+        apply_masks(pruned, magnitude_masks(pruned, 0.7, scope=scope))
+        assert pruned_accuracy(net, digits.test, 0.7, scope) == evaluate(pruned, digits.test)[1]
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
-    curve = pruned_accuracy_curve(net, DATA.test, [0.0, 0.5, 1.0])
-    assert curve[0] == evaluate(net, DATA.test)[1] and curve[2] < 30
+    curve = pruned_accuracy_curve(net, digits.test, [0.0, 0.5, 1.0])
+    assert curve[0] == evaluate(net, digits.test)[1] and curve[2] < 30
     with pytest.raises(ValueError):
-        pruned_accuracy(net, DATA.test, 1.5)
+        pruned_accuracy(net, digits.test, 1.5)
 
 
 def test_spread_helpers():
@@ -89,10 +48,38 @@ def test_spread_helpers():
         mean_std([])
 
 
+@pytest.mark.parametrize(
+    "a, b, verdict",
+    [
+        ([91.0, 92.0, 93.0], [90.0, 91.9, 80.0], "higher on every seed"),
+        ([90.0, 91.9, 80.0], [91.0, 92.0, 93.0], "lower on every seed"),
+        ([91.0, 90.0], [90.0, 91.0], "the seeds disagree"),  # the mean gap is 0
+        ([95.0, 90.1], [90.0, 90.2], "the seeds disagree"),  # a large mean gap, but one seed says otherwise
+        ([91.0, 92.0], [91.0, 90.0], "the seeds disagree"),  # a tie is no win
+        ([1.0], [0.0], "higher on every seed"),
+    ],
+)
+def test_seed_verdict_needs_every_seed_to_agree(a, b, verdict):
+    assert seed_verdict(a, b) == verdict
+    flipped = {VERDICTS[0]: VERDICTS[1], VERDICTS[1]: VERDICTS[0], VERDICTS[2]: VERDICTS[2]}
+    assert seed_verdict(b, a) == flipped[verdict]  # antisymmetric
+    mean, _, low = paired_gap(a, b)
+    assert (verdict == VERDICTS[0]) == (low > 0)
+
+
+def test_seed_verdict_rejects_unpaired_numbers():
+    with pytest.raises(ValueError, match="same number"):
+        seed_verdict([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="same number"):
+        seed_verdict([], [])
+
+
 def test_tolerable_sparsity_stops_at_the_first_drop():
     assert tolerable_sparsity([0.9, 0.5, 0.8], [80.0, 95.0, 94.5], 95.0) == 0.8  # order does not matter
     assert tolerable_sparsity([0.5], [90.0], 95.0) == 0.0
     assert tolerable_sparsity([0.5, 0.9], [95.0, 95.0], 95.0, drop=0.0) == 0.9
+    with pytest.raises(ValueError, match="same number"):
+        tolerable_sparsity([0.5, 0.9], [95.0], 95.0)
 
 
 def test_input_keep_fraction():

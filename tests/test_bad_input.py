@@ -12,6 +12,7 @@ from course_lib import (
     density,
     global_magnitude_masks,
     magnitude_mask,
+    magnitude_masks,
     masked,
     masks_sparsity,
     model_sparsity,
@@ -45,6 +46,8 @@ SPARSITY_FUNCS = {
     "magnitude_mask": lambda s: magnitude_mask(W, s),
     "global_magnitude_masks": lambda s: global_magnitude_masks({"a": W}, s),
     "row_norm_mask": lambda s: row_norm_mask(W, s),
+    "magnitude_masks": lambda s: magnitude_masks(NET, s),
+    "magnitude_masks global": lambda s: magnitude_masks(NET, s, scope="global"),
 }
 
 
@@ -277,6 +280,7 @@ def test_every_public_function_of_the_core_has_a_bad_input_case():
     core = {
         "magnitude_mask",
         "global_magnitude_masks",
+        "magnitude_masks",
         "row_norm_mask",
         "row_keep",
         "nm_mask",

@@ -1,5 +1,7 @@
 """course_lib.energy: the Horowitz table, and a hand-worked energy per inference."""
 
+import dataclasses
+
 import pytest
 import torch
 from torch import nn
@@ -67,7 +69,7 @@ def test_formats_and_cache_and_batch():
 def test_breakdown_is_frozen_and_sums():
     e = EnergyBreakdown(1.0, 2.0, 3.0, 4.0)
     assert e.compute_pj == 3.0 and e.total_pj == 10.0
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         e.mult_pj = 0
 
 

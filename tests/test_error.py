@@ -64,8 +64,8 @@ def test_weight_error_values():
 
 def test_error_curve_identity_inputs_is_monotone_for_magnitude():
     w = torch.randn(6, 8, generator=_gen())
-    rates = [i / 8 for i in range(9)]
-    curve = error_curve(w, torch.eye(8), magnitude_mask, rates)
+    sparsities = [i / 8 for i in range(9)]
+    curve = error_curve(w, torch.eye(8), magnitude_mask, sparsities)
     assert curve[0] == 0.0 and curve[-1] == pytest.approx(1.0)
     assert all(a <= b + 1e-12 for a, b in zip(curve, curve[1:], strict=False))
     # with identity inputs the output error is the weight error
@@ -104,8 +104,8 @@ def test_magnitude_beats_any_mask_of_same_count_in_weight_error(seed, rows, grou
         (lambda w, m, x: output_error(w, m, x, activation="relu"), TypeError, "activation"),
         (lambda w, m, x: weight_error(torch.zeros_like(w), m), ValueError, "weight"),
         (lambda w, m, x: error_curve(w, x, "magnitude", [0.5]), TypeError, "mask_fn"),
-        (lambda w, m, x: error_curve(w, x, magnitude_mask, [1.5]), ValueError, "rates"),
-        (lambda w, m, x: error_curve(w, x, magnitude_mask, []), ValueError, "rates"),
+        (lambda w, m, x: error_curve(w, x, magnitude_mask, [1.5]), ValueError, "sparsities"),
+        (lambda w, m, x: error_curve(w, x, magnitude_mask, []), ValueError, "sparsities"),
         (lambda w, m, x: removal_errors([1.0, 2.0], x), TypeError, "weight"),
     ],
 )

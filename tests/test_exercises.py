@@ -4,10 +4,11 @@ in test_grade.py.)"""
 
 from pathlib import Path
 
+import nbformat
 import pytest
-from test_make_exercises import load_tool
+from exercise_notebooks import load_tool
 
-from course_lib.grading import grade
+from course_lib import grading
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -19,6 +20,11 @@ def test_the_course_has_exercises():
     assert NAMES, f"no exercise notebooks in {SOLUTIONS}"
 
 
+def test_the_grader_finds_these_solutions_by_default():
+    """``python -m course_lib.grade NOTEBOOK`` without --solutions grades against this solutions/."""
+    assert grading.DEFAULT_SOLUTIONS == SOLUTIONS
+
+
 def test_exercises_are_in_sync_with_solutions():
     problems = load_tool().check(SOLUTIONS, EXERCISES)
     assert problems == [], "\n".join(problems + ["run `make exercises`"])
@@ -27,7 +33,7 @@ def test_exercises_are_in_sync_with_solutions():
 @pytest.mark.parametrize("name", NAMES)
 def test_untouched_exercise_fails_on_its_stubs(name):
     """Executed with nbclient (through the grader): every check fails, on NotImplementedError."""
-    report = grade.grade(EXERCISES / name, SOLUTIONS)
+    report = grading.grade(EXERCISES / name, SOLUTIONS)
     assert report.checks, f"{name} has no check cells"
     assert report.warnings == []
     stub_raised = any("NotImplementedError" in n for n in report.notes)
@@ -43,19 +49,17 @@ def test_grader_passes_a_real_solution():
     if not NAMES:
         pytest.skip("no exercise notebooks yet")
     smallest = min(NAMES, key=lambda n: (SOLUTIONS / n).stat().st_size)
-    report = grade.grade(SOLUTIONS / smallest, SOLUTIONS)
+    report = grading.grade(SOLUTIONS / smallest, SOLUTIONS)
     assert report.passed, report.format()
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_solutions_are_not_flagged_as_tampering(name):
     """The grader's tamper flag has no false alarm on the reference solutions."""
-    import nbformat
-
     nb = nbformat.read(SOLUTIONS / name, as_version=4)
     flagged = [
-        (c.id, grade.suspicious(c.source))
+        (c.id, grading.suspicious(c.source))
         for c in nb.cells
-        if c.cell_type == "code" and not grade.is_read_only(c) and grade.suspicious(c.source)
+        if c.cell_type == "code" and not grading.is_read_only(c) and grading.suspicious(c.source)
     ]
     assert flagged == []

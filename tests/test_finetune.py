@@ -1,4 +1,4 @@
-"""course_lib.finetune: prune-finetune, one-shot vs iterative, sensitivity, least-squares refit."""
+"""course_lib.experiments.finetune: prune-finetune, one-shot vs iterative, layer sensitivity."""
 
 import copy
 
@@ -6,18 +6,14 @@ import pytest
 import torch
 
 from course_lib.experiments.finetune import (
-    hidden_activations,
+    evaluation_split,
     layer_sensitivity,
-    least_squares_refit,
-    magnitude_masks,
     one_shot_vs_iterative,
     prune_finetune,
-    refit_scan,
     train_prune_finetune,
 )
 from course_lib.experiments.lottery import make_model
 from course_lib.pruning.masks import n_to_prune
-from course_lib.pruning.structured import remove_neurons, row_keep, row_norm_mask
 from course_lib.training.data import load
 from course_lib.training.train import train
 
@@ -50,7 +46,9 @@ def test_prune_finetune_keeps_masks_and_recovers_accuracy(trained):
     total = sum(m.numel() for m in glob.masks.values())
     assert sum(int((~m).sum()) for m in glob.masks.values()) == n_to_prune(0.9, total)
     with pytest.raises(ValueError, match="scope"):
-        magnitude_masks(trained, 0.5, scope="row")
+        prune_finetune(trained, DATA, [0.5], scope="row", progress=False)
+    with pytest.raises(ValueError, match="sparsities"):
+        prune_finetune(trained, DATA, [], progress=False)
 
 
 def test_train_prune_finetune_trains_a_copy():
@@ -91,30 +89,7 @@ def test_layer_sensitivity(trained):
         layer_sensitivity(trained, DATA, [0.5], layers=["fc1.bias"])
 
 
-def test_least_squares_refit_is_no_worse_than_plain_removal_on_the_fit_data(trained):
-    x = DATA.train.x
-    keep = row_keep(row_norm_mask(trained.fc1.weight.detach(), 0.5))
-    _, z = hidden_activations(trained, "fc1", x)
-    refit = least_squares_refit(trained, "fc1", keep, x)
-    assert refit.fc1.out_features == 16 and refit.fc2.in_features == 16
-    first, second = remove_neurons(trained.fc1, trained.fc2, keep)
-    with torch.no_grad():
-        h_keep = torch.relu(first(x.flatten(1)))
-        plain_err = (second(h_keep) - z).pow(2).sum()
-        refit_err = (refit.fc2(h_keep) - z).pow(2).sum()
-    assert refit_err <= plain_err * (1 + 1e-5)
-    assert refit_err < 0.9 * plain_err  # and here clearly better
-    same = least_squares_refit(trained, "fc1", torch.ones(32, dtype=torch.bool), x)
-    torch.testing.assert_close(same(DATA.test.x), trained(DATA.test.x), atol=1e-3, rtol=1e-3)
-    ridge = least_squares_refit(trained, "fc1", keep, x, ridge=10.0)
-    assert ridge.fc2.weight.norm() < refit.fc2.weight.norm()
-
-
-def test_refit_scan_and_bad_layers(trained):
-    scan = refit_scan(trained, DATA, "fc2", [0.25, 0.75])
-    assert scan.layer == "fc2" and len(scan.removed_acc) == len(scan.refit_acc) == 2
-    assert scan.refit_acc[1] >= scan.removed_acc[1]
-    with pytest.raises(ValueError, match="hidden Linear"):
-        least_squares_refit(trained, "fc3", torch.ones(10, dtype=torch.bool), DATA.train.x)
-    with pytest.raises(ValueError, match="shape"):
-        least_squares_refit(trained, "fc1", torch.ones(5, dtype=torch.bool), DATA.train.x)
+def test_evaluation_split():
+    assert evaluation_split(DATA, "val") is DATA.val
+    with pytest.raises(ValueError, match="split"):
+        evaluation_split(DATA, "validation")

@@ -1,4 +1,4 @@
-"""course_lib.lottery: IMP with rewinding, its controls, and the study over seeds."""
+"""course_lib.experiments.tickets / lottery: IMP with rewinding, its controls, and the studies over seeds."""
 
 import copy
 import json
@@ -6,39 +6,18 @@ import json
 import pytest
 import torch
 
-from course_lib.experiments.lottery import (
-    VARIANTS,
-    imp_round,
-    lottery_study,
-    make_model,
-    prune_masks,
-    random_masks,
-    rewind,
-    start_variant,
-)
+from course_lib.experiments.lottery import lottery_study, make_model, rewinding_study
+from course_lib.experiments.lottery_result import VARIANTS
+from course_lib.experiments.tickets import imp_round, prune_and_rewind, random_masks, rewind, start_variant
+from course_lib.pruning.magnitude import magnitude_masks
 from course_lib.pruning.schedules import layer_sparsities
-from course_lib.training.data import load
 from course_lib.training.train import train
 
-DATA = load("digits")
-SMALL = dict(model="24", rounds=2, seeds=2, rate=0.5, epochs=1, lr=5e-3, progress=False)
 
-
-@pytest.fixture(scope="module")
-def study():
-    return lottery_study(DATA, **SMALL)
-
-
-@pytest.fixture(scope="module")
-def histories():
-    """Two rewinding points on the same dense runs, keeping every round's masks and weights."""
-    return lottery_study(DATA, rewind_iter=[0, 7], keep_history=True, **SMALL)
-
-
-def test_rewind_restores_exactly_the_saved_weights_under_the_mask():
+def test_rewind_restores_exactly_the_saved_weights_under_the_mask(digits):
     net = make_model("24", 64, 10, seed=0)
-    run = train(net, DATA, epochs=1, lr=5e-3, save_at=[0, 5], progress=False)
-    masks = prune_masks(net, {"fc1.weight": 0.7, "fc2.weight": 0.35})
+    run = train(net, digits, epochs=1, lr=5e-3, save_at=[0, 5], progress=False)
+    masks = magnitude_masks(net, {"fc1.weight": 0.7, "fc2.weight": 0.35})
     for k in (0, 5):
         saved = run.snapshots[k]
         rewind(net, saved, masks)
@@ -51,25 +30,32 @@ def test_rewind_restores_exactly_the_saved_weights_under_the_mask():
                 assert (value[~masks[name]] == 0).all()
 
 
-def test_imp_round_prunes_the_remaining_weights_and_retrains_from_the_rewind_point():
+def test_prune_and_rewind_prunes_the_trained_weights_and_rewinds_under_the_new_mask(digits):
     net = make_model("24", 64, 10, seed=0)
     init = copy.deepcopy(net.state_dict())
-    train(net, DATA, epochs=1, lr=5e-3, progress=False)
+    train(net, digits, epochs=1, lr=5e-3, progress=False)
+    trained = copy.deepcopy(net.state_dict())
+    prior = magnitude_masks(make_model("24", 64, 10, seed=5), {"fc1.weight": 0.3})
+    masks = prune_and_rewind(net, init, {"fc1.weight": 0.6}, prior=prior)
+    assert list(masks) == ["fc1.weight"]
+    assert not (masks["fc1.weight"] & ~prior["fc1.weight"]).any()  # what the prior pruned stays pruned
+    assert int((~masks["fc1.weight"]).sum()) == round(0.6 * 24 * 64)
+    w = trained["fc1.weight"].abs()
+    newly = prior["fc1.weight"] & ~masks["fc1.weight"]
+    assert w[newly].max() <= w[masks["fc1.weight"]].min()  # the smallest *trained* survivors went
+    assert torch.equal(net.fc1.weight.detach(), init["fc1.weight"] * masks["fc1.weight"])
+    assert torch.equal(net.fc2.weight.detach(), init["fc2.weight"])  # not pruned: rewound as is
+
+
+def test_imp_round_prunes_the_remaining_weights_and_retrains_from_the_rewind_point(digits):
+    net = make_model("24", 64, 10, seed=0)
+    init = copy.deepcopy(net.state_dict())
+    train(net, digits, epochs=1, lr=5e-3, progress=False)
     masks = None
     for rnd in (1, 2):
         trained = copy.deepcopy(net.state_dict())
-        new, run = imp_round(
-            net,
-            DATA,
-            masks,
-            init,
-            {"fc1.weight": 0.5, "fc2.weight": 0.25},
-            rnd,
-            epochs=1,
-            lr=5e-3,
-            save_at=[0],
-            progress=False,
-        )
+        rates = {"fc1.weight": 0.5, "fc2.weight": 0.25}
+        new, run = imp_round(net, digits, masks, init, rates, rnd, epochs=1, lr=5e-3, save_at=[0], progress=False)
         assert int((~new["fc1.weight"]).sum()) == round((1 - 0.5**rnd) * 24 * 64)
         if masks is not None:
             assert not (new["fc1.weight"] & ~masks["fc1.weight"]).any()
@@ -81,11 +67,13 @@ def test_imp_round_prunes_the_remaining_weights_and_retrains_from_the_rewind_poi
         assert w[newly].max() <= w[new["fc1.weight"]].min()
         assert (net.fc1.weight[~new["fc1.weight"]] == 0).all()
         masks = new
+    with pytest.raises(TypeError, match="rates"):
+        imp_round(net, digits, masks, init, "0.5", 3, epochs=1, progress=False)
 
 
 def test_random_masks_keep_per_layer_counts_and_are_seeded():
     net = make_model("lenet", 784, 10)
-    masks = prune_masks(net, {"fc1.weight": 0.9, "fc2.weight": 0.9, "fc3.weight": 0.5})
+    masks = magnitude_masks(net, {"fc1.weight": 0.9, "fc2.weight": 0.9, "fc3.weight": 0.5})
     a, b, c = random_masks(masks, seed=1), random_masks(masks, seed=1), random_masks(masks, seed=2)
     for name, m in masks.items():
         assert a[name].dtype == torch.bool and a[name].shape == m.shape
@@ -94,7 +82,8 @@ def test_random_masks_keep_per_layer_counts_and_are_seeded():
         assert not torch.equal(a[name], m)
 
 
-def test_study_rows_and_controls_keep_the_ticket_per_layer_sparsity(study):
+def test_study_rows_and_controls_keep_the_ticket_per_layer_sparsity(small_study):
+    study = small_study
     rows = study.rows()
     assert [(r["variant"], r["round"]) for r in rows] == [(v, r) for v in VARIANTS for r in (1, 2)]
     layers = ["fc1.weight", "fc2.weight"]
@@ -106,14 +95,15 @@ def test_study_rows_and_controls_keep_the_ticket_per_layer_sparsity(study):
             for measured in study.nonzero_density[(variant, rnd)]:
                 for name in layers:  # trained nets: zeros exactly where the mask prunes, same count per layer
                     assert measured[name] == pytest.approx(expected[name], abs=1e-9), (variant, rnd, name)
+            assert study.test_accs(variant, rnd) == [r.final_test_acc for r in study.runs[(variant, rnd)]]
     assert study.weights_remaining[1] > study.weights_remaining[2]
     assert len(study.dense) == 2 and all(len(v) == 2 for v in study.runs.values())
 
 
-def test_study_json_has_the_documented_fields(study):
-    js = json.loads(json.dumps(study.to_json()))
+def test_study_json_has_the_documented_fields(small_study):
+    js = json.loads(json.dumps(small_study.to_json()))
     assert set(js) >= {"dense_test_acc", "rows", "config", "seeds"}
-    assert js["dense_test_acc"] == pytest.approx(sum(r.final_test_acc for r in study.dense) / 2)
+    assert js["dense_test_acc"] == pytest.approx(sum(r.final_test_acc for r in small_study.dense) / 2)
     for row in js["rows"]:
         assert {
             "variant",
@@ -125,15 +115,14 @@ def test_study_json_has_the_documented_fields(study):
         } <= set(row)
         assert row["variant"] in VARIANTS and 0 < row["weights_remaining"] < 1
         assert 0 <= row["test_acc_mean"] <= 100 and row["test_acc_std"] >= 0
-    assert "curves" in study.to_json(curves=True)
-    assert "weights %" in study.table()
+    assert "curves" in small_study.to_json(curves=True)
+    assert "weights %" in small_study.table()
 
 
-def test_same_seeds_identical_result(study):
-    again = lottery_study(DATA, model="24", rounds=2, seeds=2, rate=0.5, epochs=1, lr=5e-3, progress=False)
-    assert again.to_json() == study.to_json()
-    other = lottery_study(DATA, model="24", rounds=2, seeds=[5, 6], rate=0.5, epochs=1, lr=5e-3, progress=False)
-    assert other.to_json()["rows"] != study.to_json()["rows"]
+def test_same_seeds_identical_result(small_study, digits, small_options):
+    assert lottery_study(digits, **small_options).to_json() == small_study.to_json()
+    other = lottery_study(digits, **{**small_options, "seeds": [5, 6]})
+    assert other.to_json()["rows"] != small_study.to_json()["rows"]
 
 
 def _same_runs(a, b):
@@ -145,26 +134,27 @@ def _same_runs(a, b):
             assert x.val_loss == pytest.approx(y.val_loss, abs=1e-4)
 
 
-def test_keep_history_changes_no_number(study):
-    kept = lottery_study(DATA, keep_history=True, **SMALL)
-    assert kept.to_json(curves=True) == study.to_json(curves=True)
-    assert not study.masks and not study.final and not study.init and not study.rewind_state
+def test_keep_history_changes_no_number(small_study, digits, small_options):
+    kept = lottery_study(digits, keep_history=True, **small_options)
+    assert kept.to_json(curves=True) == small_study.to_json(curves=True)
+    assert sorted(kept.masks) == [0, 1, 2]
+    assert not small_study.masks and not small_study.final and not small_study.init and not small_study.rewind_state
 
 
-def test_several_rewind_points_give_the_single_point_numbers(study, histories):
+def test_several_rewind_points_give_the_single_point_numbers(small_study, small_histories, digits, small_options):
     # trained in one batch with the other rewinding point's jobs: equal up to float rounding
-    _same_runs(study, histories[0])
-    late = lottery_study(DATA, rewind_iter=7, variants=["ticket"], **SMALL)
-    _same_runs(late, histories[7])
-    assert histories[7].config["rewind_iter"] == histories[7].rewind_iter == 7
-    assert histories[0].variants == list(VARIANTS) and histories[7].variants == ["ticket"]
-    assert histories[0].weights_remaining == late.weights_remaining == study.weights_remaining
+    _same_runs(small_study, small_histories[0])
+    late = lottery_study(digits, rewind_iter=7, variants=["ticket"], **small_options)
+    _same_runs(late, small_histories[7])
+    assert small_histories[7].config["rewind_iter"] == small_histories[7].rewind_iter == 7
+    assert small_histories[0].variants == list(VARIANTS) and small_histories[7].variants == ["ticket"]
+    assert small_histories[0].weights_remaining == late.weights_remaining == small_study.weights_remaining
     # the dense networks were trained once and are shared
-    assert histories[0].dense is histories[7].dense
+    assert small_histories[0].dense is small_histories[7].dense
 
 
-def test_history_keeps_masks_and_weights(histories):
-    h = histories[0]
+def test_history_keeps_masks_and_weights(small_histories):
+    h = small_histories[0]
     assert sorted(h.masks) == sorted(h.final) == [0, 1, 2]
     for i in range(2):
         assert all(bool(m.all()) for m in h.masks[0][i].values())
@@ -177,22 +167,25 @@ def test_history_keeps_masks_and_weights(histories):
             # round r's masks are the magnitude masks of round r-1's trained ticket
             net = make_model("24", 64, 10)
             net.load_state_dict(h.final[r - 1][i])
-            again = prune_masks(net, layer_sparsities(h.config["layer_rates"], r), prior=h.masks[r - 1][i])
+            target = layer_sparsities(h.config["layer_rates"], r)
+            again = magnitude_masks(net, target, prior=h.masks[r - 1][i])
             assert all(torch.equal(again[n], h.masks[r][i][n]) for n in again)
         # rewinding to 0 is the initialization; to 7 it is not
         assert all(torch.equal(h.rewind_state[i][n], h.init[i][n]) for n in h.init[i])
-        assert not torch.equal(histories[7].rewind_state[i]["fc1.weight"], h.init[i]["fc1.weight"])
-        assert histories[7].init[i] is h.init[i]
+        assert not torch.equal(small_histories[7].rewind_state[i]["fc1.weight"], h.init[i]["fc1.weight"])
+        assert small_histories[7].init[i] is h.init[i]
 
 
 def test_start_variant_defines_the_controls():
-    build = lambda s: make_model("24", 64, 10, seed=s)  # noqa: E731
+    def build(seed):
+        return make_model("24", 64, 10, seed=seed)
+
     saved = build(3).state_dict()
-    masks = prune_masks(build(3), {"fc1.weight": 0.5, "fc2.weight": 0.25})
+    masks = magnitude_masks(build(3), {"fc1.weight": 0.5, "fc2.weight": 0.25})
     net, m = start_variant("ticket", build, 3, 2, saved, masks)
-    assert m is masks and torch.equal(net.fc1.weight, saved["fc1.weight"] * masks["fc1.weight"])
+    assert m == masks and torch.equal(net.fc1.weight, saved["fc1.weight"] * masks["fc1.weight"])
     net, m = start_variant("reinit", build, 3, 2, saved, masks)
-    assert m is masks and not torch.equal(net.fc1.weight, saved["fc1.weight"])
+    assert m == masks and not torch.equal(net.fc1.weight, saved["fc1.weight"])
     a, ma = start_variant("random_prune", build, 3, 2, saved, masks)
     b, mb = start_variant("random_prune", build, 3, 2, saved, masks)
     assert all(torch.equal(ma[n], mb[n]) and int(ma[n].sum()) == int(masks[n].sum()) for n in masks)
@@ -201,32 +194,39 @@ def test_start_variant_defines_the_controls():
         start_variant("dense", build, 3, 2, saved, masks)
 
 
-def test_late_rewinding_and_subset_of_variants():
+def test_late_rewinding_and_subset_of_variants(digits):
     res = lottery_study(
-        DATA, model="16", rounds=1, seeds=1, epochs=1, rewind_iter=5, variants=["ticket"], lr=5e-3, progress=False
+        digits, model="16", rounds=1, seeds=1, epochs=1, rewind_iter=5, variants=["ticket"], lr=5e-3, progress=False
     )
     assert res.variants == ["ticket"] and res.config["rewind_iter"] == 5
     with pytest.raises(ValueError, match="rewind_iter"):
-        lottery_study(DATA, model="16", rounds=1, seeds=1, epochs=1, rewind_iter=10_000, progress=False)
+        lottery_study(digits, model="16", rounds=1, seeds=1, epochs=1, rewind_iter=10_000, progress=False)
 
 
-def test_bad_arguments():
+def test_bad_arguments(digits):
     with pytest.raises(ValueError, match="rounds"):
-        lottery_study(DATA, rounds=0, progress=False)
+        lottery_study(digits, rounds=0, progress=False)
     with pytest.raises(ValueError, match="seeds"):
-        lottery_study(DATA, seeds=0, progress=False)
+        lottery_study(digits, seeds=0, progress=False)
+    with pytest.raises(ValueError, match="seeds"):
+        lottery_study(digits, seeds=[1, 1], progress=False)
     with pytest.raises(ValueError, match="variants"):
-        lottery_study(DATA, variants=["reinit"], progress=False)
+        lottery_study(digits, variants=["reinit"], progress=False)
     with pytest.raises(ValueError, match="late_variants"):
-        lottery_study(DATA, rewind_iter=[0, 5], late_variants=["reinit"], progress=False)
-    for bad in ([0, 0], [], [-1], 1.5, True, "0"):
+        rewinding_study(digits, [0, 5], late_variants=["reinit"], progress=False)
+    for bad in ([0, 5], -1, 1.5, True, "0"):  # one int: several points are rewinding_study's
         with pytest.raises(ValueError, match="rewind_iter"):
-            lottery_study(DATA, rewind_iter=bad, progress=False)
+            lottery_study(digits, rewind_iter=bad, progress=False)
+    for bad in ([0, 0], [], [-1], 3, "0"):
+        with pytest.raises(ValueError, match="rewind_iters"):
+            rewinding_study(digits, bad, progress=False)
     with pytest.raises(ValueError, match="training iterations"):
-        lottery_study(DATA, rewind_iter=[0, 10_000], progress=False)
+        rewinding_study(digits, [0, 10_000], progress=False)
+    with pytest.raises(TypeError, match="unknown option"):
+        lottery_study(digits, round=3)
     with pytest.raises(ValueError, match="model"):
         make_model("lenet5", 64, 10)
     with pytest.raises(ValueError, match="unknown dataset"):
         lottery_study("cifar10", progress=False)
-    with pytest.raises(ValueError, match="unknown parameter"):
-        prune_masks(make_model("8", 4, 2), {"fc9.weight": 0.5})
+    with pytest.raises(TypeError, match="Dataset"):
+        lottery_study(digits.train, progress=False)

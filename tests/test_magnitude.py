@@ -1,9 +1,13 @@
-"""Unit tests of course_lib.magnitude: per-tensor and global magnitude masks."""
+"""Unit tests of course_lib.pruning.magnitude: per-tensor, global and per-model magnitude masks."""
+
+import copy
 
 import pytest
 import torch
+from torch import nn
 
-from course_lib import global_magnitude_masks, magnitude_mask
+from course_lib import global_magnitude_masks, magnitude_mask, magnitude_masks
+from course_lib.training.models import mlp
 
 
 def _rand(*shape, seed=0):
@@ -34,11 +38,11 @@ def test_magnitude_mask_count_rounds_half_to_even(s, numel, pruned):
     assert int((~mask).sum()) == pruned
 
 
-def test_magnitude_mask_rates_zero_and_one():
+def test_magnitude_mask_sparsities_zero_and_one():
     w = _rand(3, 5)
     assert magnitude_mask(w, 0.0).all()
     assert not magnitude_mask(w, 1.0).any()
-    assert not magnitude_mask(w, 1).any()  # int 1 means the rate 1.0, not "prune one entry"
+    assert not magnitude_mask(w, 1).any()  # int 1 means the sparsity 1.0, not "prune one entry"
 
 
 def test_magnitude_mask_is_pure():
@@ -148,3 +152,71 @@ def test_global_masks_is_pure():
     before = {k: v.clone() for k, v in weights.items()}
     global_magnitude_masks(weights, 0.5)
     assert all(torch.equal(weights[k], before[k]) for k in weights)
+
+
+# --------------------------------------------------------------------------- magnitude_masks (a model)
+def test_model_masks_layerwise_are_magnitude_mask_of_each_prunable_weight():
+    net = mlp([8, 6, 4, 3], seed=0)
+    before = copy.deepcopy(net.state_dict())
+    masks = magnitude_masks(net, 0.5)
+    assert list(masks) == ["fc1.weight", "fc2.weight", "fc3.weight"]  # weights only, no biases
+    for name, p in net.named_parameters():
+        if name in masks:
+            assert torch.equal(masks[name], magnitude_mask(p.detach(), 0.5))
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # pure
+
+
+def test_model_masks_global_is_global_magnitude_masks():
+    net = mlp([8, 6, 4, 3], seed=1)
+    weights = {n: p.detach() for n, p in net.named_parameters() if p.dim() >= 2}
+    masks = magnitude_masks(net, 0.6, scope="global")
+    expected = global_magnitude_masks(weights, 0.6)
+    assert all(torch.equal(masks[n], expected[n]) for n in weights)
+    per_layer = {n: float((~m).float().mean()) for n, m in masks.items()}
+    assert len(set(per_layer.values())) > 1  # one threshold: the layers differ
+
+
+def test_model_masks_per_layer_dict_and_prior():
+    net = mlp([8, 6, 4, 3], seed=2)
+    first = magnitude_masks(net, {"fc1.weight": 0.25, "fc3.weight": 0.5})
+    assert list(first) == ["fc1.weight", "fc3.weight"]
+    assert int((~first["fc1.weight"]).sum()) == 12 and int((~first["fc3.weight"]).sum()) == 6
+    with torch.no_grad():
+        net.fc1.weight.mul_(-3.0)  # new weights: the ranking of the survivors may change
+    second = magnitude_masks(net, {"fc1.weight": 0.5}, prior=first)
+    assert int((~second["fc1.weight"]).sum()) == 24
+    assert not (second["fc1.weight"] & ~first["fc1.weight"]).any()  # what is pruned stays pruned
+
+
+@pytest.mark.parametrize(
+    "call, error, pattern",
+    [
+        (lambda net: magnitude_masks(net, 0.5, scope="row"), ValueError, r"^scope must be one of"),
+        (lambda net: magnitude_masks(net, {"fc1.weight": 0.5}, scope="global"), ValueError, "scope='layer'"),
+        (lambda net: magnitude_masks(net, {}), ValueError, r"^sparsity must be a number or a non-empty dict"),
+        (lambda net: magnitude_masks(net, {"fc9.weight": 0.5}), ValueError, r"^sparsity names unknown.*fc9"),
+        (lambda net: magnitude_masks(net, 1.5), ValueError, r"^sparsity must be a number in \[0, 1\]"),
+        (lambda net: magnitude_masks(net, "half"), TypeError, r"^sparsity must be a number"),
+        (lambda net: magnitude_masks(net.state_dict(), 0.5), TypeError, r"^model must be a torch.nn.Module"),
+    ],
+)
+def test_model_masks_bad_input(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call(mlp([8, 6, 4, 3], seed=0))
+
+
+def test_model_masks_of_a_model_without_prunable_weight_is_empty():
+    assert magnitude_masks(nn.Sequential(nn.ReLU()), 0.5) == {}
+
+
+def test_model_masks_global_with_a_prior_on_some_layers():
+    net = mlp([8, 6, 4, 3], seed=3)
+    prior = {"fc2.weight": magnitude_mask(net.fc2.weight.detach(), 0.5)}
+    masks = magnitude_masks(net, 0.7, scope="global", prior=prior)
+    total = sum(m.numel() for m in masks.values())
+    assert sum(int((~m).sum()) for m in masks.values()) == round(0.7 * total)
+    assert not (masks["fc2.weight"] & ~prior["fc2.weight"]).any()
+    with pytest.raises(ValueError, match=r"^prior names unknown.*fc2.bias"):
+        magnitude_masks(net, 0.7, prior={"fc2.bias": torch.ones(4, dtype=torch.bool)})
+    with pytest.raises(TypeError, match=r"^prior must be None or a dict"):
+        magnitude_masks(net, 0.7, prior=[prior["fc2.weight"]])

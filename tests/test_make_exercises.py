@@ -1,102 +1,23 @@
-"""tools/make_exercises.py on small fixture notebooks made in tmp_path.
+"""tools/make_exercises.py on small fixture notebooks made in tmp_path (the ``exercise_dirs``
+fixture of conftest.py; the builders are in exercise_notebooks.py)."""
 
-The fixture builders here are also used by test_grade.py.
-"""
-
-import importlib.util
+import json
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
-import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from exercise_notebooks import NAME, TOOL, load_tool, solution_notebook
+from nbformat.v4 import new_output
 
-from course_lib.grading.grade import checksum
-
-ROOT = Path(__file__).resolve().parent.parent
-TOOL = ROOT / "tools" / "make_exercises.py"
-
-
-def load_tool():
-    """tools/make_exercises.py as a module (tools/ is not a package)."""
-    if "make_exercises" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("make_exercises", TOOL)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["make_exercises"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["make_exercises"]
-
-
-LOCKED = {"course": {"locked": True}, "editable": False, "deletable": False}
-
-
-def check_meta(name, points):
-    return {"course": {"check": name, "points": points}, "editable": False, "deletable": False}
-
-
-def solution_notebook(add_body="return a + b", double_body="return 2 * x", extra_check=""):
-    """A two-exercise solution notebook in the course's conventions."""
-    run = new_code_cell(
-        "import math\nprint(math.pi)",
-        id="setup",
-        metadata=LOCKED,
-        execution_count=3,
-        outputs=[new_output("stream", name="stdout", text="3.14\n")],
-    )
-    nb = new_notebook(
-        cells=[
-            new_markdown_cell("# Fixture exercise\nTwo small functions.", id="intro", metadata=LOCKED),
-            run,
-            new_markdown_cell(
-                "Why add?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION",
-                id="md-why",
-                metadata={"course": {"solution": "why"}},
-            ),
-            new_code_cell(
-                f'def add(a, b):\n    """Sum."""\n    ### BEGIN SOLUTION\n    {add_body}\n    ### END SOLUTION\n',
-                id="solution-add",
-                metadata={"course": {"solution": "add"}},
-            ),
-            new_code_cell(
-                "assert add(1, 2) == 3\nassert add(-1, 1) == 0" + extra_check,
-                id="check-add",
-                metadata=check_meta("add", 2),
-            ),
-            new_code_cell(
-                f"def double(x):\n    ### BEGIN SOLUTION\n    {double_body}\n    ### END SOLUTION",
-                id="solution-double",
-                metadata={"course": {"solution": "double"}},
-            ),
-            new_code_cell(
-                "assert double(2) == 4\nassert double(0) == 0", id="check-double", metadata=check_meta("double", 3)
-            ),
-        ]
-    )
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
-    return nb
-
-
-NAME = "01_fixture_exercise.ipynb"
-
-
-@pytest.fixture
-def dirs(tmp_path):
-    """(solutions, exercises) with one fixture solution; exercises/ generated."""
-    sol, ex = tmp_path / "solutions", tmp_path / "exercises"
-    sol.mkdir()
-    nbformat.write(solution_notebook(), sol / NAME)
-    assert load_tool().generate(sol, ex, log=lambda *_: None) == []
-    return sol, ex
+from course_lib.grading import checksum, fill_ids
 
 
 def cells(path):
     return {c.id: c for c in nbformat.read(path, as_version=4).cells}
 
 
-def test_solution_blocks_become_stubs(dirs):
-    _, ex = dirs
+def test_solution_blocks_become_stubs(exercise_dirs):
+    _, ex = exercise_dirs
     c = cells(ex / NAME)
     assert c["solution-add"].source == 'def add(a, b):\n    """Sum."""\n    raise NotImplementedError\n'
     assert c["solution-double"].source == "def double(x):\n    raise NotImplementedError"
@@ -104,8 +25,8 @@ def test_solution_blocks_become_stubs(dirs):
     assert "BEGIN" not in nbformat.writes(nbformat.read(ex / NAME, as_version=4))
 
 
-def test_outputs_and_widget_state_stripped_ids_and_metadata_kept(dirs):
-    sol, ex = dirs
+def test_outputs_and_widget_state_stripped_ids_and_metadata_kept(exercise_dirs):
+    sol, ex = exercise_dirs
     nb = nbformat.read(ex / NAME, as_version=4)
     src = nbformat.read(sol / NAME, as_version=4)
     assert "widgets" not in nb.metadata
@@ -121,8 +42,8 @@ def test_outputs_and_widget_state_stripped_ids_and_metadata_kept(dirs):
         assert course == s_meta.pop("course", {}) and meta == s_meta
 
 
-def test_read_only_cells_carry_the_checksum_of_their_source(dirs):
-    _, ex = dirs
+def test_read_only_cells_carry_the_checksum_of_their_source(exercise_dirs):
+    _, ex = exercise_dirs
     nb = nbformat.read(ex / NAME, as_version=4)
     sums = {c.id: c.metadata["course"].get("checksum") for c in nb.cells if "course" in c.metadata}
     assert set(k for k, v in sums.items() if v) == {"intro", "setup", "check-add", "check-double"}
@@ -132,8 +53,8 @@ def test_read_only_cells_carry_the_checksum_of_their_source(dirs):
     assert nb.metadata["course"]["exercise"] == NAME
 
 
-def test_in_sync_and_idempotent(dirs):
-    sol, ex = dirs
+def test_in_sync_and_idempotent(exercise_dirs):
+    sol, ex = exercise_dirs
     tool = load_tool()
     assert tool.check(sol, ex) == []
     before = (ex / NAME).read_bytes()
@@ -148,8 +69,8 @@ def test_in_sync_and_idempotent(dirs):
     assert (ex / NAME).read_bytes() == before
 
 
-def test_check_lists_out_of_sync_missing_and_orphans(dirs):
-    sol, ex = dirs
+def test_check_lists_out_of_sync_missing_and_orphans(exercise_dirs):
+    sol, ex = exercise_dirs
     tool = load_tool()
     nbformat.write(solution_notebook(extra_check="\nassert add(2, 2) == 4"), sol / NAME)
     nbformat.write(solution_notebook(), sol / "02_other_exercise.ipynb")
@@ -160,8 +81,8 @@ def test_check_lists_out_of_sync_missing_and_orphans(dirs):
     assert any(p.startswith("no source") and "99_gone" in p for p in problems)
 
 
-def test_older_generated_version_is_regenerated_without_force(dirs):
-    sol, ex = dirs
+def test_older_generated_version_is_regenerated_without_force(exercise_dirs):
+    sol, ex = exercise_dirs
     tool = load_tool()
     # the solution changes (a check is added to): the untouched exercise is simply rewritten
     nbformat.write(solution_notebook(extra_check="\nassert add(2, 2) == 4"), sol / NAME)
@@ -170,8 +91,8 @@ def test_older_generated_version_is_regenerated_without_force(dirs):
     assert tool.check(sol, ex) == []
 
 
-def test_running_an_untouched_exercise_does_not_count_as_an_edit(dirs):
-    sol, ex = dirs
+def test_running_an_untouched_exercise_does_not_count_as_an_edit(exercise_dirs):
+    sol, ex = exercise_dirs
     tool = load_tool()
     nb = nbformat.read(ex / NAME, as_version=4)
     nb.cells[1].outputs = [new_output("stream", name="stdout", text="3.14\n")]
@@ -183,8 +104,8 @@ def test_running_an_untouched_exercise_does_not_count_as_an_edit(dirs):
     assert tool.check(sol, ex) == []
 
 
-def test_edited_exercise_is_never_overwritten_without_force(dirs, capsys):
-    sol, ex = dirs
+def test_edited_exercise_is_never_overwritten_without_force(exercise_dirs, capsys):
+    sol, ex = exercise_dirs
     tool = load_tool()
     nb = nbformat.read(ex / NAME, as_version=4)
     nb.cells[3].source = "def add(a, b):\n    return a + b  # my work\n"
@@ -206,8 +127,8 @@ def test_edited_exercise_is_never_overwritten_without_force(dirs, capsys):
     assert "my work" not in (ex / NAME).read_text()
 
 
-def test_edited_file_without_generation_hash_counts_as_edited(dirs):
-    sol, ex = dirs
+def test_edited_file_without_generation_hash_counts_as_edited(exercise_dirs):
+    sol, ex = exercise_dirs
     tool = load_tool()
     (ex / NAME).write_text("{ not json")
     mine = (ex / NAME).read_bytes()
@@ -215,8 +136,8 @@ def test_edited_file_without_generation_hash_counts_as_edited(dirs):
     assert (ex / NAME).read_bytes() == mine
 
 
-def test_orphans_removed_only_when_untouched(dirs):
-    sol, ex = dirs
+def test_orphans_removed_only_when_untouched(exercise_dirs):
+    sol, ex = exercise_dirs
     tool = load_tool()
     (ex / "98_untouched_exercise.ipynb").write_text((ex / NAME).read_text())
     nb = nbformat.read(ex / NAME, as_version=4)
@@ -241,9 +162,9 @@ def test_malformed_solution_blocks_are_errors_naming_the_file(tmp_path, capsys):
     assert not (tmp_path / "ex" / NAME).exists()
 
 
-def test_command_line_check(dirs):
+def test_command_line_check(exercise_dirs):
     """The script itself (one subprocess: it imports course_lib, so torch, which takes seconds)."""
-    sol, ex = dirs
+    sol, ex = exercise_dirs
     nbformat.write(solution_notebook(extra_check="\nassert add(2, 2) == 4"), sol / NAME)
     cmd = [sys.executable, str(TOOL), "--check", "--solutions", str(sol), "--exercises", str(ex)]
     res = subprocess.run(cmd, capture_output=True, text=True)
@@ -253,10 +174,6 @@ def test_command_line_check(dirs):
 def test_solution_without_cell_ids_gets_stable_ids_the_grader_shares(tmp_path):
     """An nbformat 4.4 solution (no ids): the exercise gets ids derived from position and
     source, the same on every run and the same the grader derives for the solution."""
-    import json
-
-    from course_lib.grading.grade import fill_ids
-
     tool = load_tool()
     sol = tmp_path / "solutions"
     sol.mkdir()

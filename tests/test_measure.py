@@ -48,7 +48,7 @@ def test_pruning_costs_cache_and_bad_rate():
     net = mlp([8, 6, 4], seed=0)
     c = measure.pruning_costs(net, 0.5, cache_bytes=10**6)
     assert all(v["energy"].dram_pj == 0 for v in c.values())
-    with pytest.raises(ValueError, match="rate"):
+    with pytest.raises(ValueError, match="sparsity"):
         measure.pruning_costs(net, 1.5)
     with pytest.raises(TypeError, match="model"):
         measure.pruned_variants(torch.nn.Linear(2, 2), 0.5)

@@ -34,7 +34,7 @@ def weights_with_prior(draw, **kw):
     return w, torch.tensor(bits, dtype=torch.bool).reshape(w.shape)
 
 
-rates = st.floats(0.0, 1.0) | st.sampled_from([0.0, 1.0, 0.5, 0.25, 0.75, 0.125])
+sparsities = st.floats(0.0, 1.0) | st.sampled_from([0.0, 1.0, 0.5, 0.25, 0.75, 0.125])
 
 
 def _pruned(mask):
@@ -49,7 +49,7 @@ def _largest_kept(w, mask, candidates):
 
 
 # --------------------------------------------------------------------------- exact counts
-@given(weights(nonzero=True), rates)
+@given(weights(nonzero=True), sparsities)
 def test_magnitude_zero_count_is_round_s_numel(w, s):
     mask = magnitude_mask(w, s)
     k = round(s * w.numel())
@@ -60,7 +60,7 @@ def test_magnitude_zero_count_is_round_s_numel(w, s):
     assert _largest_kept(w, mask, torch.ones_like(mask))
 
 
-@given(st.lists(weights(max_dims=2), min_size=1, max_size=4), rates)
+@given(st.lists(weights(max_dims=2), min_size=1, max_size=4), sparsities)
 def test_global_zero_count_is_round_s_total(ws, s):
     named = {f"l{i}": w for i, w in enumerate(ws)}
     masks = global_magnitude_masks(named, s)
@@ -70,7 +70,7 @@ def test_global_zero_count_is_round_s_total(ws, s):
     assert _largest_kept(all_w, all_m, torch.ones_like(all_m))
 
 
-@given(weights(min_dims=2, max_dims=3), rates, st.sampled_from([1, 2]))
+@given(weights(min_dims=2, max_dims=3), sparsities, st.sampled_from([1, 2]))
 def test_row_norm_prunes_round_s_rows_whole(w, s, p):
     mask = row_norm_mask(w, s, p=p)
     rows = mask.reshape(w.shape[0], -1)
@@ -165,7 +165,7 @@ def test_nm_each_group_keeps_exactly_its_n_largest(nm, rows, groups, data):
 
 
 # --------------------------------------------------------------------------- nesting and determinism
-@given(weights(), rates, rates)
+@given(weights(), sparsities, sparsities)
 def test_magnitude_nesting_prior_from_lower_sparsity_equals_scratch(w, s1, s2):
     lo, hi = sorted((s1, s2))
     prior = magnitude_mask(w, lo)
@@ -173,7 +173,7 @@ def test_magnitude_nesting_prior_from_lower_sparsity_equals_scratch(w, s1, s2):
     assert not (magnitude_mask(w, hi) & ~prior).any()  # the higher-sparsity mask is nested in the lower
 
 
-@given(st.lists(weights(max_dims=2), min_size=1, max_size=3), rates, rates)
+@given(st.lists(weights(max_dims=2), min_size=1, max_size=3), sparsities, sparsities)
 def test_global_nesting_prior_from_lower_sparsity_equals_scratch(ws, s1, s2):
     lo, hi = sorted((s1, s2))
     named = {f"l{i}": w for i, w in enumerate(ws)}
@@ -182,14 +182,14 @@ def test_global_nesting_prior_from_lower_sparsity_equals_scratch(ws, s1, s2):
     assert all(torch.equal(with_prior[n], scratch[n]) for n in named)
 
 
-@given(weights(min_dims=2, max_dims=2), rates, rates, st.sampled_from([1, 2]))
+@given(weights(min_dims=2, max_dims=2), sparsities, sparsities, st.sampled_from([1, 2]))
 def test_row_norm_nesting_prior_from_lower_sparsity_equals_scratch(w, s1, s2, p):
     lo, hi = sorted((s1, s2))
     prior = row_norm_mask(w, lo, p=p)
     assert torch.equal(row_norm_mask(w, hi, p=p, prior=prior), row_norm_mask(w, hi, p=p))
 
 
-@given(weights(), rates)
+@given(weights(), sparsities)
 def test_same_input_same_mask_even_with_ties(w, s):
     assert torch.equal(magnitude_mask(w, s), magnitude_mask(w.clone(), s))
     assert torch.equal(global_magnitude_masks({"a": w}, s)["a"], magnitude_mask(w.clone(), s))

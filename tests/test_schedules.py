@@ -1,4 +1,4 @@
-"""course_lib.schedules: pure schedules that hit their targets exactly."""
+"""course_lib.pruning.schedules: pure schedules that hit their targets exactly."""
 
 import math
 
@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_lib.experiments.lottery import make_model, prune_masks
+from course_lib.pruning.magnitude import magnitude_masks
 from course_lib.pruning.masks import n_to_prune
 from course_lib.pruning.schedules import (
     cubic_schedule,
@@ -20,6 +20,7 @@ from course_lib.pruning.schedules import (
     rate_for_density,
     rounds_for_density,
 )
+from course_lib.training.models import lenet_300_100
 
 
 def test_iterative_prunes_a_fraction_of_the_remaining_weights():
@@ -51,7 +52,7 @@ def test_layer_rates_prune_the_output_layer_at_half_rate():
 
 
 def test_masks_hit_the_per_layer_targets_exactly_round_after_round():
-    net = make_model("lenet", 784, 10, seed=0)
+    net = lenet_300_100(seed=0)
     rates = layer_rates(["fc1.weight", "fc2.weight", "fc3.weight"], 0.4)
     params = dict(net.named_parameters())
     masks = None
@@ -60,7 +61,7 @@ def test_masks_hit_the_per_layer_targets_exactly_round_after_round():
         with torch.no_grad():  # new weights each round, as training would give
             for p in params.values():
                 p.add_(torch.randn(p.shape, generator=gen) * 0.01)
-        new = prune_masks(net, layer_sparsities(rates, rnd), prior=masks)
+        new = magnitude_masks(net, layer_sparsities(rates, rnd), prior=masks)
         for name, m in new.items():
             target = 1 - (1 - rates[name]) ** rnd
             assert int((~m).sum()) == n_to_prune(target, m.numel())

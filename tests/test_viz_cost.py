@@ -3,6 +3,7 @@ a slider (SliderFigure) changes them."""
 
 import functools
 
+import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
@@ -13,7 +14,7 @@ from course_lib.pruning.magnitude import magnitude_mask
 from course_lib.pruning.structured import row_norm_mask, shrink_mlp
 from course_lib.training.models import mlp
 from course_lib.viz import cost
-from course_lib.viz.widgets import SliderFigure, int_slider, rate_slider
+from course_lib.viz.widgets import SliderFigure, int_slider, sparsity_slider
 
 NET = mlp([32, 16, 8, 4], seed=0)
 
@@ -37,12 +38,15 @@ def test_energy_breakdown_stacks_compute_sram_dram():
     # bars are added part by part: compute (a, b), SRAM (a, b), DRAM (a, b); microjoules
     assert _heights(ax_abs) == pytest.approx([2.0, 0.0, 0.0, 0.5, 8.0, 0.5])
     assert _heights(ax_rel) == pytest.approx([20.0, 0.0, 0.0, 50.0, 80.0, 50.0])
+    # whole picojoules (ints) too: shares of an int array once failed to divide in place
+    ints = cost.plot_energy_breakdown({"a": EnergyBreakdown(1, 1, 0, 8)})
+    assert _heights(ints.axes[1]) == pytest.approx([20.0, 0.0, 80.0])
     with pytest.raises(TypeError, match="breakdowns"):
         cost.plot_energy_breakdown({"a": 1.0})
 
 
 def test_pruning_costs_panels_are_pruning_costs():
-    fig = cost.plot_pruning_costs(NET, rate=0.8)
+    fig = cost.plot_pruning_costs(NET, sparsity=0.8)
     c = measure.pruning_costs(NET, 0.8)
     names = list(c)
     assert _heights(fig.axes[0]) == pytest.approx([c[n]["memory_bytes"] / 1024 for n in names])
@@ -50,16 +54,17 @@ def test_pruning_costs_panels_are_pruning_costs():
     assert _heights(fig.axes[2]) == [c[n]["macs"] for n in names]
     assert _heights(fig.axes[3]) == pytest.approx([c[n]["energy"].total_pj / 1e6 for n in names])
     assert _heights(fig.axes[0])[0] == _heights(fig.axes[0])[1]  # masked = dense in memory
+    assert "Sparsity 0.80" in fig.get_suptitle()
 
 
 def test_pruned_energy_follows_a_slider():
     w = SliderFigure(
         functools.partial(cost.plot_pruned_energy, NET),
-        rate=rate_slider(value=0.5),
+        sparsity=sparsity_slider(value=0.5),
         cache_kib=int_slider("SRAM KiB", 0, 0, 64),
     )
     before = _heights(w.figure.axes[0])
-    w.sliders["rate"].value = 0.9
+    w.sliders["sparsity"].value = 0.9
     after = _heights(w.figure.axes[0])
     e = measure.pruning_costs(NET, 0.9)["csr"]["energy"]
     assert after[2] == pytest.approx(e.compute_pj / 1e6)  # compute of the csr bar
@@ -82,17 +87,19 @@ def test_size_curves_match_real_models():
 
 
 def test_size_vs_sparsity_lines_and_marker():
-    fig = cost.plot_size_vs_sparsity(NET, rate=0.5, sparsities=[0.0, 0.5, 0.9])
+    fig = cost.plot_size_vs_sparsity(NET, sparsity=0.5, sparsities=[0.0, 0.5, 0.9])
     lines = fig.axes[0].get_lines()
     curves = cost.size_curves(NET, [0.0, 0.5, 0.9])
     for line, key in zip(lines, curves, strict=False):
         assert list(line.get_ydata()) == pytest.approx([v / 1024 for v in curves[key]])
-    assert "0.50" in fig.axes[0].get_title()
+    assert "at sparsity 0.50" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="sparsity"):
+        cost.plot_size_vs_sparsity(NET, sparsity=1.5)
 
 
 def test_latency_vs_sparsity_plots_the_measured_numbers():
     fig = cost.plot_latency_vs_sparsity(
-        [0.5, 0.8, 0.9], {"dense": 2.0, "csr": [4.0, 2.0, 1.0]}, rate=0.88, break_even=0.8
+        [0.5, 0.8, 0.9], {"dense": 2.0, "csr": [4.0, 2.0, 1.0]}, sparsity=0.88, break_even=0.8
     )
     ax = fig.axes[0]
     dense, csr = ax.get_lines()[:2]
@@ -101,5 +108,8 @@ def test_latency_vs_sparsity_plots_the_measured_numbers():
     assert ax.get_yscale() == "log"
     with pytest.raises(ValueError, match="latencies_ms"):
         cost.plot_latency_vs_sparsity([0.5, 0.9], {"csr": [1.0]})
-    with pytest.raises(ValueError, match="rate"):
-        cost.plot_latency_vs_sparsity([0.5], {"csr": [1.0]}, rate=2)
+    with pytest.raises(ValueError, match="sparsity"):
+        cost.plot_latency_vs_sparsity([0.5], {"csr": [1.0]}, sparsity=2)
+    # a numpy scalar is a flat line too
+    flat = cost.plot_latency_vs_sparsity([0.5, 0.9], {"dense": np.float32(3.0)}).axes[0].get_lines()[0]
+    assert list(flat.get_ydata()) == [3.0, 3.0]

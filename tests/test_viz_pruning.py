@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from course_lib import magnitude_mask, nm_mask, row_norm_mask
 from course_lib.pruning.error import output_error
 from course_lib.viz import pruning as viz
-from course_lib.viz.widgets import SliderFigure, int_slider, rate_slider
+from course_lib.viz.widgets import SliderFigure, int_slider, sparsity_slider
 
 
 def _w(rows=6, cols=8, seed=0):
@@ -43,11 +43,12 @@ def test_plot_mask_shows_exactly_the_mask():
     assert fig.axes[1].get_ylabel() == "weight value"  # colorbar
 
 
-@pytest.mark.parametrize("rate", [0.0, 0.25, 0.5, 1.0])
-def test_magnitude_plot_matches_magnitude_mask(rate):
+@pytest.mark.parametrize("sparsity", [0.0, 0.25, 0.5, 1.0])
+def test_magnitude_plot_matches_magnitude_mask(sparsity):
     w = _w()
-    fig = viz.plot_magnitude_mask(w, rate)
-    assert np.array_equal(_pruned(fig), (~magnitude_mask(w, rate)).numpy())
+    fig = viz.plot_magnitude_mask(w, sparsity)
+    assert np.array_equal(_pruned(fig), (~magnitude_mask(w, sparsity)).numpy())
+    assert f"sparsity {sparsity:.2f}" in fig.get_suptitle()
     hist_ax = fig.axes[1]
     assert hist_ax.get_xlabel() == "|w|"
     heights = sum(p.get_height() for p in hist_ax.patches)
@@ -65,24 +66,24 @@ def test_magnitude_threshold_line_separates_kept_from_pruned():
 
 def test_slider_changes_magnitude_heatmap():
     w = _w()
-    sf = SliderFigure(functools.partial(viz.plot_magnitude_mask, w), rate=rate_slider(value=0.2))
+    sf = SliderFigure(functools.partial(viz.plot_magnitude_mask, w), sparsity=sparsity_slider(value=0.2))
     before = _pruned(sf.figure).copy()
-    sf.sliders["rate"].value = 0.7
+    sf.sliders["sparsity"].value = 0.7
     after = _pruned(sf.figure)
     assert before.sum() == round(0.2 * w.numel())
     assert after.sum() == round(0.7 * w.numel())
-    assert np.all(after[before])  # a higher rate prunes a superset
+    assert np.all(after[before])  # a higher sparsity prunes a superset
 
 
 def test_layerwise_vs_global_bars():
     weights = {"small": _w(4, 8) * 0.1, "large": _w(4, 8, seed=1)}
     fig = viz.plot_layerwise_vs_global(weights, 0.5)
     heights = [float(p.get_height()) for p in fig.axes[0].patches]
-    assert heights[:2] == [0.5, 0.5]  # layer-wise: each layer at the rate
+    assert heights[:2] == [0.5, 0.5]  # layer-wise: each layer at the sparsity
     assert heights[2] > 0.5 > heights[3]  # global: the layer with small weights loses more
     assert (heights[2] + heights[3]) / 2 == pytest.approx(0.5)
-    sf = SliderFigure(functools.partial(viz.plot_layerwise_vs_global, weights), rate=rate_slider(value=0.5))
-    sf.sliders["rate"].value = 0.25
+    sf = SliderFigure(functools.partial(viz.plot_layerwise_vs_global, weights), sparsity=sparsity_slider(value=0.5))
+    sf.sliders["sparsity"].value = 0.25
     assert [float(p.get_height()) for p in sf.figure.axes[0].patches][:2] == [0.25, 0.25]
 
 
@@ -94,23 +95,23 @@ def test_fine_vs_structured_panels_and_slider():
     assert np.array_equal(_pruned(fig, 1), (~row_norm_mask(w, 0.5, p=1)).numpy())
     err = output_error(w, row_norm_mask(w, 0.5, p=1), x)
     assert f"{err:.3f}" in fig.axes[1].get_title()
-    sf = SliderFigure(functools.partial(viz.plot_fine_vs_structured, w), rate=rate_slider(value=0.25))
+    sf = SliderFigure(functools.partial(viz.plot_fine_vs_structured, w), sparsity=sparsity_slider(value=0.25))
     rows_before = _pruned(sf.figure, 1).all(axis=1).sum()
-    sf.sliders["rate"].value = 0.75
+    sf.sliders["sparsity"].value = 0.75
     assert rows_before == 2 and _pruned(sf.figure, 1).all(axis=1).sum() == 6
 
 
-def test_error_curves_lines_and_rate_marker():
+def test_error_curves_lines_and_sparsity_marker():
     x = [0.0, 0.5, 1.0]
     curves = {"fine": [0.0, 0.2, 1.0], "rows": [0.0, 0.6, 1.0]}
     fig = viz.plot_error_curves(x, curves)
     lines = fig.axes[0].lines
     assert [ln.get_ydata().tolist() for ln in lines] == list(curves.values())
-    sf = SliderFigure(functools.partial(viz.plot_error_curves, x, curves), rate=rate_slider(value=0.25))
+    sf = SliderFigure(functools.partial(viz.plot_error_curves, x, curves), sparsity=sparsity_slider(value=0.25))
     marker = sf.figure.axes[0].lines[-1]
     assert float(marker.get_xdata()[0]) == 0.25
     assert "0.100 at 0.25" in sf.figure.axes[0].lines[0].get_label()
-    sf.sliders["rate"].value = 0.5
+    sf.sliders["sparsity"].value = 0.5
     assert float(sf.figure.axes[0].lines[-1].get_xdata()[0]) == 0.5
     assert "0.200 at 0.50" in sf.figure.axes[0].lines[0].get_label()
 
@@ -151,14 +152,16 @@ def test_figures_have_labels():
 @pytest.mark.parametrize(
     "call, exc, words",
     [
-        (lambda w: viz.plot_magnitude_mask(w, 1.5), ValueError, "rate"),
+        (lambda w: viz.plot_magnitude_mask(w, 1.5), ValueError, "sparsity must be a number in"),
         (lambda w: viz.plot_magnitude_mask(w.numpy(), 0.5), TypeError, "weight"),
         (lambda w: viz.plot_mask(w, (w > 0)[:, :2]), ValueError, "mask"),
         (lambda w: viz.plot_fine_vs_structured(w[0], 0.5), ValueError, "weight"),
         (lambda w: viz.plot_fine_vs_structured(w, 0.5, p=3), ValueError, "p must be 1 or 2"),
         (lambda w: viz.plot_error_curves([0, 1], {"a": [0, 1, 2]}), ValueError, "curves"),
         (lambda w: viz.plot_error_curves([1, 0], {"a": [0, 1]}), ValueError, "x must be"),
-        (lambda w: viz.plot_error_curves([0, 1], {"a": [0, 1]}, rate=2), ValueError, "rate"),
+        (lambda w: viz.plot_error_curves([0, 1], {"a": [0, 1]}, sparsity=2), ValueError, "sparsity must lie"),
+        (lambda w: viz.plot_layerwise_vs_global({"a": w}, -0.1), ValueError, "sparsity"),
+        (lambda w: viz.plot_fine_vs_structured(w, "half"), TypeError, "sparsity"),
         (lambda w: viz.plot_removal_errors(w, torch.ones(3)), ValueError, "errors"),
         (lambda w: viz.plot_layerwise_vs_global({}, 0.5), TypeError, "weights"),
         (lambda w: viz.plot_nm_mask(w, 2.0, 4), TypeError, "n must be an int"),

@@ -1,9 +1,22 @@
 """The lecture's experiments, each a function that returns its measurements.
 
+Part II, pruning a trained network (notebook 04):
+
 * :mod:`~course_lib.experiments.finetune`: train, prune, fine-tune; one-shot vs iterative;
-  layer sensitivity; least-squares refit;
-* :mod:`~course_lib.experiments.lottery`: iterative magnitude pruning with rewinding
-  (Frankle & Carbin 2019) against reinitialized and randomly pruned controls;
-* :mod:`~course_lib.experiments.analysis`: what the notebooks measure on top of those
-  (accuracy after pruning, weight movement, transfer, spread over seeds).
+  layer sensitivity;
+* :mod:`~course_lib.experiments.refit`: regression-based pruning (remove neurons, refit the
+  next layer by least squares).
+
+Part II, lottery tickets (notebook 05; Frankle & Carbin 2019):
+
+* :mod:`~course_lib.experiments.tickets`: one round of iterative magnitude pruning with
+  rewinding, and where the ticket's controls start;
+* :mod:`~course_lib.experiments.lottery`: the study over seeds (``lottery_study``, also
+  ``python -m course_lib lottery``) and over rewinding points (``rewinding_study``);
+  its round loop is :mod:`~course_lib.experiments.lottery_run`, its result
+  :mod:`~course_lib.experiments.lottery_result`;
+* :mod:`~course_lib.experiments.transfer`: a ticket trained on another data set.
+
+Both notebooks: :mod:`~course_lib.experiments.analysis`, what they measure on top (spread
+and verdicts over seeds, accuracy after pruning, weight movement).
 """

@@ -1,55 +1,64 @@
 """Measurements behind notebooks 04 (train, prune, fine-tune) and 05 (lottery tickets).
 
-The experiments themselves live in :mod:`course_lib.finetune` and
-:mod:`course_lib.lottery`; this module adds what the notebooks measure on top:
+The experiments themselves live in :mod:`course_lib.experiments.finetune`,
+:mod:`course_lib.experiments.refit` and :mod:`course_lib.experiments.lottery`; this module
+adds what the notebooks measure on top:
 
-* the accuracy of a trained network pruned at a rate, without fine-tuning
-  (:func:`pruned_accuracy`, fast enough for a slider) and the highest rate a
-  layer tolerates (:func:`tolerable_sparsity`);
-* how far the weights travel during training (:func:`weight_movement`);
-* a ticket trained on another data set (:func:`transfer_ticket`, from a
-  :func:`course_lib.experiments.lottery.lottery_study` run with ``keep_history=True``);
-* :func:`mean_std` and :func:`paired_gap` to state results with their spread over seeds.
+* results over seeds: :func:`mean_std`, :func:`paired_gap` and :func:`seed_verdict`
+  (higher on every seed, lower on every seed, or the seeds disagree);
+* the accuracy of a trained network pruned to a sparsity, without fine-tuning
+  (:func:`pruned_accuracy`, fast enough for a slider), the highest sparsity it tolerates
+  (:func:`tolerable_sparsity`), and which inputs a first-layer mask keeps
+  (:func:`input_keep_fraction`);
+* how far the weights travel during training (:func:`weight_movement`, the LTH's
+  "are the initial weights close to the final ones?", Frankle & Carbin 2019) and how fast
+  a run learns (:func:`iteration_to_reach`).
 
 >>> mean_std([1.0, 2.0, 3.0])
 (2.0, 0.816496580927726)
+>>> seed_verdict([93.0, 94.5], [92.0, 94.0])
+'higher on every seed'
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from course_lib._checks import check_sparsity, mean_std
-from course_lib.experiments.finetune import magnitude_masks
-from course_lib.experiments.lottery import VARIANTS, LotteryResult, make_model, start_variant
+from course_lib.pruning.magnitude import magnitude_masks
 from course_lib.pruning.masks import apply_masks
-from course_lib.training.data import NORMALIZATION, Dataset, Split, load
-from course_lib.training.stacked import train_many
+from course_lib.training.data import Split
 from course_lib.training.train import TrainResult, evaluate
 
 __all__ = [
     "mean_std",
     "paired_gap",
+    "VERDICTS",
+    "seed_verdict",
     "pruned_accuracy",
     "pruned_accuracy_curve",
     "input_keep_fraction",
     "tolerable_sparsity",
     "weight_movement",
     "iteration_to_reach",
-    "transfer_ticket",
-    "digits_as_mnist",
-    "transfer_target",
 ]
+
+#: What :func:`seed_verdict` can say, in this order: a > b on every seed, a < b on every seed, neither.
+VERDICTS = ("higher on every seed", "lower on every seed", "the seeds disagree")
 
 
 # --------------------------------------------------------------------------- spread over seeds
+def _paired(a: Sequence[float], b: Sequence[float]) -> list[float]:
+    """The per-seed differences ``a[i] - b[i]``; both must hold the same number (>= 1) of values."""
+    x, y = [float(v) for v in a], [float(v) for v in b]
+    if len(x) != len(y) or not x:
+        raise ValueError(f"a and b must hold the same number (>= 1) of values, got {len(x)} and {len(y)}")
+    return [p - q for p, q in zip(x, y, strict=True)]
 
 
 def paired_gap(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
@@ -57,39 +66,87 @@ def paired_gap(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, fl
 
     A gap whose ``min`` is above 0 held on every seed.
 
+    Args:
+        a, b: one number per seed (e.g. test accuracies in percent), in the same seed order.
+
+    Returns:
+        The mean, population standard deviation and minimum of the differences.
+
+    Raises:
+        ValueError: ``a`` and ``b`` differ in length, or are empty.
+
     >>> paired_gap([90.0, 92.0], [85.0, 91.0])
     (3.0, 2.0, 1.0)
     """
-    a, b = [float(v) for v in a], [float(v) for v in b]
-    if len(a) != len(b) or not a:
-        raise ValueError(f"a and b must hold the same number (>= 1) of values, got {len(a)} and {len(b)}")
-    diffs = [x - y for x, y in zip(a, b, strict=False)]
+    diffs = _paired(a, b)
     mean, std = mean_std(diffs)
     return mean, std, min(diffs)
 
 
+def seed_verdict(a: Sequence[float], b: Sequence[float]) -> str:
+    """Is ``a`` higher than ``b`` on every seed, lower on every seed, or neither?
+
+    The notebooks' three-way verdict on paired per-seed numbers (same seeds, same data):
+    a difference counts only when every seed agrees on its sign; a tie on one seed, or
+    seeds that disagree, is "the seeds disagree".
+
+    Args:
+        a, b: one number per seed, in the same seed order.
+
+    Returns:
+        One of :data:`VERDICTS`: ``"higher on every seed"`` (every ``a[i] > b[i]``),
+        ``"lower on every seed"`` (every ``a[i] < b[i]``), or ``"the seeds disagree"``.
+
+    Raises:
+        ValueError: ``a`` and ``b`` differ in length, or are empty.
+
+    >>> seed_verdict([91.0, 90.0, 92.5], [92.0, 90.5, 93.0])
+    'lower on every seed'
+    >>> seed_verdict([91.0, 92.0], [92.0, 91.0])
+    'the seeds disagree'
+    """
+    diffs = _paired(a, b)
+    if min(diffs) > 0:
+        return VERDICTS[0]
+    if max(diffs) < 0:
+        return VERDICTS[1]
+    return VERDICTS[2]
+
+
 # --------------------------------------------------------------------------- pruning a trained net
 @torch.no_grad()
-def pruned_accuracy(model: nn.Module, split, sparsity: float, scope: str = "layer") -> float:
-    """Accuracy (percent) on ``split`` of a copy of ``model`` magnitude-pruned to ``sparsity``,
-    without fine-tuning (``scope``: ``"layer"`` or ``"global"``, see
-    :func:`course_lib.experiments.finetune.magnitude_masks`). ``model`` is not changed.
+def pruned_accuracy(model: nn.Module, split: Split, sparsity: float, scope: str = "layer") -> float:
+    """Accuracy (percent) on ``split`` of a copy of ``model`` magnitude-pruned to ``sparsity``, no fine-tuning.
+
+    Args:
+        model: a trained network; not changed.
+        split: the examples to measure on (e.g. ``data.test``).
+        sparsity: the fraction of weights pruned, in [0, 1].
+        scope: ``"layer"`` (every layer at ``sparsity``) or ``"global"`` (one |w| threshold,
+            Han et al. 2015), see :func:`course_lib.pruning.magnitude.magnitude_masks`.
+
+    Raises:
+        ValueError/TypeError: a bad sparsity or scope.
 
     >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import make_model
     >>> data = load("digits"); net = make_model("16", 64, 10, seed=0)
     >>> pruned_accuracy(net, data.test, 0.0) == evaluate(net, data.test)[1]
     True
     """
     check_sparsity(sparsity)
     net = copy.deepcopy(model)
-    apply_masks(net, magnitude_masks(net, sparsity, scope))
+    apply_masks(net, magnitude_masks(net, sparsity, scope=scope))
     return evaluate(net, split)[1]
 
 
-def pruned_accuracy_curve(model: nn.Module, split, sparsities: Sequence[float], scope: str = "layer") -> list[float]:
+def pruned_accuracy_curve(
+    model: nn.Module, split: Split, sparsities: Sequence[float], scope: str = "layer"
+) -> list[float]:
     """:func:`pruned_accuracy` at each of ``sparsities`` (e.g. a grid computed once for a slider).
 
     >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import make_model
     >>> data = load("digits"); net = make_model("16", 64, 10, seed=0)
     >>> len(pruned_accuracy_curve(net, data.test, [0.0, 0.5, 1.0]))
     3
@@ -98,8 +155,18 @@ def pruned_accuracy_curve(model: nn.Module, split, sparsities: Sequence[float], 
 
 
 def input_keep_fraction(mask: torch.Tensor, input_shape: Sequence[int] | None = None) -> torch.Tensor:
-    """Fraction of the first layer's weights kept per input feature: the mean of the
-    mask's columns, reshaped to ``input_shape`` (e.g. ``(28, 28)`` for MNIST pixels).
+    """Fraction of the first layer's weights kept per input feature.
+
+    Args:
+        mask: bool tensor of shape ``(out_features, in_features)``, ``True`` = keep.
+        input_shape: reshape the result to it, e.g. ``(28, 28)`` for MNIST pixels.
+
+    Returns:
+        Float tensor of shape ``(in_features,)`` or ``input_shape``: the mean of each column.
+
+    Raises:
+        TypeError: ``mask`` is not a 2-D bool tensor.
+        ValueError: ``input_shape`` does not hold ``in_features`` entries.
 
     >>> input_keep_fraction(torch.tensor([[True, False, True, True], [True, False, False, True]]), (2, 2))
     tensor([[1.0000, 0.0000],
@@ -109,26 +176,33 @@ def input_keep_fraction(mask: torch.Tensor, input_shape: Sequence[int] | None = 
         raise TypeError("mask must be a 2-D bool tensor (out_features, in_features), True = keep")
     frac = mask.float().mean(0)
     if input_shape is not None:
-        input_shape = tuple(int(s) for s in input_shape)
-        if math.prod(input_shape) != frac.numel():
-            raise ValueError(f"input_shape {input_shape} does not hold the mask's {frac.numel()} inputs")
-        frac = frac.reshape(input_shape)
+        shape = tuple(int(s) for s in input_shape)
+        if math.prod(shape) != frac.numel():
+            raise ValueError(f"input_shape {shape} does not hold the mask's {frac.numel()} inputs")
+        frac = frac.reshape(shape)
     return frac
 
 
 def tolerable_sparsity(
     sparsities: Sequence[float], accs: Sequence[float], dense_acc: float, drop: float = 1.0
 ) -> float:
-    """Highest sparsity up to which the accuracy stays within ``drop`` points of ``dense_acc``:
-    the largest ``sparsities[i]`` such that every ``accs[j] >= dense_acc - drop`` for
-    ``sparsities[j] <= sparsities[i]``; 0.0 if already the first one falls below.
+    """Highest sparsity up to which the accuracy stays within ``drop`` points of ``dense_acc``.
+
+    That is the largest ``sparsities[i]`` such that every ``accs[j] >= dense_acc - drop`` for
+    ``sparsities[j] <= sparsities[i]``; 0.0 if already the first one falls below. The
+    sparsities need not be sorted.
+
+    Raises:
+        ValueError: no sparsity, or not one accuracy per sparsity.
 
     >>> tolerable_sparsity([0.5, 0.8, 0.9, 0.95], [95.0, 94.5, 90.0, 94.9], 95.2)
     0.8
     """
-    pairs = sorted(zip([float(s) for s in sparsities], [float(a) for a in accs], strict=False))
-    if not pairs:
-        raise ValueError("sparsities must not be empty")
+    if len(sparsities) != len(accs) or not sparsities:
+        raise ValueError(
+            f"sparsities and accs must hold the same number (>= 1) of values, got {len(sparsities)} and {len(accs)}"
+        )
+    pairs = sorted(zip([float(s) for s in sparsities], [float(a) for a in accs], strict=True))
     best = 0.0
     for s, a in pairs:
         if a < dense_acc - drop:
@@ -139,12 +213,24 @@ def tolerable_sparsity(
 
 # --------------------------------------------------------------------------- weights: init vs final
 def weight_movement(init: torch.Tensor, final: torch.Tensor, where: torch.Tensor | None = None) -> dict[str, float]:
-    """How far the entries ``where`` (a bool tensor; default all) moved from ``init`` to ``final``.
+    """How far the entries ``where`` moved from ``init`` to ``final`` (computed in float64).
 
-    Returns ``relative_distance`` ``||final - init|| / ||init||`` (0: unchanged; 1: moved as far
-    as the weights are long), ``correlation`` (Pearson, of the init and final values),
-    ``sign_kept`` (fraction of entries whose sign did not change), ``mean_abs_init`` and
-    ``mean_abs_change`` (mean |final - init|), and ``count``.
+    Frankle & Carbin 2019 ask whether a winning ticket's initial weights are already close
+    to their final values; this measures it.
+
+    Args:
+        init, final: the weights before and after training, tensors of the same shape.
+        where: bool tensor of that shape selecting the entries (default all; at least 2).
+
+    Returns:
+        ``relative_distance`` ``||final - init|| / ||init||`` (0: unchanged; 1: moved as far as
+        the weights are long), ``correlation`` (Pearson, of the init and final values),
+        ``sign_kept`` (fraction of entries whose sign did not change), ``mean_abs_init`` and
+        ``mean_abs_change`` (mean |final - init|), and ``count``.
+
+    Raises:
+        ValueError: shapes differ, or ``where`` selects fewer than 2 entries.
+        TypeError: ``where`` is not a bool tensor of the weights' shape.
 
     >>> w0 = torch.tensor([1.0, -2.0, 3.0, -4.0])
     >>> m = weight_movement(w0, 2 * w0)
@@ -173,7 +259,15 @@ def weight_movement(init: torch.Tensor, final: torch.Tensor, where: torch.Tensor
 
 
 def iteration_to_reach(run: TrainResult, level: float, metric: str = "val_acc") -> int | None:
-    """First evaluated iteration at which ``run``'s ``metric`` (percent) reaches ``level``; ``None`` if never.
+    """First evaluated iteration at which ``run``'s ``metric`` reaches ``level``; ``None`` if never.
+
+    Args:
+        run: a :class:`~course_lib.training.train.TrainResult`.
+        level: the accuracy to reach, in percent.
+        metric: ``"val_acc"`` or ``"test_acc"``.
+
+    Raises:
+        ValueError: another metric.
 
     >>> r = TrainResult(seed=0, iterations=[0, 10, 20], val_acc=[10.0, 50.0, 70.0])
     >>> iteration_to_reach(r, 50.0), iteration_to_reach(r, 90.0)
@@ -185,119 +279,3 @@ def iteration_to_reach(run: TrainResult, level: float, metric: str = "val_acc") 
         if value >= level:
             return it
     return None
-
-
-# --------------------------------------------------------------------------- transfer
-def transfer_ticket(
-    result: LotteryResult,
-    round: int,
-    target: Dataset,
-    *,
-    variants: Sequence[str] = VARIANTS,
-    dense: bool = True,
-    progress: bool = False,
-    threads: int | None = None,
-) -> dict[str, list[TrainResult]]:
-    """Train the tickets of ``round`` (found on ``result``'s data set) on another data set ``target``.
-
-    ``result`` comes from :func:`course_lib.experiments.lottery.lottery_study` with ``keep_history=True``.
-    Per seed, each variant starts as in the study (:func:`course_lib.experiments.lottery.start_variant`):
-    ``"ticket"`` is the source's mask on its rewound weights; ``"reinit"`` the same mask
-    with a fresh initialization; ``"random_prune"`` a random mask with the same per-layer
-    counts on the rewound weights; ``"dense"`` (if ``dense``) the whole network from its
-    initialization. Training settings (epochs, lr, batch size, optimizer, minibatch seeds)
-    are the source study's; all runs are trained together. Returns ``{variant: [run per
-    seed]}``. ``target`` must have the source's input size and classes.
-
-    >>> from course_lib.training.data import load
-    >>> from course_lib.experiments.lottery import lottery_study
-    >>> res = lottery_study(load("digits"), model="16", rounds=1, seeds=[0], epochs=1, keep_history=True,
-    ...                     progress=False)
-    >>> runs = transfer_ticket(res, 1, load("digits", seed=1))
-    >>> sorted(runs), len(runs["ticket"])
-    (['dense', 'random_prune', 'reinit', 'ticket'], 1)
-    """
-    if not isinstance(result, LotteryResult) or not result.masks:
-        raise TypeError("result must be a LotteryResult from lottery_study(..., keep_history=True)")
-    cfg = result.config
-    if isinstance(round, bool) or round not in result.masks or round < 1:
-        raise ValueError(f"round must be one of the study's rounds 1..{result.rounds}, got {round!r}")
-    if not isinstance(target, Dataset):
-        raise TypeError(f"target must be a course_lib.training.data.Dataset, got {type(target).__name__}")
-    bad = [v for v in variants if v not in VARIANTS]
-    if bad:
-        raise ValueError(f"variants must be names from {VARIANTS}, got {list(variants)!r}")
-    in_features = result.init[0]["fc1.weight"].shape[1]
-    if target.in_features != in_features:
-        raise ValueError(f"target has {target.in_features} input features, the tickets {in_features}")
-
-    def build(seed: int) -> nn.Sequential:
-        return make_model(cfg["model"], target.in_features, target.num_classes, seed=seed)
-
-    jobs = []
-    for variant in [v for v in VARIANTS if v in variants]:
-        for i, seed in enumerate(result.seeds):
-            net, masks = start_variant(variant, build, seed, round, result.rewind_state[i], result.masks[round][i])
-            jobs.append((variant, net, masks, seed))
-    if dense:
-        for i, seed in enumerate(result.seeds):
-            net = build(seed)
-            net.load_state_dict(result.init[i])
-            jobs.append(("dense", net, None, seed))
-    runs = train_many(
-        [j[1] for j in jobs],
-        target,
-        [j[2] for j in jobs],
-        seeds=[j[3] for j in jobs],
-        epochs=cfg["epochs"],
-        lr=cfg["lr"],
-        batch_size=cfg["batch_size"],
-        optimizer=cfg.get("optimizer", "adam"),
-        progress=progress,
-        threads=threads,
-    )
-    out: dict[str, list[TrainResult]] = {}
-    for job, run in zip(jobs, runs, strict=False):
-        out.setdefault(job[0], []).append(run)
-    return out
-
-
-def digits_as_mnist(seed: int = 0) -> Dataset:
-    """scikit-learn's 8x8 digits (other writers, other scanner) made to look like MNIST:
-    each image upsampled to 20x20 (bilinear) and centred in a 28x28 frame, as MNIST's
-    digits are, then standardized with MNIST's constants. Split as ``load("digits", seed)``.
-
-    >>> d = digits_as_mnist()
-    >>> d.name, d.input_shape, len(d.train)
-    ('digits28', (28, 28), 1079)
-    """
-    src = load("digits", seed=seed, normalize=False)
-    mean, std = NORMALIZATION["mnist5k"]
-
-    def convert(split: Split) -> Split:
-        x = F.interpolate(split.x[:, None], size=(20, 20), mode="bilinear", align_corners=False)[:, 0]
-        x = F.pad(x.clamp(0, 1), (4, 4, 4, 4))
-        return Split((x - mean) / std, split.y)
-
-    return Dataset("digits28", convert(src.train), convert(src.val), convert(src.test), src.num_classes, mean, std)
-
-
-def transfer_target(name: str, seed: int = 0) -> Dataset:
-    """The data set the notebook moves a ticket found on ``name`` to:
-
-    * ``"mnist1d"``: MNIST-1D generated anew (``generator_seed=1`` instead of 42): new
-      signals from the same ten templates, with new random shifts, scales, shear and
-      noise, i.e. new data for the same task;
-    * ``"mnist5k"`` / ``"mnist"``: :func:`digits_as_mnist`, handwritten digits from
-      other writers, other scanner, other resolution.
-
-    >>> transfer_target("mnist5k").name, transfer_target("mnist1d").name
-    ('digits28', 'mnist1d-regenerated')
-    """
-    if name == "mnist1d":
-        return dataclasses.replace(load("mnist1d", seed=seed, generator_seed=1), name="mnist1d-regenerated")
-    if name in ("mnist5k", "mnist"):
-        return digits_as_mnist(seed)
-    raise ValueError(
-        f"name must be 'mnist1d', 'mnist5k' or 'mnist' (a transfer target is defined for those), got {name!r}"
-    )

@@ -1,12 +1,15 @@
-"""Pruning a *trained* network: prune-finetune, one-shot vs iterative, layer sensitivity,
-and regression-based pruning (refit the next layer by least squares).
+"""Pruning a *trained* network: prune-finetune, one-shot vs iterative, layer sensitivity.
 
-These are the slides' "naive algorithm" experiments (train, prune, fine-tune;
-prune a little and repeat) and their "general ideas" (which layers tolerate
-pruning; regression-based pruning). Nothing here changes the model it is given:
-each function works on copies and returns them in its result. Accuracies are in
-percent, on the test split unless ``split`` says otherwise. Fine-tuning runs of
-several sparsities are trained together (:func:`course_lib.training.stacked.train_many`).
+The slides' "naive algorithm" experiments (train, prune the smallest weights, fine-tune
+with the mask fixed: Han et al. 2015, "Learning both Weights and Connections for
+Efficient Neural Networks"; prune a little and repeat) and one of their "general ideas"
+(which layers tolerate pruning). Regression-based pruning is in
+:mod:`course_lib.experiments.refit`. Masks are magnitude masks
+(:func:`course_lib.pruning.magnitude.magnitude_masks`), layer-wise or global. Nothing here
+changes the model it is given: each function works on copies and returns them in its
+result. Accuracies are in percent, on the test split unless ``split`` says otherwise.
+Fine-tuning runs of several sparsities are trained together
+(:func:`course_lib.training.stacked.train_many`).
 
 >>> from course_lib.training.data import load
 >>> from course_lib.experiments.lottery import make_model
@@ -20,23 +23,22 @@ several sparsities are trained together (:func:`course_lib.training.stacked.trai
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from course_lib._checks import check_sparsity
-from course_lib.pruning.magnitude import global_magnitude_masks, magnitude_mask
+from course_lib._checks import check_int, check_sparsity
+from course_lib.pruning.magnitude import magnitude_mask, magnitude_masks
 from course_lib.pruning.masks import apply_masks, prunable_weights
 from course_lib.pruning.schedules import rate_for_density
-from course_lib.pruning.structured import remove_neurons, row_keep, row_norm_mask
+from course_lib.training.data import Dataset, Split
 from course_lib.training.stacked import train_many
-from course_lib.training.train import TrainResult, evaluate, mlp_layers, train
+from course_lib.training.train import TrainResult, evaluate, train
 
 __all__ = [
-    "SCOPES",
-    "magnitude_masks",
+    "evaluation_split",
     "PruneFinetuneResult",
     "prune_finetune",
     "train_prune_finetune",
@@ -44,48 +46,38 @@ __all__ = [
     "one_shot_vs_iterative",
     "SensitivityScan",
     "layer_sensitivity",
-    "hidden_activations",
-    "least_squares_refit",
-    "RefitScan",
-    "refit_scan",
 ]
 
-#: How :func:`magnitude_masks` spreads the sparsity: every layer alike, or one global threshold.
-SCOPES = ("layer", "global")
 
+def evaluation_split(data: Dataset, split: str) -> Split:
+    """The split of ``data`` named ``split`` (``"train"``, ``"val"`` or ``"test"``).
 
-def _split(data, split: str):
+    Raises:
+        ValueError: any other name.
+
+    >>> from course_lib.training.data import load
+    >>> len(evaluation_split(load("digits"), "test"))
+    359
+    """
     if split not in ("train", "val", "test"):
         raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
     return getattr(data, split)
 
 
-def magnitude_masks(
-    model: nn.Module, sparsity: float, scope: str = "layer", prior: Mapping[str, torch.Tensor] | None = None
-) -> dict[str, torch.Tensor]:
-    """Magnitude masks for all prunable weights of ``model`` at ``sparsity``.
-
-    ``scope="layer"``: each weight tensor loses ``sparsity`` of its entries;
-    ``scope="global"``: one |w| threshold over all of them. Pure.
-
-    >>> from course_lib.experiments.lottery import make_model
-    >>> m = magnitude_masks(make_model("8", 4, 2), 0.5)
-    >>> [round(float((~v).float().mean()), 2) for v in m.values()]
-    [0.5, 0.5]
-    """
-    if scope not in SCOPES:
-        raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
-    weights = {n: p.detach() for n, p in prunable_weights(model).items()}
-    if scope == "global":
-        return global_magnitude_masks(weights, sparsity, prior=prior)
-    prior = dict(prior or {})
-    return {n: magnitude_mask(w, sparsity, prior=prior.get(n)) for n, w in weights.items()}
-
-
 # --------------------------------------------------------------------------- prune + finetune
 @dataclass
 class PruneFinetuneResult:
-    """One sparsity of :func:`prune_finetune`: accuracy dense, right after pruning, after fine-tuning."""
+    """One sparsity of :func:`prune_finetune` (accuracies in percent, on the test split).
+
+    Attributes:
+        sparsity: the fraction of weights pruned.
+        dense_acc: the trained network before pruning.
+        pruned_acc: right after pruning, no fine-tuning.
+        finetuned_acc: after fine-tuning with the mask kept.
+        masks: {parameter name: bool tensor}, ``True`` = keep.
+        run: the fine-tuning's :class:`~course_lib.training.train.TrainResult`.
+        model: the pruned, fine-tuned copy.
+    """
 
     sparsity: float
     dense_acc: float
@@ -98,7 +90,7 @@ class PruneFinetuneResult:
 
 def prune_finetune(
     model: nn.Module,
-    data,
+    data: Dataset,
     sparsities: Sequence[float],
     *,
     epochs: int = 2,
@@ -109,8 +101,30 @@ def prune_finetune(
     progress: bool = True,
     threads: int | None = None,
 ) -> list[PruneFinetuneResult]:
-    """Prune copies of the trained ``model`` by magnitude to each of ``sparsities``, then fine-tune
-    each copy for ``epochs`` with its mask kept (all copies trained together).
+    """Prune copies of the trained ``model`` by magnitude to each sparsity, then fine-tune each.
+
+    The second and third steps of the naive algorithm (Han et al. 2015): each copy is
+    pruned to its sparsity (:func:`course_lib.pruning.magnitude.magnitude_masks`) and
+    fine-tuned for ``epochs`` with its mask kept; all copies train together, on the same
+    minibatches. Sparsity 0.0 is the fair control: the dense network trained as long.
+
+    Args:
+        model: the trained MLP; not changed.
+        data: the data set (training on ``data.train``, accuracy on ``data.test``).
+        sparsities: fractions of weights to prune, each in [0, 1] (at least one).
+        epochs: fine-tuning epochs.
+        scope: ``"layer"`` (every layer at the sparsity) or ``"global"`` (one |w| threshold).
+        lr: Adam learning rate.
+        batch_size: minibatch size.
+        seed: the minibatch order.
+        progress: show a tqdm bar.
+        threads: torch CPU threads (``None``: chosen by the trainer).
+
+    Returns:
+        One :class:`PruneFinetuneResult` per sparsity, in order.
+
+    Raises:
+        ValueError: no sparsity, a sparsity outside [0, 1], an unknown ``scope``.
 
     >>> from course_lib.training.data import load
     >>> from course_lib.experiments.lottery import make_model
@@ -125,7 +139,7 @@ def prune_finetune(
     copies, all_masks, pruned_accs = [], [], []
     for s in sparsities:
         net = copy.deepcopy(model)
-        masks = magnitude_masks(net, s, scope)
+        masks = magnitude_masks(net, s, scope=scope)
         apply_masks(net, masks)
         pruned_accs.append(evaluate(net, data.test)[1])
         copies.append(net)
@@ -149,7 +163,7 @@ def prune_finetune(
 
 def train_prune_finetune(
     model: nn.Module,
-    data,
+    data: Dataset,
     sparsities: Sequence[float],
     *,
     train_epochs: int = 5,
@@ -161,8 +175,22 @@ def train_prune_finetune(
     progress: bool = True,
     threads: int | None = None,
 ) -> tuple[TrainResult, list[PruneFinetuneResult]]:
-    """The slides' naive algorithm: train a copy of ``model`` for ``train_epochs``, then
-    :func:`prune_finetune` it; returns ``(dense_run, results)``. ``model`` is not changed.
+    """The slides' naive algorithm (Han et al. 2015): train a copy of ``model``, prune, fine-tune.
+
+    Args:
+        model: an untrained MLP; not changed (a copy is trained for ``train_epochs``
+            with minibatch seed ``seed``).
+        data, sparsities, epochs, scope, lr, batch_size, progress, threads: as in
+            :func:`prune_finetune` (which runs with minibatch seed ``seed + 1``).
+        train_epochs: epochs of dense training.
+        seed: the dense training's minibatch order.
+
+    Returns:
+        ``(dense_run, results)``: the dense :class:`~course_lib.training.train.TrainResult`
+        and :func:`prune_finetune`'s results.
+
+    Raises:
+        ValueError: as :func:`prune_finetune`.
 
     >>> from course_lib.training.data import load
     >>> from course_lib.experiments.lottery import make_model
@@ -192,12 +220,18 @@ def train_prune_finetune(
 # --------------------------------------------------------------------------- one-shot vs iterative
 @dataclass
 class OneShotVsIterative:
-    """Accuracy after each fine-tuning step of :func:`one_shot_vs_iterative`.
+    """Test accuracy (percent) after each fine-tuning step of :func:`one_shot_vs_iterative`.
 
-    ``epochs[i]``: fine-tuning epochs done after step ``i``; ``densities[i]``: the
-    iterative network's fraction of weights after step ``i`` (the one-shot network
-    is at ``1 - target_sparsity`` throughout); ``*_pruned_acc``: accuracy right
-    after pruning, before that step's fine-tuning.
+    Attributes:
+        target_sparsity: the sparsity both networks end at.
+        dense_acc: the trained network before pruning.
+        epochs: ``epochs[i]``, the fine-tuning epochs done after step ``i``.
+        densities: ``densities[i]``, the iterative network's fraction of weights after step
+            ``i`` (the one-shot network is at ``1 - target_sparsity`` throughout).
+        one_shot_acc, iterative_acc: after each step's fine-tuning.
+        one_shot_pruned_acc: the one-shot network right after pruning.
+        iterative_pruned_acc: the iterative network right after each step's pruning.
+        models: the two fine-tuned copies, ``"one_shot"`` and ``"iterative"``.
     """
 
     target_sparsity: float
@@ -213,7 +247,7 @@ class OneShotVsIterative:
 
 def one_shot_vs_iterative(
     model: nn.Module,
-    data,
+    data: Dataset,
     target_sparsity: float,
     *,
     steps: int = 4,
@@ -225,12 +259,31 @@ def one_shot_vs_iterative(
     progress: bool = True,
     threads: int | None = None,
 ) -> OneShotVsIterative:
-    """Same sparsity, same fine-tuning budget: prune the trained ``model`` to ``target_sparsity``
-    at once (one-shot), or in ``steps`` steps that each prune the same fraction of the remaining
-    weights (iterative), fine-tuning ``epochs_per_step`` after every step.
+    """Same sparsity, same fine-tuning budget: one-shot against iterative pruning.
 
-    The one-shot copy is pruned at step 1 and fine-tuned in the same ``steps`` chunks, so both
-    get the same epochs, optimizer restarts and minibatch order (they train together).
+    One copy of the trained ``model`` is pruned to ``target_sparsity`` at once (one-shot);
+    the other in ``steps`` steps that each prune the same fraction ``rate`` of the remaining
+    weights, ``1 - (1 - rate) ** steps = target_sparsity`` (iterative pruning, Han et al.
+    2015; the schedule is :func:`course_lib.pruning.schedules.rate_for_density`). Both are
+    fine-tuned ``epochs_per_step`` after every step: the one-shot copy is pruned at step 1
+    and fine-tuned in the same chunks, so both get the same epochs, optimizer restarts and
+    minibatch order (they train together).
+
+    Args:
+        model: the trained MLP; not changed.
+        data: the data set.
+        target_sparsity: the final sparsity, in [0, 1].
+        steps: the number of pruning steps, >= 1.
+        epochs_per_step: fine-tuning epochs after each step.
+        scope: ``"layer"`` or ``"global"`` magnitude pruning.
+        lr, batch_size, progress, threads: as in :func:`prune_finetune`.
+        seed: step ``i`` fine-tunes with minibatch seed ``seed + i``.
+
+    Returns:
+        A :class:`OneShotVsIterative`.
+
+    Raises:
+        ValueError: ``target_sparsity`` outside [0, 1], ``steps`` < 1, an unknown ``scope``.
 
     >>> from course_lib.training.data import load
     >>> from course_lib.experiments.lottery import make_model
@@ -239,19 +292,18 @@ def one_shot_vs_iterative(
     ([1, 2], [0.5, 0.25])
     """
     target = check_sparsity(target_sparsity, name="target_sparsity")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    steps = check_int(steps, "steps", 1)
     rate = rate_for_density(1.0 - target, steps) if target < 1 else 1.0
     one_shot, iterative = copy.deepcopy(model), copy.deepcopy(model)
-    shot_masks = magnitude_masks(one_shot, target, scope)
+    shot_masks = magnitude_masks(one_shot, target, scope=scope)
     apply_masks(one_shot, shot_masks)
     out = OneShotVsIterative(
         target, evaluate(model, data.test)[1], [], [], [], [], evaluate(one_shot, data.test)[1], []
     )
-    iter_masks = None
+    iter_masks: dict[str, torch.Tensor] | None = None
     for step in range(1, steps + 1):
         sparsity = target if step == steps else 1.0 - (1.0 - rate) ** step
-        iter_masks = magnitude_masks(iterative, sparsity, scope, prior=iter_masks)
+        iter_masks = magnitude_masks(iterative, sparsity, scope=scope, prior=iter_masks)
         apply_masks(iterative, iter_masks)
         out.iterative_pruned_acc.append(evaluate(iterative, data.test)[1])
         runs = train_many(
@@ -277,7 +329,15 @@ def one_shot_vs_iterative(
 # --------------------------------------------------------------------------- sensitivity
 @dataclass
 class SensitivityScan:
-    """Accuracy when one layer alone is pruned: ``acc[layer][i]`` at ``sparsities[i]``."""
+    """Accuracy (percent) when one layer alone is pruned, from :func:`layer_sensitivity`.
+
+    Attributes:
+        sparsities: the sparsities scanned.
+        acc: ``acc[layer][i]``, the accuracy with only ``layer`` pruned to ``sparsities[i]``.
+        dense_acc: the unpruned network's accuracy.
+        sizes: the number of weights of each layer scanned.
+        split: where accuracy was measured.
+    """
 
     sparsities: list[float]
     acc: dict[str, list[float]]
@@ -289,15 +349,28 @@ class SensitivityScan:
 @torch.no_grad()
 def layer_sensitivity(
     model: nn.Module,
-    data,
+    data: Dataset,
     sparsities: Sequence[float] = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98),
     layers: Sequence[str] | None = None,
     split: str = "val",
 ) -> SensitivityScan:
     """Prune one layer at a time by magnitude (no fine-tuning) and measure the accuracy on ``split``.
 
-    Layers whose accuracy holds at high sparsity are the ones to prune hardest
-    (typically the large ones). ``model`` is not changed.
+    A sensitivity scan (Han et al. 2015, Section 4; Li et al. 2017): layers whose accuracy
+    holds at high sparsity are the ones to prune hardest (typically the large ones).
+
+    Args:
+        model: the trained network; not changed.
+        data: the data set.
+        sparsities: the sparsities to try, each in [0, 1].
+        layers: the prunable weights to scan, by parameter name (default all).
+        split: ``"train"``, ``"val"`` or ``"test"``.
+
+    Returns:
+        A :class:`SensitivityScan`.
+
+    Raises:
+        ValueError: an unknown layer or split, a sparsity outside [0, 1].
 
     >>> from course_lib.training.data import load
     >>> from course_lib.experiments.lottery import make_model
@@ -305,7 +378,7 @@ def layer_sensitivity(
     >>> scan.acc["fc1.weight"][0] == scan.dense_acc, scan.sizes
     (True, {'fc1.weight': 1024, 'fc2.weight': 160})
     """
-    part = _split(data, split)
+    part = evaluation_split(data, split)
     sparsities = [check_sparsity(s) for s in sparsities]
     net = copy.deepcopy(model)
     weights = prunable_weights(net)
@@ -323,134 +396,4 @@ def layer_sensitivity(
             accs.append(evaluate(net, part)[1])
         w.copy_(original)
         scan.acc[name] = accs
-    return scan
-
-
-# --------------------------------------------------------------------------- regression-based pruning
-def _layer_pair(model: nn.Module, layer: str) -> tuple[int, int]:
-    """Positions (in ``model``) of the Linear ``layer`` and the next Linear, checking a ReLU sits between."""
-    names = [n for n, _ in model.named_children()]
-    linear = [n for n, _ in mlp_layers(model)]
-    if layer not in linear[:-1]:
-        raise ValueError(
-            f"layer must name a hidden Linear layer (not the output layer), one of {linear[:-1]}; got {layer!r}"
-        )
-    a = names.index(layer)
-    b = names.index(linear[linear.index(layer) + 1])
-    if b != a + 2 or not isinstance(model[a + 1], nn.ReLU):
-        raise ValueError(f"expected {layer} -> ReLU -> next Linear")
-    return a, b
-
-
-@torch.no_grad()
-def hidden_activations(model: nn.Module, layer: str, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(h, z)`` for inputs ``x``: ``h`` the ReLU outputs of hidden ``layer`` (one column per
-    neuron), ``z`` what the next Linear layer computes from them.
-
-    >>> from course_lib.experiments.lottery import make_model
-    >>> h, z = hidden_activations(make_model("6", 4, 3), "fc1", torch.randn(5, 4))
-    >>> h.shape, z.shape, bool((h >= 0).all())
-    (torch.Size([5, 6]), torch.Size([5, 3]), True)
-    """
-    a, b = _layer_pair(model, layer)
-    h = x
-    for module in list(model)[: a + 2]:
-        h = module(h)
-    return h, model[b](h)
-
-
-@torch.no_grad()
-def least_squares_refit(
-    model: nn.Module, layer: str, keep: torch.Tensor, x: torch.Tensor, ridge: float = 0.0
-) -> nn.Sequential:
-    """Remove the neurons of hidden ``layer`` not in ``keep``, then refit the next layer by least squares.
-
-    On the inputs ``x`` (e.g. the training set), the next layer's outputs ``z`` are
-    recorded before removal; after it, the next layer's weights and bias are
-    chosen to minimize ``||[h_keep, 1] @ [W^T; b] - z||^2 + ridge * ||W||^2`` over the
-    kept activations ``h_keep``: the remaining neurons take over what the removed
-    ones did, as far as a linear map can (regression-based pruning, cf. He et al.
-    2017). Returns a new, smaller model; ``model`` is not changed.
-
-    >>> from course_lib.experiments.lottery import make_model
-    >>> net = make_model("8", 4, 3, seed=0); x = torch.randn(200, 4)
-    >>> small = least_squares_refit(net, "fc1", torch.tensor([True] * 8), x)   # keep all: same function
-    >>> torch.allclose(small(x), net(x), atol=1e-4)
-    True
-    """
-    a, b = _layer_pair(model, layer)
-    first, second = model[a], model[b]
-    if not isinstance(keep, torch.Tensor) or keep.dtype != torch.bool:
-        raise TypeError("keep must be a bool tensor over the layer's neurons (True = keep)")
-    if keep.dim() == 2:
-        keep = row_keep(keep)
-    if keep.shape != (first.out_features,):
-        raise ValueError(f"keep must have shape ({first.out_features},), got {tuple(keep.shape)}")
-    if ridge < 0:
-        raise ValueError(f"ridge must be >= 0, got {ridge!r}")
-    h, z = hidden_activations(model, layer, x)
-    design = torch.cat([h[:, keep], torch.ones(len(h), 1)], dim=1).double()
-    target = z.double()
-    if ridge > 0:
-        k = design.shape[1]
-        reg = torch.eye(k, dtype=torch.float64) * ridge**0.5
-        reg[-1, -1] = 0.0  # the bias is not penalized
-        design = torch.cat([design, reg])
-        target = torch.cat([target, torch.zeros(k, target.shape[1], dtype=torch.float64)])
-    solution = torch.linalg.lstsq(design, target, driver="gelsd").solution  # (kept + 1, out)
-    small = copy.deepcopy(model)
-    new_first, new_second = remove_neurons(first, second, keep)
-    new_second.weight.copy_(solution[:-1].T.to(new_second.weight.dtype))
-    new_second.bias.copy_(solution[-1].to(new_second.bias.dtype))
-    names = [n for n, _ in model.named_children()]
-    setattr(small, names[a], new_first)
-    setattr(small, names[b], new_second)
-    return small
-
-
-@dataclass
-class RefitScan:
-    """Accuracy after removing a fraction of a layer's neurons, without and with least-squares refit."""
-
-    layer: str
-    sparsities: list[float]
-    removed_acc: list[float]
-    refit_acc: list[float]
-    dense_acc: float
-    split: str = "test"
-
-
-def refit_scan(
-    model: nn.Module,
-    data,
-    layer: str,
-    sparsities: Sequence[float] = (0.25, 0.5, 0.75, 0.9),
-    p: int = 2,
-    split: str = "test",
-    ridge: float = 0.0,
-    n_fit: int | None = None,
-) -> RefitScan:
-    """For each sparsity, remove that fraction of ``layer``'s neurons (smallest L``p`` row norm) and
-    measure the accuracy as is and after :func:`least_squares_refit` on ``n_fit`` training inputs
-    (default all). ``model`` is not changed.
-
-    >>> from course_lib.training.data import load
-    >>> from course_lib.experiments.lottery import make_model
-    >>> scan = refit_scan(make_model("16", 64, 10), load("digits"), "fc1", [0.5])
-    >>> len(scan.removed_acc), len(scan.refit_acc)
-    (1, 1)
-    """
-    part = _split(data, split)
-    a, _ = _layer_pair(model, layer)
-    x_fit = data.train.x if n_fit is None else data.train.x[:n_fit]
-    scan = RefitScan(layer, [check_sparsity(s) for s in sparsities], [], [], evaluate(model, part)[1], split)
-    for s in scan.sparsities:
-        keep = row_keep(row_norm_mask(model[a].weight.detach(), s, p=p))
-        masked = copy.deepcopy(model)
-        names = [n for n, _ in model.named_children()]
-        new_first, new_second = remove_neurons(model[a], model[a + 2], keep)
-        setattr(masked, names[a], new_first)
-        setattr(masked, names[a + 2], new_second)
-        scan.removed_acc.append(evaluate(masked, part)[1])
-        scan.refit_acc.append(evaluate(least_squares_refit(model, layer, keep, x_fit, ridge=ridge), part)[1])
     return scan

@@ -14,6 +14,9 @@ lives in its own short module:
 * :mod:`course_lib.measure.costs`: all of them for the four ways the course stores a
   pruned MLP (:func:`pruned_variants`, :func:`pruning_costs`).
 
+Units: sizes in bytes (not MB or MiB), work in MACs per sample (FLOPs = 2 x MACs),
+times in seconds (``*_ms``: milliseconds), energies in picojoules (pJ).
+
 >>> from course_lib.training.models import lenet_300_100
 >>> net = lenet_300_100()
 >>> param_count(net), macs(net, skip_zeros=False), model_bytes(net)

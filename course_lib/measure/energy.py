@@ -18,13 +18,18 @@ bits), the table on the lecture's "Energy" slide. Energies in picojoules:
 The model of one inference (a deliberately simple one; state it when quoting it):
 
 * **compute**: one float multiply and one float add per MAC
-  (:mod:`course_lib.macs`); a dense format multiplies every weight, zeros
+  (:mod:`course_lib.measure.work`); a dense format multiplies every weight, zeros
   included; ``"csr"`` and ``"shrunk"`` only the stored non-zeros;
 * **weight reads**: every stored 32-bit word (weights, biases, and for CSR its
   int32 indices) is read once per batch, so once per ``batch_size`` inferences.
   The first ``cache_bytes`` of the model come from on-chip SRAM, the rest from
   DRAM (``cache_bytes=0``: the model does not fit on chip, everything from DRAM);
 * not counted: activations, register files, control, CSR index arithmetic.
+
+Han et al. 2015 ("Learning both weights and connections for efficient neural
+networks", NeurIPS 2015, Figure 1) quote the same table for the same argument: a
+model that no longer fits on chip pays for DRAM reads, which cost far more than
+the arithmetic.
 """
 
 from __future__ import annotations
@@ -36,9 +41,8 @@ import torch
 from torch import nn
 
 from course_lib._checks import check_int
-from course_lib.measure.size import _check_fmt, model_bytes
+from course_lib.measure.size import check_fmt, model_bytes, shrunk
 from course_lib.measure.work import macs
-from course_lib.pruning.structured import shrink_mlp
 
 __all__ = ["HOROWITZ_45NM", "energy_table", "EnergyBreakdown", "energy_per_inference"]
 
@@ -65,7 +69,7 @@ _LABELS = {
 
 
 def energy_table() -> list[tuple[str, float]]:
-    """The slide's table as ``(operation, picojoules)`` rows, cheapest first.
+    """The slide's table (Horowitz 2014, 45 nm) as ``(operation, picojoules)`` rows, cheapest first.
 
     >>> energy_table()[0], energy_table()[-1]
     (('32 bit int ADD', 0.1), ('32 bit DRAM Memory', 640.0))
@@ -75,7 +79,14 @@ def energy_table() -> list[tuple[str, float]]:
 
 @dataclass(frozen=True)
 class EnergyBreakdown:
-    """Picojoules of one inference, by where they go."""
+    """Picojoules (pJ) of one inference, by where they go (see :func:`energy_per_inference`).
+
+    Attributes:
+        mult_pj: float multiplies, one per MAC computed.
+        add_pj: float adds, one per MAC computed.
+        sram_pj: weight words read from on-chip SRAM, per inference.
+        dram_pj: weight words read from DRAM, per inference.
+    """
 
     mult_pj: float
     add_pj: float
@@ -84,16 +95,16 @@ class EnergyBreakdown:
 
     @property
     def compute_pj(self) -> float:
-        """Multiplies and adds together."""
+        """Multiplies and adds together (pJ)."""
         return self.mult_pj + self.add_pj
 
     @property
     def total_pj(self) -> float:
-        """Everything counted: compute plus weight reads."""
+        """Everything counted: compute plus weight reads (pJ)."""
         return self.compute_pj + self.sram_pj + self.dram_pj
 
     def as_dict(self) -> dict[str, float]:
-        """The four parts plus ``compute_pj`` and ``total_pj``."""
+        """The four parts plus ``compute_pj`` and ``total_pj``, in pJ, keyed by name."""
         return {**asdict(self), "compute_pj": self.compute_pj, "total_pj": self.total_pj}
 
 
@@ -107,12 +118,28 @@ def energy_per_inference(
 ) -> EnergyBreakdown:
     """Estimated energy of one inference of ``model`` (with ``masks``) stored as ``fmt``.
 
-    ``fmt`` is ``"dense"`` (pruned weights stored and multiplied as zeros: masking
-    alone saves nothing), ``"csr"`` (only non-zeros stored and multiplied, plus
-    int32 indices read) or ``"shrunk"`` (neurons with fully pruned rows removed,
-    :func:`course_lib.shrink_mlp`). ``cache_bytes`` of the model are read from
-    SRAM, the rest from DRAM; weights are read once per batch of ``batch_size``.
-    See the module docstring for the model and the source of the numbers.
+    The cost model and its source (Horowitz 2014) are in the module docstring.
+
+    Args:
+        model: an MLP whose parameters all sit in ``nn.Linear`` layers.
+        masks: parameter name -> bool keep-mask, or ``None``.
+        fmt: ``"dense"`` (pruned weights stored and multiplied as zeros: masking
+            alone saves nothing), ``"csr"`` (only non-zeros stored and multiplied,
+            plus int32 indices read) or ``"shrunk"`` (neurons with fully pruned rows
+            removed, :func:`course_lib.shrink_mlp`; needs an ``nn.Sequential``).
+        cache_bytes: bytes of the model read from on-chip SRAM (int >= 0); the rest
+            comes from DRAM.
+        batch_size: inferences per read of the weights (int >= 1).
+        table: picojoules per 32-bit operation; needs ``float_mult``, ``float_add``,
+            ``sram_read``, ``dram_read`` (default :data:`HOROWITZ_45NM`).
+
+    Returns:
+        The :class:`EnergyBreakdown` of one inference, in pJ.
+
+    Raises:
+        ValueError: an unknown ``fmt``, ``cache_bytes`` or ``batch_size`` out of range,
+            a ``table`` without the four entries, masks that do not fit the model.
+        TypeError: a model with parameters outside ``nn.Linear`` layers.
 
     Worked example: ``Linear(4, 2)`` dense is 8 MACs, so 8 x 3.7 pJ multiplies
     and 8 x 0.9 pJ adds; its 10 parameters are 10 DRAM reads of 640 pJ each.
@@ -123,17 +150,16 @@ def energy_per_inference(
     >>> energy_per_inference(nn.Linear(4, 2), cache_bytes=16).sram_pj   # 4 words on chip
     20.0
     """
-    _check_fmt(fmt)
+    check_fmt(fmt)
     cache_bytes = check_int(cache_bytes, "cache_bytes", 0)
     batch_size = check_int(batch_size, "batch_size", 1)
     missing = sorted({"float_mult", "float_add", "sram_read", "dram_read"} - set(table))
     if missing:
         raise ValueError(f"table must give picojoules for {missing}")
     if fmt == "shrunk":
-        counted, count_masks = shrink_mlp(model, dict(masks or {})), None
+        n_macs = macs(shrunk(model, masks), None, skip_zeros=True)
     else:
-        counted, count_masks = model, masks
-    n_macs = macs(counted, count_masks, skip_zeros=fmt != "dense")
+        n_macs = macs(model, masks, skip_zeros=fmt != "dense")
     stored = model_bytes(model, masks, fmt)
     words = stored / 4
     sram_words = min(stored, cache_bytes) / 4

@@ -12,7 +12,10 @@ Three ways to store a pruned model:
 
 Sizes in memory count parameter bytes only (no Python objects, no buffers).
 Sizes on disk are the length of ``torch.save(state_dict)``, which adds a
-small zip/pickle overhead per tensor.
+small zip/pickle overhead per tensor. Every size is in **bytes** (divide by
+1024**2 for MiB, by 10**6 for MB). This is the "storage" motivation of Han et al.
+2015 ("Learning both weights and connections", which stores pruned weights in CSR);
+the MACs are in :mod:`course_lib.measure.work`.
 """
 
 from __future__ import annotations
@@ -38,25 +41,49 @@ __all__ = [
     "masked_state",
     "model_bytes",
     "disk_bytes",
+    "check_fmt",
+    "shrunk",
 ]
 
+#: The storage formats :func:`model_bytes`, :func:`disk_bytes` and
+#: :func:`course_lib.measure.energy.energy_per_inference` accept.
 FORMATS = ("dense", "csr", "shrunk")
 
 
-def _check_model(model) -> nn.Module:
+def _check_model(model: object) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     return model
 
 
-def _check_fmt(fmt) -> str:
-    if fmt not in FORMATS:
+def check_fmt(fmt: object) -> str:
+    """``fmt`` itself if it is one of :data:`FORMATS`; raises ``ValueError`` otherwise.
+
+    >>> check_fmt("coo")
+    Traceback (most recent call last):
+    ...
+    ValueError: fmt must be one of ('dense', 'csr', 'shrunk'), got 'coo'
+    """
+    if not isinstance(fmt, str) or fmt not in FORMATS:
         raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
     return fmt
 
 
+def shrunk(model: nn.Module, masks: Mapping[str, torch.Tensor] | None) -> nn.Sequential:
+    """The smaller dense MLP ``"shrunk"`` stores: :func:`course_lib.shrink_mlp` of ``model`` with ``masks``.
+
+    Raises ``TypeError`` unless ``model`` is an ``nn.Sequential`` MLP (and what
+    ``shrink_mlp`` raises for bad masks).
+    """
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f'fmt="shrunk" removes neurons of an nn.Sequential MLP, got model {type(model).__name__}')
+    return shrink_mlp(model, dict(masks or {}))
+
+
 def param_count(model: nn.Module) -> int:
     """Number of parameters of ``model`` (weights and biases), pruned or not.
+
+    Raises ``TypeError`` unless ``model`` is an ``nn.Module``.
 
     >>> param_count(nn.Linear(3, 2))
     8
@@ -66,6 +93,17 @@ def param_count(model: nn.Module) -> int:
 
 def masked_state(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """The model's parameters by name, with ``masks`` applied (new tensors; ``model`` is unchanged).
+
+    Args:
+        model: any ``nn.Module``.
+        masks: parameter name -> bool keep-mask of the parameter's shape, or ``None``.
+
+    Returns:
+        Parameter name -> detached tensor (same shape and dtype), zero where the mask is ``False``.
+
+    Raises:
+        TypeError: ``model`` is not a module, ``masks`` not a dict, a mask not bool.
+        ValueError: an unknown parameter name or a mask of the wrong shape.
 
     >>> net = nn.Linear(2, 1)
     >>> masked_state(net, {"weight": torch.tensor([[True, False]])})["weight"][0, 1].item()
@@ -89,6 +127,9 @@ def masked_state(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = No
 def nonzero_count(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None) -> int:
     """Number of non-zero parameters, after applying ``masks`` (if given) to a copy.
 
+    Zeros count as pruned whether a mask or training put them there. Raises as
+    :func:`masked_state`.
+
     >>> net = nn.Linear(2, 2)
     >>> with torch.no_grad():
     ...     _ = net.weight.copy_(torch.tensor([[1., 0.], [2., 3.]]))
@@ -107,6 +148,15 @@ def csr_bytes(rows: int, nnz: int, value_bytes: int = 4, index_bytes: int = 4) -
     int32 indices. (torch's ``to_sparse_csr`` makes int64 indices, which makes
     CSR larger than dense below about 2/3 sparsity; :func:`to_csr` uses int32.)
 
+    Args:
+        rows: number of rows (int >= 0).
+        nnz: number of stored entries (int >= 0).
+        value_bytes: bytes per value (int >= 1; 4 for float32).
+        index_bytes: bytes per index (int >= 1; 4 for int32).
+
+    Returns:
+        The size in bytes. Raises ``ValueError`` for an argument that is not an int in range.
+
     >>> csr_bytes(rows=300, nnz=1000)
     9204
     """
@@ -119,6 +169,9 @@ def csr_bytes(rows: int, nnz: int, value_bytes: int = 4, index_bytes: int = 4) -
 
 def to_csr(weight: torch.Tensor) -> torch.Tensor:
     """A 2-D tensor as a torch sparse CSR tensor with int32 indices (zeros are not stored).
+
+    The values keep ``weight``'s dtype; the result is detached. Raises ``TypeError``
+    unless ``weight`` is a dense (strided) 2-D tensor.
 
     >>> c = to_csr(torch.tensor([[0., 2.], [3., 0.]]))
     >>> c.values(), c.col_indices(), c.crow_indices()
@@ -141,6 +194,8 @@ def to_csr(weight: torch.Tensor) -> torch.Tensor:
 def csr_tensor_bytes(tensor: torch.Tensor) -> int:
     """Bytes a torch sparse CSR tensor really holds: values + col_indices + crow_indices.
 
+    Raises ``TypeError`` unless ``tensor`` is a sparse CSR tensor.
+
     >>> csr_tensor_bytes(to_csr(torch.eye(3))) == csr_bytes(rows=3, nnz=3)
     True
     """
@@ -150,10 +205,10 @@ def csr_tensor_bytes(tensor: torch.Tensor) -> int:
     return sum(t.numel() * t.element_size() for t in parts)
 
 
-def _state(model, masks, fmt) -> dict[str, torch.Tensor]:
+def _state(model: nn.Module, masks: Mapping[str, torch.Tensor] | None, fmt: str) -> dict[str, torch.Tensor]:
     """The tensors ``fmt`` stores: dense, CSR for 2-D weights, or a shrunk model's."""
     if fmt == "shrunk":
-        return {n: p.detach() for n, p in shrink_mlp(model, dict(masks or {})).named_parameters()}
+        return {n: p.detach() for n, p in shrunk(model, masks).named_parameters()}
     state = masked_state(model, masks)
     if fmt == "csr":
         state = {n: to_csr(w) if w.dim() == 2 else w for n, w in state.items()}
@@ -168,13 +223,25 @@ def model_bytes(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = Non
     dense; ``"shrunk"`` removes fully pruned neurons of an MLP
     (:func:`course_lib.shrink_mlp`) and stores the smaller model dense.
 
+    Args:
+        model: any ``nn.Module`` (an ``nn.Sequential`` MLP for ``"shrunk"``).
+        masks: parameter name -> bool keep-mask, or ``None``.
+        fmt: one of :data:`FORMATS`.
+
+    Returns:
+        Bytes of the stored parameters (``numel * element_size``; 4 per float32).
+
+    Raises:
+        ValueError: an unknown ``fmt``, or masks that do not fit the model.
+        TypeError: ``model`` is not a module (or not an MLP for ``"shrunk"``), a mask is not bool.
+
     >>> net = nn.Sequential(nn.Linear(4, 2), nn.ReLU(), nn.Linear(2, 1))  # 13 float32 parameters
     >>> m = {"0.weight": torch.tensor([[True] * 4, [False] * 4])}        # prune neuron 1 of 2
     >>> model_bytes(net), model_bytes(net, m, "csr"), model_bytes(net, m, "shrunk")
     (52, 80, 28)
     """
     _check_model(model)
-    _check_fmt(fmt)
+    check_fmt(fmt)
     total = 0
     for t in _state(model, masks, fmt).values():
         total += csr_tensor_bytes(t) if t.layout == torch.sparse_csr else t.numel() * t.element_size()
@@ -184,15 +251,15 @@ def model_bytes(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = Non
 def disk_bytes(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None, fmt: str = "dense") -> int:
     """Length in bytes of ``torch.save`` of the parameters stored as ``fmt`` (into memory, no file).
 
-    Same formats as :func:`model_bytes`; the file adds a few hundred bytes of
-    zip/pickle headers per tensor on top of the raw data.
+    Same arguments, formats and errors as :func:`model_bytes`; the file adds a few
+    hundred bytes of zip/pickle headers per tensor on top of the raw data.
 
     >>> net = nn.Linear(300, 100)
     >>> 0 < disk_bytes(net) - model_bytes(net) < 2000
     True
     """
     _check_model(model)
-    _check_fmt(fmt)
+    check_fmt(fmt)
     buf = io.BytesIO()
     torch.save(_state(model, masks, fmt), buf)
     return buf.getbuffer().nbytes

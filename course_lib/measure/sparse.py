@@ -4,9 +4,10 @@
   applied as ``torch.addmm(bias, W_csr, h)`` to activations laid out
   features x batch (``F.linear(x, W_csr)`` is several times slower on CPU).
   Run it under ``torch.no_grad()``, not ``torch.inference_mode()``.
-* :func:`semi_structured_mlp`: 2:4 weights in NVIDIA's semi-structured format,
-  only on a CUDA GPU of compute capability 8.0 or newer
-  (:func:`semi_structured_support` says whether this machine has one).
+* :func:`semi_structured_mlp`: 2:4 weights in NVIDIA's semi-structured format
+  (Mishra et al. 2021, "Accelerating sparse deep neural networks"), only on a CUDA
+  GPU of compute capability 8.0 or newer (:func:`semi_structured_support` says
+  whether this machine has one).
 
 Removing neurons needs no special format: :func:`course_lib.shrink_mlp`
 returns a smaller dense model.
@@ -32,16 +33,21 @@ class CSRMLP(nn.Module):
     ``forward`` takes ``(batch, ...)`` inputs, flattens them, and keeps the
     activations as features x batch, so each layer is one
     ``torch.addmm(bias, W_csr, h)`` (a sparse matrix times a dense one).
+
+    Args:
+        layers: in order, ``("linear", W_csr (out, in), bias column (out, 1) or None)``
+            or ``("relu", None, None)``.
     """
 
     def __init__(self, layers: list[tuple[str, torch.Tensor | None, torch.Tensor | None]]):
         super().__init__()
-        self.layers = layers  # ("linear", W_csr, bias column or None) or ("relu", None, None)
+        self.layers = layers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x.flatten(1).t().contiguous()
-        for kind, w, b in self.layers:
-            if kind == "relu":
+        """Logits ``(batch, out)`` of inputs ``x`` ``(batch, ...)``."""
+        h = x.flatten(1).t().contiguous()  # features x batch
+        for _kind, w, b in self.layers:
+            if w is None:  # ("relu", None, None)
                 h = torch.relu(h)
             elif b is None:
                 h = torch.mm(w, h)
@@ -53,7 +59,20 @@ class CSRMLP(nn.Module):
 def csr_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor] | None = None) -> CSRMLP:
     """A CSR copy of an MLP (``nn.Sequential`` of Flatten / Linear / ReLU) with ``masks`` applied.
 
-    Zeros (pruned or not) are not stored. Run it under ``torch.no_grad()``.
+    Zeros (pruned or not) are not stored; indices are int32
+    (:func:`course_lib.measure.size.to_csr`). Run it under ``torch.no_grad()``.
+
+    Args:
+        model: the MLP (float32); it is not changed.
+        masks: parameter name -> bool keep-mask, or ``None``.
+
+    Returns:
+        A :class:`CSRMLP` computing what the masked model computes (up to float rounding).
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Sequential`` of Flatten (first), Linear and
+            ReLU layers; a mask is not bool.
+        ValueError: masks with unknown names or wrong shapes.
 
     >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
     >>> x = torch.randn(5, 4)
@@ -64,7 +83,7 @@ def csr_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor] | None = Non
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"model must be an nn.Sequential MLP, got {type(model).__name__}")
     state = masked_state(model, masks)
-    layers: list = []
+    layers: list[tuple[str, torch.Tensor | None, torch.Tensor | None]] = []
     for name, m in model.named_children():
         if isinstance(m, nn.Linear):
             bias = None if m.bias is None else state[f"{name}.bias"].reshape(-1, 1)
@@ -83,7 +102,11 @@ def csr_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor] | None = Non
 def semi_structured_support() -> tuple[bool, str]:
     """Whether 2:4 semi-structured sparse matmuls can run here, and why (not).
 
-    They need a CUDA GPU of compute capability 8.0 or newer (Ampere, Hopper, ...).
+    They need a CUDA GPU of compute capability 8.0 or newer (Ampere, Hopper, ...) and a
+    torch with ``torch.sparse.to_sparse_semi_structured``.
+
+    Returns:
+        ``(supported, reason)``: a bool and a sentence naming the GPU or what is missing.
 
     >>> ok, why = semi_structured_support()
     >>> isinstance(ok, bool) and isinstance(why, str)
@@ -103,11 +126,23 @@ def semi_structured_support() -> tuple[bool, str]:
 def semi_structured_mlp(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> nn.Module:
     """A float16 CUDA copy of ``model`` whose masked Linear weights use 2:4 semi-structured storage.
 
-    ``masks`` (e.g. from :func:`course_lib.nm_mask` with n=2, m=4) must keep at
-    most 2 of every 4 consecutive inputs of a row; only the layers named in
-    ``masks`` are converted (NVIDIA's kernels want both weight dimensions to be
-    multiples of 64). Raises ``RuntimeError`` where :func:`semi_structured_support`
-    says no.
+    The 2:4 pattern and its sparse tensor cores are Mishra et al. 2021 ("Accelerating
+    sparse deep neural networks", arXiv:2104.08378).
+
+    Args:
+        model: the model (it is copied, not changed).
+        masks: ``"<layer>.weight"`` -> 2-D bool keep-mask (e.g. :func:`course_lib.nm_mask`
+            with n=2, m=4) that keeps at most 2 of every 4 consecutive inputs of a row;
+            only these layers are converted (NVIDIA's kernels want both weight
+            dimensions to be multiples of 64).
+
+    Returns:
+        A float16 copy of ``model`` on the GPU, in eval mode.
+
+    Raises:
+        RuntimeError: where :func:`semi_structured_support` says no.
+        TypeError: ``masks`` is not a non-empty dict, or a mask is not bool.
+        ValueError: an unknown name, a wrong shape, or a mask that is not 2:4.
     """
     ok, why = semi_structured_support()
     if not ok:

@@ -18,20 +18,21 @@ neurons removed (:func:`course_lib.shrink_mlp`, a smaller dense model).
 from __future__ import annotations
 
 import copy
-import numbers
+import math
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from course_lib._checks import check_int, check_sparsity
+from course_lib._checks import check_int, check_seed, check_sparsity
 from course_lib.measure.sparse import csr_mlp
-from course_lib.pruning.magnitude import magnitude_mask
+from course_lib.pruning.magnitude import magnitude_masks
 from course_lib.pruning.masks import prunable_weights
 from course_lib.pruning.structured import row_norm_mask, shrink_mlp
+from course_lib.training.config import num_threads
 
 __all__ = [
     "LatencyStats",
@@ -46,12 +47,17 @@ __all__ = [
 
 @dataclass(frozen=True)
 class LatencyStats:
-    """Seconds per call over ``repeats`` timed runs: the median and its spread."""
+    """Seconds per call over ``repeats`` timed runs: the median and its spread.
+
+    Attributes:
+        times_s: seconds per call of each timed run, in the order measured.
+    """
 
     times_s: tuple[float, ...]
 
     @property
     def median_s(self) -> float:
+        """Median seconds per call: the number to quote (robust to a few slow runs)."""
         return statistics.median(self.times_s)
 
     @property
@@ -66,10 +72,12 @@ class LatencyStats:
 
     @property
     def min_s(self) -> float:
+        """Fastest run (seconds per call)."""
         return min(self.times_s)
 
     @property
     def max_s(self) -> float:
+        """Slowest run (seconds per call)."""
         return max(self.times_s)
 
     @property
@@ -79,13 +87,14 @@ class LatencyStats:
 
     @property
     def median_ms(self) -> float:
+        """Median milliseconds (ms) per call."""
         return 1e3 * self.median_s
 
     def __str__(self) -> str:
         return f"{self.median_ms:.3f} ms (quartiles {1e3 * self.q1_s:.3f}-{1e3 * self.q3_s:.3f}, n={len(self.times_s)})"
 
 
-def _quantile(values, q: float) -> float:
+def _quantile(values: Sequence[float], q: float) -> float:
     """Linear-interpolated quantile, as numpy's default."""
     s = sorted(values)
     pos = q * (len(s) - 1)
@@ -94,7 +103,7 @@ def _quantile(values, q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
-def _check_models(models) -> dict[str, Callable]:
+def _check_models(models: object) -> dict[str, Callable]:
     if not isinstance(models, Mapping) or not models:
         raise TypeError("models must be a non-empty dict {name: model or callable}")
     for name, f in models.items():
@@ -120,10 +129,26 @@ def compare_latency(
 
     Each of the ``repeats`` rounds runs every model once (the order rotates
     every round); a run times ``number`` back-to-back calls and records the
-    time per call. ``warmup`` untimed calls per model come first. ``threads``
-    sets torch's CPU threads while timing (``None``: leave them; the previous
-    setting is restored). On a busy machine, several threads can be far slower
-    than one: a thread that loses its core holds up the others.
+    time per call. ``warmup`` untimed calls per model come first. On a busy
+    machine, several threads can be far slower than one: a thread that loses its
+    core holds up the others. Calls run under ``torch.no_grad()``; CUDA inputs are
+    synchronized before the clock stops.
+
+    Args:
+        models: name -> model or any callable taking ``x``.
+        x: the batch of inputs (a tensor).
+        warmup: untimed calls per model first (int >= 0).
+        repeats: timed runs per model (int >= 1).
+        number: calls per timed run (int >= 1).
+        threads: torch CPU threads while timing (``None``: leave them); the previous
+            setting is restored.
+
+    Returns:
+        Name -> :class:`LatencyStats` (seconds per call).
+
+    Raises:
+        TypeError: ``models`` is not a non-empty dict of callables, ``x`` not a tensor.
+        ValueError: ``warmup``, ``repeats``, ``number`` or ``threads`` out of range.
 
     >>> stats = compare_latency({"a": nn.Linear(8, 4), "b": nn.Linear(8, 2)}, torch.zeros(3, 8), repeats=5)
     >>> sorted(stats), len(stats["a"].times_s)
@@ -135,21 +160,22 @@ def compare_latency(
     warmup = check_int(warmup, "warmup", 0)
     repeats = check_int(repeats, "repeats", 1)
     number = check_int(number, "number", 1)
-    if threads is not None:
-        threads = check_int(threads, "threads", 1)
     names = list(fns)
     times: dict[str, list[float]] = {n: [] for n in names}
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
+    with num_threads(threads):
         _timed_rounds(fns, names, x, warmup, repeats, number, times)
-    finally:
-        torch.set_num_threads(previous)
     return {n: LatencyStats(tuple(times[n])) for n in names}
 
 
-def _timed_rounds(fns, names, x, warmup, repeats, number, times) -> None:
+def _timed_rounds(
+    fns: Mapping[str, Callable],
+    names: list[str],
+    x: torch.Tensor,
+    warmup: int,
+    repeats: int,
+    number: int,
+    times: dict[str, list[float]],
+) -> None:
     with torch.no_grad():
         for n in names:
             for _ in range(warmup):
@@ -172,8 +198,11 @@ def latency(
     """Seconds per call of ``model(x)``: ``warmup`` untimed calls, then ``repeats`` timed runs.
 
     Runs under ``torch.no_grad()``. Use ``number > 1`` for very fast models
-    (each run then times ``number`` calls and divides). ``threads``: as in
+    (each run then times ``number`` calls and divides). Arguments, errors: as in
     :func:`compare_latency`.
+
+    Returns:
+        The :class:`LatencyStats` (seconds per call).
 
     >>> s = latency(nn.Linear(8, 4), torch.zeros(64, 8), repeats=5)
     >>> len(s.times_s), s.min_s <= s.median_s <= s.max_s
@@ -185,6 +214,10 @@ def latency(
 def example_input(model: nn.Module, batch_size: int = 64, seed: int = 0) -> torch.Tensor:
     """A seeded random batch ``(batch_size, in_features)`` for the model's first Linear layer.
 
+    Standard normal entries in the first Linear layer's dtype, drawn from ``seed``
+    (int >= 0). Raises ``TypeError`` for a non-module (or a non-int seed) and
+    ``ValueError`` for a model without ``nn.Linear`` or ``batch_size < 1``.
+
     >>> example_input(nn.Sequential(nn.Linear(5, 2)), batch_size=3).shape
     torch.Size([3, 5])
     """
@@ -194,30 +227,40 @@ def example_input(model: nn.Module, batch_size: int = 64, seed: int = 0) -> torc
     first = next((m for m in model.modules() if isinstance(m, nn.Linear)), None)
     if first is None:
         raise ValueError("model has no nn.Linear layer to read the input width from")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator().manual_seed(check_seed(seed))
     return torch.randn(batch_size, first.in_features, generator=gen, dtype=first.weight.dtype)
 
 
-def break_even_sparsity(sparsities, dense_s, sparse_s) -> float | None:
+def break_even_sparsity(
+    sparsities: Sequence[float], dense_s: float | Iterable[float], sparse_s: Iterable[float]
+) -> float | None:
     """The sparsity from which the sparse version stays faster than dense, or ``None`` if it never is.
 
-    ``sparsities`` ascend; ``dense_s`` and ``sparse_s`` are the times measured at
-    each (``dense_s`` may be one number). Between the last measured sparsity where
-    sparse is not faster and the next one, the crossing is interpolated linearly
-    in log(time ratio). If sparse is faster at every measured sparsity, the first
-    one is returned (the break-even lies there or below).
+    Between the last measured sparsity where sparse is not faster and the next one,
+    the crossing is interpolated linearly in log(time ratio). If sparse is faster at
+    every measured sparsity, the first one is returned (the break-even lies there or below).
+
+    Args:
+        sparsities: the measured sparsities, ascending.
+        dense_s: dense time at each sparsity (seconds, or any unit shared with
+            ``sparse_s``), or one number for all.
+        sparse_s: sparse time at each sparsity.
+
+    Returns:
+        A sparsity in ``[sparsities[0], sparsities[-1]]``, or ``None``.
+
+    Raises:
+        ValueError: sparsities not ascending, a count that differs, a time <= 0.
 
     >>> break_even_sparsity([0.5, 0.8, 0.9], 1.0, [2.0, 1.0, 0.5])
     0.8
     >>> break_even_sparsity([0.5, 0.9], [1.0, 1.0], [2.0, 1.5]) is None
     True
     """
-    import math
-
     xs = [float(s) for s in sparsities]
     if len(xs) < 1 or any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
         raise ValueError(f"sparsities must be a non-empty ascending sequence, got {sparsities!r}")
-    dense = [float(dense_s)] * len(xs) if isinstance(dense_s, numbers.Real) else [float(t) for t in dense_s]
+    dense = [float(t) for t in dense_s] if isinstance(dense_s, Iterable) else [float(dense_s)] * len(xs)
     sparse = [float(t) for t in sparse_s]
     if len(dense) != len(xs) or len(sparse) != len(xs):
         raise ValueError("dense_s and sparse_s must give one time per sparsity")
@@ -239,8 +282,11 @@ def break_even_sparsity(sparsities, dense_s, sparse_s) -> float | None:
 class SpeedSweep:
     """Latencies measured by :func:`speed_sweep`: ``stats[name][i]`` at ``sparsities[i]``.
 
-    Names: ``"dense"`` (one entry: zeros do not matter to it), ``"masked"``,
-    ``"csr"``, ``"neurons removed"``.
+    Attributes:
+        sparsities: the sparsities measured, ascending.
+        batch_size: rows of the input batch timed.
+        stats: ``"dense"`` (one entry: zeros do not matter to it), ``"masked"``,
+            ``"csr"``, ``"neurons removed"`` -> one :class:`LatencyStats` per sparsity.
     """
 
     sparsities: tuple[float, ...]
@@ -248,7 +294,10 @@ class SpeedSweep:
     stats: dict[str, tuple[LatencyStats, ...]]
 
     def median_ms(self, name: str) -> list[float]:
-        """Median ms per batch of ``name`` at each sparsity (dense repeated)."""
+        """Median milliseconds per batch of ``name`` at each sparsity (dense repeated).
+
+        Raises ``ValueError`` for a name not in ``stats``.
+        """
         if name not in self.stats:
             raise ValueError(f"name must be one of {sorted(self.stats)}, got {name!r}")
         runs = self.stats[name]
@@ -266,7 +315,7 @@ class SpeedSweep:
 
 def speed_sweep(
     model: nn.Sequential,
-    sparsities,
+    sparsities: Iterable[float],
     batch_size: int = 64,
     repeats: int = 15,
     warmup: int = 3,
@@ -285,6 +334,13 @@ def speed_sweep(
     weights are in cache as when a server runs one model (with ``number=1`` the
     variants evict each other's weights between calls).
 
+    Returns:
+        The :class:`SpeedSweep` (seconds per batch of ``batch_size``).
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Sequential`` MLP.
+        ValueError: sparsities not in [0, 1] or not ascending; bad timing arguments.
+
     >>> from course_lib.training.models import mlp
     >>> sweep = speed_sweep(mlp([8, 6, 4]), [0.5, 0.9], batch_size=2, repeats=2, warmup=0)
     >>> sorted(sweep.stats), len(sweep.median_ms("dense")), len(sweep.speedup("csr"))
@@ -294,12 +350,12 @@ def speed_sweep(
         raise TypeError(f"model must be an nn.Sequential MLP, got {type(model).__name__}")
     xs = tuple(check_sparsity(s, name="sparsities") for s in sparsities)
     if not xs or any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
-        raise ValueError(f"sparsities must be a non-empty ascending sequence, got {sparsities!r}")
+        raise ValueError(f"sparsities must be a non-empty ascending sequence, got {xs!r}")
     weights = prunable_weights(model)
     hidden = list(weights)[:-1]
     variants: dict[str, Callable] = {"dense": model}
     for i, s in enumerate(xs):
-        masks = {k: magnitude_mask(w, s) for k, w in weights.items()}
+        masks = magnitude_masks(model, s)
         zeroed = copy.deepcopy(model)
         with torch.no_grad():
             for k, p in zeroed.named_parameters():
@@ -311,7 +367,7 @@ def speed_sweep(
     stats = compare_latency(
         variants, example_input(model, batch_size, seed), warmup=warmup, repeats=repeats, number=number, threads=threads
     )
-    out = {"dense": (stats["dense"],)}
+    out: dict[str, tuple[LatencyStats, ...]] = {"dense": (stats["dense"],)}
     for name in ("masked", "csr", "neurons removed"):
         out[name] = tuple(stats[f"{name} {i}"] for i in range(len(xs)))
     return SpeedSweep(xs, batch_size, out)

@@ -8,7 +8,10 @@ What is counted (per sample, i.e. per input row):
   a layer with the pruned neurons removed) it does one per **non-zero weight**;
 * *FLOPs* = 2 x MACs (one multiply and one add);
 * bias adds, ReLU, flatten and data movement are not counted (see
-  :mod:`course_lib.energy` for the cost of reading the weights).
+  :mod:`course_lib.measure.energy` for the cost of reading the weights).
+
+Counting only the non-zero weights is how Han et al. 2015 ("Learning both weights
+and connections") report the FLOP reduction of a pruned network.
 
 Only models whose parameters all sit in ``nn.Linear`` layers are accepted
 (the course's MLPs); anything else is a ``TypeError`` rather than a wrong count.
@@ -21,12 +24,13 @@ from collections.abc import Mapping
 import torch
 from torch import nn
 
+from course_lib._checks import check_bool
 from course_lib.measure.size import masked_state
 
 __all__ = ["layer_macs", "macs", "flops"]
 
 
-def _linears(model) -> dict[str, nn.Linear]:
+def _linears(model: object) -> dict[str, nn.Linear]:
     """The model's Linear layers by name; raise if a parameter lives anywhere else."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -44,10 +48,21 @@ def layer_macs(
 ) -> dict[str, int]:
     """MACs per sample of each Linear layer of ``model``, keyed by layer name.
 
-    ``skip_zeros=True`` counts the non-zero weights after applying ``masks``
-    (what a sparse kernel, or a model with removed neurons, does);
-    ``skip_zeros=False`` counts every weight (what a dense kernel does, zeros
-    included; ``masks`` are then irrelevant but still checked).
+    Args:
+        model: a model whose parameters all sit in ``nn.Linear`` layers.
+        masks: parameter name -> bool keep-mask, or ``None``.
+        skip_zeros: ``True`` counts the non-zero weights after applying ``masks``
+            (what a sparse kernel, or a model with removed neurons, does); ``False``
+            counts every weight (what a dense kernel does, zeros included; ``masks``
+            are then irrelevant but still checked).
+
+    Returns:
+        Layer name (``""`` for a bare ``nn.Linear``) -> MACs per input row.
+
+    Raises:
+        TypeError: ``model`` is not a module or has parameters outside ``nn.Linear``
+            layers; ``skip_zeros`` is not a bool; a mask is not bool.
+        ValueError: masks with unknown names or wrong shapes.
 
     >>> net = nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))
     >>> layer_macs(net, skip_zeros=False)
@@ -55,8 +70,7 @@ def layer_macs(
     >>> layer_macs(net, {"0.weight": torch.tensor([[True, False, False], [True, True, False]])})
     {'0': 3, '2': 2}
     """
-    if not isinstance(skip_zeros, bool):
-        raise TypeError(f"skip_zeros must be True or False, got {skip_zeros!r}")
+    check_bool(skip_zeros, "skip_zeros")
     linears = _linears(model)
     state = masked_state(model, masks)
     out = {}
@@ -67,7 +81,7 @@ def layer_macs(
 
 
 def macs(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None, skip_zeros: bool = True) -> int:
-    """Multiply-accumulates per sample over all Linear layers (see :func:`layer_macs`).
+    """Multiply-accumulates per sample over all Linear layers (arguments and errors: :func:`layer_macs`).
 
     LeNet-300-100 does 784*300 + 300*100 + 100*10 = 266,200 MACs per digit, dense.
 
@@ -79,7 +93,7 @@ def macs(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None, skip
 
 
 def flops(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None, skip_zeros: bool = True) -> int:
-    """Floating-point operations per sample: ``2 * macs`` (a multiply and an add each).
+    """Floating-point operations per sample: ``2 * macs`` (a multiply and an add each; see :func:`layer_macs`).
 
     >>> flops(nn.Linear(3, 2), skip_zeros=False)
     12

@@ -3,10 +3,15 @@
 * :mod:`~course_lib.pruning.masks`: what a mask is (bool, ``True`` = keep), sparsity and
   density, validating masks, applying them to a model;
 * :mod:`~course_lib.pruning.magnitude`: magnitude masks, layer-wise and global (Han et al. 2015);
-* :mod:`~course_lib.pruning.structured`: whole rows (neurons) by L1/L2 norm, and removing them;
+* :mod:`~course_lib.pruning.structured`: whole rows (neurons) by L1/L2 norm (Li et al. 2017),
+  and removing them;
 * :mod:`~course_lib.pruning.nm`: n:m semi-structured masks (Mishra et al. 2021);
 * :mod:`~course_lib.pruning.error`: what a pruned layer's output loses;
-* :mod:`~course_lib.pruning.schedules`: how much to prune, round by round or step by step.
+* :mod:`~course_lib.pruning.schedules`: how much to prune, round by round (Frankle & Carbin
+  2019) or step by step (Zhu & Gupta 2017).
+
+Words: ``sparsity`` is the total fraction pruned, ``density = 1 - sparsity``, and a ``rate``
+is only the fraction of the *remaining* weights pruned in one round.
 
 A new pruning criterion lands here: a pure score function, whose masks are then taken by
 the existing layer-wise or global mask functions (see CONTRIBUTING.md).

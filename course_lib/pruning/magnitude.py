@@ -1,12 +1,17 @@
 """Magnitude pruning: the weights with the smallest |w| are the least important.
 
-The magnitude heuristic of Han et al. 2015 ("Learning both Weights and Connections for
-Efficient Neural Networks"), layer-wise or with one threshold across layers. All three
-functions are pure: they return new masks and never touch the weights.
+The magnitude criterion of Han et al. 2015 ("Learning both Weights and Connections for
+Efficient Neural Networks", NeurIPS), layer-wise or with one threshold across layers
+(global, as Frankle & Carbin 2019 do for VGG-19 and ResNet-18). All three functions are pure:
+they return new masks and never touch the weights. Ties in |w| are broken by position
+(the earlier entry is pruned first), so the same weights always give the same mask.
 
 * :func:`magnitude_mask`: one tensor;
 * :func:`global_magnitude_masks`: a dict of tensors, one threshold across all of them;
 * :func:`magnitude_masks`: the prunable weights of a model, layer-wise or global.
+
+They agree with ``torch.nn.utils.prune.l1_unstructured`` and ``global_unstructured``
+(tests/test_oracle_torch_prune.py).
 """
 
 from __future__ import annotations
@@ -43,15 +48,30 @@ def _scores(weight: torch.Tensor, prior) -> torch.Tensor:
 def magnitude_mask(weight: torch.Tensor, sparsity: float, prior: torch.Tensor | None = None) -> torch.Tensor:
     """Keep-mask pruning the ``round(sparsity * numel)`` entries of ``weight`` with smallest |w|.
 
-    ``sparsity`` is the *total* target: with a ``prior`` mask, what the prior
-    pruned stays pruned and counts toward it, and the rest is taken from the
-    smallest surviving |w|; a target that prunes fewer entries than the prior
-    already did is a ``ValueError``. Ties in |w| are broken by position (earlier
-    entry pruned first), so the same input always gives the same mask.
-
+    Han et al. 2015's magnitude criterion on one tensor. Ties in |w| are broken by
+    position (earlier entry pruned first), so the same input always gives the same mask.
     Without a prior it agrees with
     ``torch.nn.utils.prune.l1_unstructured(module, name, amount=float(sparsity))``
-    (torch's iterative pruning instead reads ``amount`` as a fraction of what remains).
+    (torch's iterative pruning instead reads ``amount`` as a fraction of what remains,
+    a *rate*).
+
+    Args:
+        weight: a finite floating-point tensor of any shape (not changed).
+        sparsity: the *total* fraction to prune, a float in [0, 1] (a one-element tensor
+            is read as its number).
+        prior: a bool mask of ``weight``'s shape already applied: what it pruned stays
+            pruned and counts toward ``sparsity``; the rest is taken from the smallest
+            surviving |w|.
+
+    Returns:
+        A bool tensor of ``weight``'s shape, ``True`` = keep, with exactly
+        ``round(sparsity * numel)`` entries ``False``.
+
+    Raises:
+        TypeError: ``weight`` is not a floating-point tensor, ``sparsity`` is not a number,
+            or ``prior`` is not a bool tensor.
+        ValueError: ``weight`` is empty or not finite, ``sparsity`` is outside [0, 1], ``prior``
+            has another shape, or ``sparsity`` prunes fewer entries than ``prior`` already did.
 
     >>> magnitude_mask(torch.tensor([10., -8., 0.1]), 1/3)
     tensor([ True,  True, False])
@@ -75,15 +95,26 @@ def global_magnitude_masks(
     sparsity: float,
     prior: Mapping[str, torch.Tensor] | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Masks with one |w| threshold across all ``weights`` (a dict name -> tensor).
+    """Magnitude masks with one |w| threshold across all ``weights`` (global pruning).
 
-    ``round(sparsity * total)`` entries are pruned over all tensors together, so
-    layers with many small weights lose more. ``prior`` (a dict of masks for the
-    same names) is respected as in :func:`magnitude_mask`. Ties are broken by the
-    order of ``weights`` and then by position.
-
-    Without a prior it agrees with
+    ``round(sparsity * total)`` entries are pruned over all tensors together, so layers
+    with many small weights lose more. Ties are broken by the order of ``weights``, then
+    by position. Without a prior it agrees with
     ``torch.nn.utils.prune.global_unstructured(..., pruning_method=L1Unstructured, amount=float(sparsity))``.
+
+    Args:
+        weights: a non-empty dict {name: finite floating-point tensor}, any shapes.
+        sparsity: the total fraction to prune over all tensors, a float in [0, 1].
+        prior: masks already applied, {name: bool tensor} for exactly the names of
+            ``weights``; respected as in :func:`magnitude_mask`.
+
+    Returns:
+        {name: bool tensor of that weight's shape, ``True`` = keep}, in the order of ``weights``.
+
+    Raises:
+        TypeError: ``weights`` or ``prior`` is not a dict, or holds a tensor of the wrong dtype.
+        ValueError: ``weights`` is empty, ``prior`` names differ from ``weights``', or as
+            :func:`magnitude_mask`.
 
     >>> m = global_magnitude_masks({"a": torch.tensor([1., 9.]), "b": torch.tensor([2., 3.])}, 0.5)
     >>> m["a"], m["b"]
@@ -128,6 +159,9 @@ def magnitude_masks(
 ) -> dict[str, torch.Tensor]:
     """Magnitude masks of a model's prunable weights (every weight with 2 or more dims).
 
+    The one function for "magnitude masks of a model's layers" (Han et al. 2015):
+    :func:`magnitude_mask` per tensor, or :func:`global_magnitude_masks` across them.
+
     Args:
         model: any ``nn.Module``; it is not changed (pure).
         sparsity: a float in [0, 1], the sparsity of every prunable weight (``scope="layer"``)
@@ -136,8 +170,9 @@ def magnitude_masks(
             from :func:`course_lib.pruning.schedules.layer_sparsities`.
         scope: ``"layer"`` (each tensor loses its sparsity of entries) or ``"global"`` (one
             |w| threshold across tensors, :func:`global_magnitude_masks`).
-        prior: masks already applied, {parameter name: bool tensor}; what is pruned stays
-            pruned, so the targets are totals, not the extra fraction.
+        prior: masks already applied, {parameter name: bool tensor} for some or all of the
+            prunable weights; what is pruned stays pruned, so the targets are totals, not the
+            extra fraction.
 
     Returns:
         {parameter name: bool tensor of the weight's shape, ``True`` = keep}, for every
@@ -145,9 +180,10 @@ def magnitude_masks(
 
     Raises:
         ValueError: an unknown ``scope``, a sparsity outside [0, 1] or below a prior mask's,
-            a dict naming parameters the model lacks, or a dict with ``scope="global"``.
-        TypeError: ``model`` is not an ``nn.Module``, or ``sparsity`` is neither a number
-            nor a dict.
+            a dict (``sparsity`` or ``prior``) naming parameters that are not prunable weights
+            of the model, or a dict of sparsities with ``scope="global"``.
+        TypeError: ``model`` is not an ``nn.Module``, ``sparsity`` is neither a number nor a
+            dict, or ``prior`` is not a dict of bool masks.
 
     >>> net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     >>> m = magnitude_masks(net, 0.5)
@@ -159,7 +195,7 @@ def magnitude_masks(
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
     weights = {n: p.detach() for n, p in prunable_weights(model).items()}
-    prior = dict(prior or {})
+    masks = _check_model_prior(weights, prior)
     if isinstance(sparsity, Mapping):
         if scope != "layer":
             raise ValueError("a dict of per-layer sparsities needs scope='layer'")
@@ -168,7 +204,22 @@ def magnitude_masks(
         unknown = [n for n in sparsity if n not in weights]
         if unknown:
             raise ValueError(f"sparsity names unknown parameter(s) {unknown}; the model has {sorted(weights)}")
-        return {n: magnitude_mask(weights[n], s, prior=prior.get(n)) for n, s in sparsity.items()}
-    if scope == "global":
-        return global_magnitude_masks(weights, sparsity, prior=prior)
-    return {n: magnitude_mask(w, sparsity, prior=prior.get(n)) for n, w in weights.items()}
+        return {n: magnitude_mask(weights[n], s, prior=masks.get(n)) for n, s in sparsity.items()}
+    s = check_sparsity(sparsity)
+    if scope == "global" and weights:
+        # one threshold: layers without a prior mask take part with nothing pruned yet
+        full = {n: masks.get(n, torch.ones_like(w, dtype=torch.bool)) for n, w in weights.items()}
+        return global_magnitude_masks(weights, s, prior=full if masks else None)
+    return {n: magnitude_mask(w, s, prior=masks.get(n)) for n, w in weights.items()}
+
+
+def _check_model_prior(weights: Mapping[str, torch.Tensor], prior: object) -> dict[str, torch.Tensor]:
+    """``prior`` as a dict (empty for ``None``), or raise unless it names prunable weights only."""
+    if prior is None:
+        return {}
+    if not isinstance(prior, Mapping):
+        raise TypeError(f"prior must be None or a dict {{parameter name: bool tensor}}, got {type(prior).__name__}")
+    unknown = [n for n in prior if n not in weights]
+    if unknown:
+        raise ValueError(f"prior names unknown parameter(s) {unknown}; the prunable weights are {sorted(weights)}")
+    return dict(prior)

@@ -1,11 +1,19 @@
-"""Masks: validation, sparsity, and applying masks to a model.
+"""Masks: their conventions, validating them, sparsity and density, and applying them.
 
-Conventions (kept by every module of the course):
+Conventions (kept by every module of the course, see CONTRIBUTING.md):
 
 * a *mask* is a ``torch.bool`` tensor with the weight's shape; ``True`` means keep;
-* the masks of a model are a ``dict`` keyed by parameter name;
-* ``sparsity`` is the fraction of zeros, ``density = 1 - sparsity``;
-* computing a mask is a pure function; applying it (this module) is separate.
+* the masks of a model are a ``dict`` keyed by parameter name (``"fc1.weight"``);
+* ``sparsity`` is the fraction of entries pruned (zeros), ``density = 1 - sparsity``;
+  a sparsity prunes exactly ``round(sparsity * numel)`` entries (:func:`n_to_prune`);
+* ties are broken by position, so the same input always gives the same mask
+  (:func:`smallest_k_mask`);
+* computing a mask is a pure function (:mod:`course_lib.pruning.magnitude`,
+  :mod:`~course_lib.pruning.structured`, :mod:`~course_lib.pruning.nm`); applying it
+  (:func:`apply_masks`, in place, returns ``None``) is a separate function.
+
+This is how ``torch.nn.utils.prune`` splits the work too (``compute_mask`` apart from
+``apply``), and its ``custom_from_mask`` accepts these masks.
 """
 
 from __future__ import annotations
@@ -34,9 +42,21 @@ __all__ = [
 # --------------------------------------------------------------------------- checks
 
 
-def check_weight(weight, name: str = "weight", min_dim: int = 1) -> torch.Tensor:
-    """Return ``weight``, or raise unless it is a finite, non-empty floating-point tensor
-    with ``min_dim`` dimensions or more.
+def check_weight(weight: object, name: str = "weight", min_dim: int = 1) -> torch.Tensor:
+    """Return ``weight`` unchanged if it is a weight a mask function can rank.
+
+    Args:
+        weight: the tensor to check: floating point, finite, non-empty, any shape with at
+            least ``min_dim`` dimensions.
+        name: the argument's name, used in the messages.
+        min_dim: the fewest dimensions accepted (2 for a function of rows).
+
+    Returns:
+        ``weight`` itself.
+
+    Raises:
+        TypeError: ``weight`` is not a ``torch.Tensor``, or not of a floating-point dtype.
+        ValueError: it has fewer than ``min_dim`` dimensions, no entries, or a NaN or inf.
 
     >>> check_weight(torch.tensor([1, 2]))
     Traceback (most recent call last):
@@ -56,8 +76,20 @@ def check_weight(weight, name: str = "weight", min_dim: int = 1) -> torch.Tensor
     return weight
 
 
-def check_mask(mask, shape, name: str = "mask") -> torch.Tensor:
-    """Return ``mask``, or raise unless it is a bool tensor of the given ``shape``.
+def check_mask(mask: object, shape: Iterable[int], name: str = "mask") -> torch.Tensor:
+    """Return ``mask`` unchanged if it is a bool tensor of the given ``shape``.
+
+    Args:
+        mask: the mask to check (``True`` = keep).
+        shape: the shape it must have, e.g. ``weight.shape``.
+        name: the argument's name, used in the messages.
+
+    Returns:
+        ``mask`` itself.
+
+    Raises:
+        TypeError: ``mask`` is not a tensor, or its dtype is not ``torch.bool``.
+        ValueError: its shape differs from ``shape``.
 
     >>> check_mask(torch.ones(2, 3), (2, 3), name="prior")
     Traceback (most recent call last):
@@ -78,6 +110,13 @@ def n_to_prune(sparsity: float, numel: int) -> int:
 
     Python's ``round`` (half to even) is the rule ``torch.nn.utils.prune`` uses too.
 
+    Args:
+        sparsity: a float in [0, 1] (already validated by the caller).
+        numel: the number of entries (or rows) to choose from.
+
+    Returns:
+        The number of entries to prune, an int in ``[0, numel]``.
+
     >>> n_to_prune(0.5, 5), n_to_prune(0.5, 7), n_to_prune(0.3, 10)
     (2, 4, 3)
     """
@@ -87,8 +126,15 @@ def n_to_prune(sparsity: float, numel: int) -> int:
 def smallest_k_mask(scores: torch.Tensor, k: int) -> torch.Tensor:
     """Keep-mask that prunes the ``k`` smallest ``scores``.
 
-    Ties are broken by position (the earlier entry is pruned first), so the same
-    input always gives the same mask.
+    Ties are broken by position (the earlier entry in row-major order is pruned first),
+    so the same input always gives the same mask.
+
+    Args:
+        scores: a real tensor of any shape (|w|, row norms, ...); larger = more important.
+        k: how many entries to prune, ``0 <= k <= scores.numel()``.
+
+    Returns:
+        A bool tensor of ``scores``' shape and device, ``False`` at the ``k`` pruned entries.
 
     >>> smallest_k_mask(torch.tensor([3., 1., 1., 2.]), 2)
     tensor([ True, False, False,  True])
@@ -104,6 +150,16 @@ def smallest_k_mask(scores: torch.Tensor, k: int) -> torch.Tensor:
 def sparsity(tensor: torch.Tensor) -> float:
     """Fraction of zero entries of a tensor (a weight or a mask: ``False`` counts as zero).
 
+    Args:
+        tensor: any non-empty tensor.
+
+    Returns:
+        A float in [0, 1].
+
+    Raises:
+        TypeError: ``tensor`` is not a ``torch.Tensor``.
+        ValueError: it has no entries.
+
     >>> sparsity(torch.tensor([0., 1., 0., 2.]))
     0.5
     >>> sparsity(torch.tensor([True, False, True, True]))
@@ -117,7 +173,16 @@ def sparsity(tensor: torch.Tensor) -> float:
 
 
 def density(tensor: torch.Tensor) -> float:
-    """``1 - sparsity(tensor)``: the fraction of entries kept.
+    """``1 - sparsity(tensor)``: the fraction of entries kept (non-zero, or ``True``).
+
+    Args:
+        tensor: any non-empty tensor.
+
+    Returns:
+        A float in [0, 1].
+
+    Raises:
+        TypeError, ValueError: as :func:`sparsity`.
 
     >>> density(torch.tensor([0., 1., 0., 2.]))
     0.5
@@ -128,8 +193,17 @@ def density(tensor: torch.Tensor) -> float:
 def masks_sparsity(masks: Mapping[str, torch.Tensor]) -> float:
     """Fraction of entries pruned (``False``) over all masks together.
 
-    Every value must be a bool mask (``True`` = keep); to count the zeros of
-    weights use :func:`sparsity` or :func:`model_sparsity`.
+    To count the zeros of weights use :func:`sparsity` or :func:`model_sparsity`.
+
+    Args:
+        masks: a non-empty dict {parameter name: bool mask}, masks of any shapes.
+
+    Returns:
+        ``pruned entries / all entries``, a float in [0, 1]; a large layer counts more.
+
+    Raises:
+        TypeError: ``masks`` is not a dict, or a value is not a bool tensor.
+        ValueError: ``masks`` is empty, or every mask is.
 
     >>> masks_sparsity({"a": torch.tensor([True, False]), "b": torch.tensor([False, False])})
     0.75
@@ -152,6 +226,17 @@ def masks_sparsity(masks: Mapping[str, torch.Tensor]) -> float:
 def prunable_weights(model: nn.Module) -> dict[str, torch.nn.Parameter]:
     """The parameters the course prunes: every weight with 2 or more dimensions.
 
+    Biases (1-D) are never pruned; Linear and conv weights are.
+
+    Args:
+        model: any ``nn.Module``.
+
+    Returns:
+        {parameter name: the parameter itself (not a copy)}, in ``named_parameters`` order.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``.
+
     >>> list(prunable_weights(nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))))
     ['0.weight', '2.weight']
     """
@@ -160,8 +245,20 @@ def prunable_weights(model: nn.Module) -> dict[str, torch.nn.Parameter]:
     return {name: p for name, p in model.named_parameters() if p.dim() >= 2}
 
 
-def model_sparsity(model: nn.Module, names=None) -> float:
-    """Fraction of zeros over a model's prunable weights (or over the parameters ``names``).
+def model_sparsity(model: nn.Module, names: Iterable[str] | None = None) -> float:
+    """Fraction of zeros over a model's prunable weights, or over the parameters ``names``.
+
+    Args:
+        model: any ``nn.Module``.
+        names: parameter names to count, e.g. ``["fc1.weight"]``; ``None`` counts every
+            prunable weight (:func:`prunable_weights`).
+
+    Returns:
+        ``zero entries / all entries`` of the chosen parameters, a float in [0, 1].
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, or ``names`` is a string or not iterable.
+        ValueError: no prunable weight, an empty or unknown name, or only empty parameters.
 
     >>> model = nn.Linear(4, 2, bias=False)
     >>> with torch.no_grad():
@@ -179,13 +276,13 @@ def model_sparsity(model: nn.Module, names=None) -> float:
     else:
         if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
             raise TypeError(f"names must be a list of parameter names such as ['fc1.weight'], got {names!r}")
-        names = list(names)
-        if not names:
+        wanted = list(names)
+        if not wanted:
             raise ValueError("names must list at least one parameter name, got an empty list")
-        unknown = [n for n in names if n not in params]
+        unknown = [n for n in wanted if n not in params]
         if unknown:
             raise ValueError(f"names contains unknown parameter(s) {unknown}; known: {sorted(params)}")
-        chosen = {n: params[n] for n in names}
+        chosen = {n: params[n] for n in wanted}
     total = sum(p.numel() for p in chosen.values())
     if total == 0:
         raise ValueError("the chosen parameters are all empty, so their sparsity is undefined")
@@ -194,9 +291,20 @@ def model_sparsity(model: nn.Module, names=None) -> float:
 
 
 # --------------------------------------------------------------------------- applying
-def check_masks(model: nn.Module, masks) -> dict[str, torch.Tensor]:
-    """Raise unless ``masks`` is a dict of bool masks, one per named parameter of ``model``
-    with that parameter's shape; return it as a plain dict.
+def check_masks(model: nn.Module, masks: object) -> dict[str, torch.Tensor]:
+    """Validate the masks of a model: one bool mask per named parameter, of its shape.
+
+    Args:
+        model: the ``nn.Module`` the masks belong to.
+        masks: {parameter name: bool mask}; a subset of the parameters is fine.
+
+    Returns:
+        The masks as a plain ``dict`` (the same tensors).
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, ``masks`` is not a dict, or a mask
+            is not a bool tensor.
+        ValueError: a name the model lacks, or a mask of the wrong shape.
 
     >>> check_masks(nn.Linear(2, 1), {"weight": torch.tensor([[True, False]])})
     {'weight': tensor([[ True, False]])}
@@ -215,8 +323,17 @@ def check_masks(model: nn.Module, masks) -> dict[str, torch.Tensor]:
 def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> None:
     """Zero, in place, every weight of ``model`` whose mask entry is ``False``.
 
-    All masks are checked before any weight changes, so a bad mask leaves the
-    model untouched. Returns ``None`` (it mutates; it does not compute).
+    All masks are checked before any weight changes, so a bad mask leaves the model
+    untouched. It mutates and returns ``None``; it computes nothing. Biases and
+    parameters without a mask are left alone.
+
+    Args:
+        model: the ``nn.Module`` to prune.
+        masks: {parameter name: bool mask of that parameter's shape}, ``True`` = keep;
+            a mask on another device is moved to the parameter's.
+
+    Raises:
+        TypeError, ValueError: as :func:`check_masks`.
 
     >>> model = nn.Linear(2, 1, bias=False)
     >>> with torch.no_grad():
@@ -235,8 +352,16 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> None:
 def masked(weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """A new tensor: ``weight`` with the pruned entries set to zero (``weight`` is unchanged).
 
-    ``weight`` may have any dtype (zeroing needs no floats); ``mask`` must be a
-    bool tensor of the same shape.
+    Args:
+        weight: a tensor of any dtype (zeroing needs no floats) and shape.
+        mask: a bool tensor of ``weight``'s shape, ``True`` = keep.
+
+    Returns:
+        ``weight * mask`` as a new tensor of ``weight``'s dtype and device.
+
+    Raises:
+        TypeError: ``weight`` is not a tensor, or ``mask`` is not a bool tensor.
+        ValueError: ``mask`` has another shape.
 
     >>> masked(torch.tensor([1., -2., 3.]), torch.tensor([True, False, True]))
     tensor([1., 0., 3.])

@@ -1,11 +1,15 @@
 """Pruning schedules: how much to prune, round by round or step by step.
 
-Pure functions of numbers (and layer names); nothing here touches a model.
+Pure functions of numbers (and layer names); nothing here touches a model. The words:
+a ``rate`` is the fraction of the *remaining* weights pruned in one round; ``sparsity``
+is the total fraction pruned; ``density = 1 - sparsity``.
 
-* iterative pruning removes a fraction ``rate`` of the *remaining* weights each
-  round (as OpenLTH does), so after ``r`` rounds ``density = (1 - rate) ** r``;
-* per-layer rates: the LTH paper prunes the output layer at half the rate of the others;
-* the cubic gradual schedule of Zhu & Gupta (2017), "To prune, or not to prune":
+* iterative magnitude pruning (Frankle & Carbin 2019, "The Lottery Ticket Hypothesis";
+  OpenLTH) removes ``rate`` of the remaining weights each round, so after ``r`` rounds
+  ``density = (1 - rate) ** r``;
+* per-layer rates: Frankle & Carbin prune the output layer at half the rate of the others
+  (20% and 10% per round for LeNet-300-100);
+* the cubic gradual schedule of Zhu & Gupta 2017, "To prune, or not to prune":
   ``s_t = s_f + (s_i - s_f) * (1 - (t - t0) / (n * dt)) ** 3``.
 
 >>> [round(d, 3) for d in iterative_densities(0.2, 3)]
@@ -33,7 +37,18 @@ __all__ = [
 
 
 def density_after(rate: float, rounds: int) -> float:
-    """Fraction of weights left after ``rounds`` rounds that each prune ``rate`` of the remaining ones.
+    """Density left after ``rounds`` rounds that each prune ``rate`` of the remaining weights.
+
+    Args:
+        rate: the fraction of the remaining weights pruned per round, a float in [0, 1).
+        rounds: the number of rounds, an int >= 0.
+
+    Returns:
+        ``(1 - rate) ** rounds``, a float in (0, 1].
+
+    Raises:
+        TypeError: ``rate`` is not a number.
+        ValueError: ``rate`` outside [0, 1), or ``rounds`` not an int >= 0.
 
     >>> density_after(0.2, 2)
     0.6400000000000001
@@ -46,6 +61,15 @@ def density_after(rate: float, rounds: int) -> float:
 def iterative_densities(rate: float, rounds: int) -> list[float]:
     """Densities ``[1, (1-rate), (1-rate)**2, ..., (1-rate)**rounds]`` (round 0 = dense).
 
+    Args:
+        rate, rounds: as :func:`density_after`.
+
+    Returns:
+        ``rounds + 1`` floats, decreasing from 1.0.
+
+    Raises:
+        TypeError, ValueError: as :func:`density_after`.
+
     >>> iterative_densities(0.5, 2)
     [1.0, 0.5, 0.25]
     """
@@ -54,7 +78,16 @@ def iterative_densities(rate: float, rounds: int) -> list[float]:
 
 
 def iterative_sparsities(rate: float, rounds: int) -> list[float]:
-    """Sparsities ``1 - density`` of :func:`iterative_densities`.
+    """Sparsities ``1 - density`` of :func:`iterative_densities`: the totals after each round.
+
+    Args:
+        rate, rounds: as :func:`density_after`.
+
+    Returns:
+        ``rounds + 1`` floats, increasing from 0.0.
+
+    Raises:
+        TypeError, ValueError: as :func:`density_after`.
 
     >>> iterative_sparsities(0.5, 2)
     [0.0, 0.5, 0.75]
@@ -64,6 +97,17 @@ def iterative_sparsities(rate: float, rounds: int) -> list[float]:
 
 def rate_for_density(density: float, rounds: int) -> float:
     """Per-round rate that reaches ``density`` after ``rounds`` rounds: ``1 - density ** (1/rounds)``.
+
+    Args:
+        density: the target fraction of weights kept, a float in (0, 1].
+        rounds: the number of rounds, an int >= 1.
+
+    Returns:
+        The rate, a float in [0, 1).
+
+    Raises:
+        TypeError: ``density`` is not a number.
+        ValueError: ``density`` outside (0, 1], or ``rounds`` not an int >= 1.
 
     >>> round(rate_for_density(0.01, 2), 6)
     0.9
@@ -80,6 +124,17 @@ def rate_for_density(density: float, rounds: int) -> float:
 def rounds_for_density(rate: float, density: float) -> int:
     """Fewest rounds at ``rate`` that bring the density down to ``density`` or below.
 
+    Args:
+        rate: the fraction of the remaining weights pruned per round, a float in (0, 1).
+        density: the target fraction kept, a float in (0, 1].
+
+    Returns:
+        The smallest int ``r >= 0`` with ``(1 - rate) ** r <= density``.
+
+    Raises:
+        TypeError: ``rate`` or ``density`` is not a number.
+        ValueError: ``rate`` outside (0, 1) or ``density`` outside (0, 1].
+
     >>> rounds_for_density(0.2, 0.1)   # 0.8**10 = 0.107, 0.8**11 = 0.086
     11
     """
@@ -94,11 +149,24 @@ def rounds_for_density(rate: float, density: float) -> int:
 
 
 def layer_rates(names: Sequence[str], rate: float, output_rate: float | None = None) -> dict[str, float]:
-    """Per-layer pruning rates: ``rate`` for every layer, ``output_rate`` for the last one.
+    """Per-layer, per-round pruning rates: ``rate`` for every layer, ``output_rate`` for the last one.
 
-    ``names`` lists the prunable weights in order (input layer first); the output
-    layer, the last name, gets ``output_rate``, by default ``rate / 2`` as in the
-    LTH paper (it has few weights, and each one matters more).
+    As in Frankle & Carbin 2019, the output layer is pruned at half the rate of the others
+    by default: it has few weights, and each one matters more.
+
+    Args:
+        names: the prunable weights in order, input layer first (the last is the output
+            layer), e.g. ``["fc1.weight", "fc2.weight", "fc3.weight"]``.
+        rate: the per-round rate of every layer but the last, a float in [0, 1).
+        output_rate: the per-round rate of the last layer, a float in [0, 1); ``None``
+            means ``rate / 2``.
+
+    Returns:
+        {name: per-round rate}, in the order of ``names``.
+
+    Raises:
+        TypeError: a rate is not a number.
+        ValueError: ``names`` is empty or a string, or a rate is outside [0, 1).
 
     >>> layer_rates(["fc1.weight", "fc2.weight", "fc3.weight"], 0.4)
     {'fc1.weight': 0.4, 'fc2.weight': 0.4, 'fc3.weight': 0.2}
@@ -115,6 +183,20 @@ def layer_rates(names: Sequence[str], rate: float, output_rate: float | None = N
 
 def layer_sparsities(rates: Mapping[str, float], rounds: int) -> dict[str, float]:
     """Target sparsity of each layer after ``rounds`` rounds at its own rate: ``1 - (1 - rate) ** rounds``.
+
+    The result feeds :func:`course_lib.pruning.magnitude.magnitude_masks` (a dict of
+    per-layer sparsities) for round ``rounds`` of iterative pruning.
+
+    Args:
+        rates: a non-empty dict {name: per-round rate in [0, 1)}, e.g. from :func:`layer_rates`.
+        rounds: the number of rounds done, an int >= 0.
+
+    Returns:
+        {name: total sparsity after ``rounds`` rounds}.
+
+    Raises:
+        TypeError: ``rates`` is not a non-empty dict.
+        ValueError: a rate is outside [0, 1), or ``rounds`` is not an int >= 0.
 
     >>> layer_sparsities({"fc1.weight": 0.5, "fc2.weight": 0.25}, 2)
     {'fc1.weight': 0.75, 'fc2.weight': 0.4375}
@@ -134,11 +216,25 @@ def cubic_sparsity(
 ) -> float:
     """Sparsity at training ``step`` of the cubic gradual schedule (Zhu & Gupta 2017).
 
-    Pruning happens at steps ``t0, t0 + dt, ..., t0 + n*dt`` (``t0 = start_step``,
-    ``dt = frequency``, ``n = n_prunes``) with
+    Pruning happens at steps ``t0, t0 + dt, ..., t0 + n*dt`` with
     ``s_t = s_f + (s_i - s_f) * (1 - (t - t0) / (n * dt)) ** 3``; between pruning steps
     the sparsity holds, before ``t0`` it is ``s_i`` and from ``t0 + n*dt`` on ``s_f``.
     It prunes fast at first (many redundant weights) and slowly near the end.
+
+    Args:
+        step: the training step ``t``, an int >= 0.
+        final_sparsity: ``s_f``, a float in [0, 1].
+        initial_sparsity: ``s_i``, a float in [0, 1].
+        start_step: ``t0``, the first pruning step, an int >= 0.
+        n_prunes: ``n``, the number of pruning steps after ``t0``, an int >= 1.
+        frequency: ``dt``, training steps between pruning steps, an int >= 1.
+
+    Returns:
+        The target sparsity at ``step``, a float between ``s_i`` and ``s_f``.
+
+    Raises:
+        TypeError: a sparsity is not a number.
+        ValueError: a sparsity outside [0, 1], or a step count not an int in its range.
 
     >>> cubic_sparsity(0, 0.9, n_prunes=3), cubic_sparsity(3, 0.9, n_prunes=3)
     (0.0, 0.9)
@@ -167,6 +263,15 @@ def cubic_schedule(
     final_sparsity: float, initial_sparsity: float = 0.0, start_step: int = 0, n_prunes: int = 10, frequency: int = 1
 ) -> list[tuple[int, float]]:
     """The ``n_prunes + 1`` pruning steps of :func:`cubic_sparsity` and their sparsities.
+
+    Args:
+        final_sparsity, initial_sparsity, start_step, n_prunes, frequency: as :func:`cubic_sparsity`.
+
+    Returns:
+        ``[(step, sparsity), ...]`` for ``step = start_step + k * frequency``, ``k = 0..n_prunes``.
+
+    Raises:
+        TypeError, ValueError: as :func:`cubic_sparsity`.
 
     >>> [(t, round(s, 3)) for t, s in cubic_schedule(0.8, n_prunes=2, frequency=100)]
     [(0, 0.0), (100, 0.7), (200, 0.8)]

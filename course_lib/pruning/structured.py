@@ -1,5 +1,17 @@
 """Structured pruning: whole neurons (rows of a Linear weight) by their L1/L2 norm,
 and physical removal of pruned neurons, which gives a smaller dense model.
+
+* :func:`row_norm_mask`: rank rows by their L1 or L2 norm and prune the weakest
+  (Li et al. 2017, "Pruning Filters for Efficient ConvNets", rank conv filters by L1 norm;
+  a row of a Linear weight is the filter of one output neuron);
+* :func:`row_keep`: which rows (neurons) a mask keeps;
+* :func:`remove_neurons`: cut pruned neurons out of ``Linear -> activation -> Linear``,
+  folding the constant ``activation(bias)`` a pruned neuron still sends on into the next
+  layer's bias, so the smaller pair computes exactly what the masked pair computes;
+* :func:`shrink_mlp`: the same for every hidden layer of an MLP.
+
+A structured mask is a subset of the fine-grained choices (whole rows only), so at the same
+sparsity it usually costs more accuracy, but the pruned layer is just a smaller dense matrix.
 """
 
 from __future__ import annotations
@@ -20,14 +32,31 @@ __all__ = ["row_norm_mask", "row_keep", "remove_neurons", "shrink_mlp"]
 def row_norm_mask(weight: torch.Tensor, sparsity: float, p: int = 2, prior: torch.Tensor | None = None) -> torch.Tensor:
     """Keep-mask pruning whole rows (neurons) of ``weight`` with the smallest L``p`` norm.
 
-    ``round(sparsity * rows)`` rows are pruned; a row stands for one output neuron
-    of a Linear layer (``weight`` has shape ``(out_features, in_features)``).
-    ``p`` is 1 or 2. With ``prior``, norms are taken of the surviving weights, rows
-    the prior already emptied are pruned first, and the result never revives an
-    entry the prior pruned. Ties are broken by row index (earlier row pruned first).
-
-    Without a prior it agrees with
+    A row stands for one output neuron of a Linear layer (or, flattened, one filter of a
+    conv layer: Li et al. 2017's L1 filter ranking). Ties are broken by row index (the
+    earlier row is pruned first). Without a prior it agrees with
     ``torch.nn.utils.prune.ln_structured(module, "weight", amount=float(sparsity), n=p, dim=0)``.
+
+    Args:
+        weight: a finite floating-point tensor of shape ``(rows, ...)``, e.g. a Linear
+            weight ``(out_features, in_features)``; not changed.
+        sparsity: the fraction of *rows* to prune, a float in [0, 1]: ``round(sparsity * rows)``
+            rows go, so the fraction of entries pruned is the same.
+        p: 1 (sum of |w| of a row) or 2 (Euclidean norm of a row).
+        prior: a bool mask of ``weight``'s shape already applied. Norms are then taken of
+            the surviving weights, rows the prior already emptied are pruned first and count
+            toward ``sparsity``, and no entry the prior pruned is revived.
+
+    Returns:
+        A bool tensor of ``weight``'s shape, ``True`` = keep, whole rows ``False`` (with a
+        prior: also the entries the prior pruned).
+
+    Raises:
+        TypeError: ``weight`` is not a floating-point tensor, ``sparsity`` not a number, or
+            ``prior`` not a bool tensor.
+        ValueError: ``weight`` has fewer than 2 dimensions or is not finite, ``sparsity`` is
+            outside [0, 1], ``p`` is not 1 or 2, ``prior`` has another shape, or ``sparsity``
+            prunes fewer rows than ``prior`` already emptied.
 
     >>> row_norm_mask(torch.tensor([[1., 1.], [3., 0.], [0.5, 0.5]]), 1/3, p=1)
     tensor([[ True,  True],
@@ -59,6 +88,16 @@ def row_norm_mask(weight: torch.Tensor, sparsity: float, p: int = 2, prior: torc
 
 def row_keep(mask: torch.Tensor) -> torch.Tensor:
     """The 1-D bool vector of rows (neurons) a mask keeps: a row is kept if any entry is.
+
+    Args:
+        mask: a bool mask of shape ``(rows, ...)``, or already a 1-D row vector (copied).
+
+    Returns:
+        A new bool tensor of shape ``(rows,)``, ``True`` = the neuron stays.
+
+    Raises:
+        TypeError: ``mask`` is not a bool tensor.
+        ValueError: ``mask`` is 0-dimensional.
 
     >>> row_keep(torch.tensor([[True, False], [False, False]]))
     tensor([ True, False])
@@ -92,17 +131,30 @@ def remove_neurons(
 ) -> tuple[nn.Linear, nn.Linear]:
     """Physically remove the hidden neurons of ``first -> activation -> second`` not in ``keep``.
 
-    ``keep`` is a 1-D bool tensor over ``first``'s outputs (or a mask of
-    ``first.weight``'s shape: a row is kept if any of its entries is). The pair
-    returned computes exactly what the *masked* pair computes, i.e. the original
-    pair with the removed neurons' weight rows set to zero: such a neuron still
-    sends the constant ``activation(bias)`` on, which is folded into ``second``'s
-    bias (``second`` gets a bias when it needs one). Returns two new layers with
-    the inputs' dtype and device; the inputs are not changed.
+    The pair returned computes exactly what the *masked* pair computes, i.e. the original
+    pair with the removed neurons' weight rows set to zero. Such a neuron still sends the
+    constant ``activation(b_i)`` on (its bias ``b_i`` alone passes the activation), which
+    the next layer multiplies by its column ``i``: that constant contribution
+    ``second.weight[:, i] * activation(b_i)`` is folded into ``second``'s bias (``second``
+    gets a bias when it needs one). Removing *all* neurons is allowed: ``first`` becomes a
+    layer with 0 outputs and ``second`` outputs that constant.
 
-    Removing *all* neurons is allowed: ``first`` becomes a layer with 0 outputs
-    and ``second`` outputs a constant (its bias plus the folded terms), which is
-    exactly what the masked pair computes once every row is pruned.
+    Args:
+        first: the ``nn.Linear(a, h)`` whose outputs (the ``h`` hidden neurons) are pruned.
+        second: the ``nn.Linear(h, c)`` that reads them.
+        keep: a 1-D bool tensor of length ``h`` (``True`` = the neuron stays), or a mask of
+            ``first.weight``'s shape (a row is kept if any of its entries is).
+        activation: the elementwise function between the two layers, ``torch.relu`` by default.
+
+    Returns:
+        ``(new_first, new_second)``: two new ``nn.Linear`` layers, ``Linear(a, kept)`` and
+        ``Linear(kept, c)``, with the inputs' dtype, device and ``requires_grad``; the
+        inputs are not changed.
+
+    Raises:
+        TypeError: ``first`` or ``second`` is not an ``nn.Linear``, ``activation`` is not
+            callable, or ``keep`` is not a bool tensor.
+        ValueError: ``second.in_features != first.out_features``, or ``keep`` has the wrong shape.
 
     >>> torch.manual_seed(0); a, b = nn.Linear(3, 4), nn.Linear(4, 2)
     <torch._C.Generator object at ...>
@@ -153,15 +205,26 @@ def remove_neurons(
 
 
 def shrink_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor]) -> nn.Sequential:
-    """A smaller dense copy of an MLP (``nn.Sequential`` of Linear / ReLU / Flatten) with
-    every hidden neuron whose weight row is fully masked removed.
+    """A smaller dense copy of an MLP with every hidden neuron whose weight row is fully masked removed.
 
-    ``masks`` maps ``"<layer>.weight"`` to a keep-mask; the masks are applied to
-    the copy and hidden neurons with an all-``False`` row disappear (the output
-    layer keeps all its neurons). Consecutive Linear layers must have exactly one
-    ReLU between them. The result computes what the masked model computes (see
-    :func:`remove_neurons`, also for a layer whose neurons are all removed: it
-    becomes 0 wide and the model outputs a constant). ``model`` is not changed.
+    The masks are applied to a copy, then :func:`remove_neurons` cuts out each hidden
+    neuron with an all-``False`` row (the output layer keeps all its neurons). The result
+    computes what the masked model computes, also when a layer loses all its neurons (it
+    becomes 0 wide and the model outputs a constant).
+
+    Args:
+        model: an ``nn.Sequential`` of ``Linear``, ``ReLU``, ``Flatten`` and ``Identity``
+            layers, with exactly one ``ReLU`` between consecutive ``Linear`` layers; not changed.
+        masks: {``"<layer>.weight"`` (or any parameter name): bool keep-mask of its shape}.
+
+    Returns:
+        A new ``nn.Sequential`` with the same layer names; a hidden ``Linear`` keeps only its
+        neurons with a kept entry, and the next ``Linear`` only the matching inputs.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Sequential`` of those layers, or a mask is not bool.
+        ValueError: the layers are not Linear-ReLU-Linear, or a mask has an unknown name or
+            the wrong shape (all checked before anything is built).
 
     >>> torch.manual_seed(0); net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
     <torch._C.Generator object at ...>
@@ -191,9 +254,10 @@ def shrink_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor]) -> nn.Se
     apply_masks(small, masks)  # validates every mask first; raises before anything changes
     for a, b in zip(linear_at, linear_at[1:], strict=False):
         key = f"{names[a]}.weight"
-        first = small._modules[names[a]]
+        first, second = small.get_submodule(names[a]), small.get_submodule(names[b])
+        assert isinstance(first, nn.Linear) and isinstance(second, nn.Linear)  # checked above
         keep = row_keep(masks[key]) if key in masks else torch.ones(first.out_features, dtype=torch.bool)
-        new_a, new_b = remove_neurons(first, small._modules[names[b]], keep)
+        new_a, new_b = remove_neurons(first, second, keep)
         setattr(small, names[a], new_a)
         setattr(small, names[b], new_b)
     return small

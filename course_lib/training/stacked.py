@@ -1,7 +1,22 @@
 """Several runs of the same MLP trained at once, stacked in one tensor per layer.
 
 :func:`train_many` computes what :func:`course_lib.training.train.train` computes for
-each run, with the weights of all runs stacked as ``(K, out, in)`` per layer.
+each run (same minibatch order, same masking, same optimizer update), with the
+weights of all ``K`` runs stacked for the whole run:
+
+1. **stack**: every run's weights and biases are copied into one flat tensor, viewed
+   as ``(K, out, in)`` and ``(K, out)`` per layer (:class:`_Stack`); the flat tensor
+   is the optimizer's only parameter, so one optimizer step updates every run;
+2. **step**: the forward pass is one ``torch.baddbmm`` per layer, the gradients are
+   written by hand with ``torch.bmm`` (no autograd graph), the gradients of pruned
+   entries are zeroed, then the optimizer steps (:func:`_step`);
+3. **evaluate**: all runs on the validation and test sets, one matrix product per
+   layer for all of them (:func:`_stacked_forward` with a shared input);
+4. **unstack**: the models get their trained weights back.
+
+For small MLPs that is several times faster than one run after the other; results
+agree with :func:`~course_lib.training.train.train` up to float rounding (a test
+checks it). The records are kept by :class:`course_lib.training.record.Recorder`.
 """
 
 from __future__ import annotations
@@ -9,30 +24,33 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from course_lib._checks import check_int
-from course_lib.training.train import (
+from course_lib._checks import check_seed, check_threads
+from course_lib.training.config import (
     OPTIMIZERS,
-    TrainResult,
-    _check_masks,
-    _check_split,
-    _config,
-    _loss_acc,
-    _make_optimizer,
-    _progress,
     auto_threads,
+    check_splits,
+    checked_masks,
+    make_optimizer,
     mlp_layers,
     num_threads,
+    progress_bar,
+    train_config,
 )
+from course_lib.training.data import Dataset, Split
+from course_lib.training.record import Recorder, TrainResult, loss_acc
 
 __all__ = ["train_many"]
 
+Layers = list[tuple[str, nn.Linear]]
 
-# --------------------------------------------------------------------------- stacked runs
+
+# --------------------------------------------------------------------------- the stacked network
 def _stacked_forward(
     weights: Sequence[torch.Tensor], biases: Sequence[torch.Tensor], h: torch.Tensor
 ) -> list[torch.Tensor]:
@@ -43,7 +61,7 @@ def _stacked_forward(
     """
     acts = [h]
     last = len(weights) - 1
-    for i, (w, b) in enumerate(zip(weights, biases, strict=False)):
+    for i, (w, b) in enumerate(zip(weights, biases, strict=True)):
         if h.dim() == 2:  # shared input: one matrix product for all runs, viewed as (K, n, out)
             k, out, n_in = w.shape
             h = torch.addmm(b.reshape(-1), h, w.reshape(k * out, n_in).t()).view(-1, k, out).transpose(0, 1)
@@ -84,9 +102,170 @@ def _stacked_backward(
     return losses
 
 
+@dataclass
+class _Stack:
+    """The weights of ``K`` runs in one flat tensor, and the views the steps use.
+
+    ``param`` (the optimizer's one leaf) holds every run's weights, then biases:
+    ``weights[i]`` is the ``(K, out, in)`` view of layer ``i``, ``biases[i]`` its
+    ``(K, out)`` view. ``grad`` (with views ``grad_w``, ``grad_b``) is ``param``'s
+    gradient. ``keep`` is the 0/1 float keep-mask of ``param``'s first
+    ``keep.numel()`` entries (up to the last masked tensor; empty without masks).
+    """
+
+    names: list[str]
+    weights: list[torch.Tensor]
+    biases: list[torch.Tensor]
+    param: nn.Parameter
+    grad: torch.Tensor
+    grad_w: list[torch.Tensor]
+    grad_b: list[torch.Tensor]
+    keep: torch.Tensor
+
+    def state_dicts(self) -> list[dict[str, torch.Tensor]]:
+        """A copy of each run's weights, keyed like its model's ``state_dict``."""
+        out = []
+        for k in range(self.weights[0].shape[0]):
+            state = {}
+            for name, w, b in zip(self.names, self.weights, self.biases, strict=True):
+                state[f"{name}.weight"] = w[k].clone()
+                state[f"{name}.bias"] = b[k].clone()
+            out.append(state)
+        return out
+
+    def evaluate(self, split: Split) -> tuple[list[float], list[float]]:
+        """Each run's mean loss and accuracy (percent) on ``split``: one product per layer for all runs."""
+        logits = _stacked_forward(self.weights, self.biases, split.x.reshape(len(split), -1))[-1]
+        loss, acc = loss_acc(logits, split.y)
+        return loss.tolist(), acc.tolist()
+
+
+def _views(flat: torch.Tensor, shapes: list[tuple[int, ...]]) -> list[torch.Tensor]:
+    """Views of ``flat``'s consecutive pieces with the given shapes."""
+    sizes = [math.prod(s) for s in shapes]
+    return [t.view(s) for t, s in zip(flat.split(sizes), shapes, strict=True)]
+
+
+def _keep_mask(
+    shapes: list[tuple[int, ...]], keys: list[str], masks: list[dict[str, torch.Tensor]], dtype: torch.dtype
+) -> torch.Tensor:
+    """The 0/1 float keep-mask of the flat tensor up to the last tensor any run masks (empty if none)."""
+    masked = [i for i, key in enumerate(keys) if any(key in m for m in masks)]
+    if not masked:
+        return torch.ones(0, dtype=dtype)
+    covered = shapes[: masked[-1] + 1]
+    keep = torch.ones(sum(math.prod(s) for s in covered), dtype=dtype)
+    views = _views(keep, covered)
+    for i in masked:
+        for k, m in enumerate(masks):
+            if keys[i] in m:
+                views[i][k].copy_(m[keys[i]])
+    return keep
+
+
+def _stack(layer_lists: list[Layers], masks: list[dict[str, torch.Tensor]]) -> _Stack:
+    """Copy the runs' weights into one flat tensor and zero their pruned entries."""
+    k_runs, first = len(layer_lists), layer_lists[0]
+    names = [name for name, _ in first]
+    n = len(names)
+    shapes = [(k_runs, *layer.weight.shape) for _, layer in first]
+    shapes += [(k_runs, s[1]) for s in shapes]
+    flat = torch.empty(sum(math.prod(s) for s in shapes), dtype=first[0][1].weight.dtype)
+    views = _views(flat, shapes)
+    for k, layers in enumerate(layer_lists):
+        for i, (_, layer) in enumerate(layers):
+            views[i][k].copy_(layer.weight)
+            views[n + i][k].copy_(layer.bias)
+    keys = [f"{name}.weight" for name in names] + [f"{name}.bias" for name in names]
+    keep = _keep_mask(shapes, keys, masks, flat.dtype)
+    flat[: keep.numel()].mul_(keep)
+    param = nn.Parameter(flat)  # the optimizer's one leaf; shares flat's memory
+    grad = torch.zeros_like(flat)
+    param.grad = grad
+    grads = _views(grad, shapes)
+    return _Stack(names, views[:n], views[n:], param, grad, grads[:n], grads[n:], keep)
+
+
+def _unstack(stack: _Stack, layer_lists: list[Layers]) -> None:
+    """Copy each run's trained weights back into its model."""
+    for k, layers in enumerate(layer_lists):
+        for i, (_, layer) in enumerate(layers):
+            layer.weight.copy_(stack.weights[i][k])
+            layer.bias.copy_(stack.biases[i][k])
+
+
+# --------------------------------------------------------------------------- the steps of a run
+def _batches(
+    train_split: Split, seeds: Sequence[int], batch_size: int, epochs: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Each step's stacked minibatch ``(K, B, in)`` inputs and ``(K, B)`` labels.
+
+    Run ``k`` sees the minibatches :func:`train` draws from seed ``seeds[k]``: a fresh
+    permutation from its generator each epoch, cut into ``batch_size`` pieces.
+    """
+    n, k_runs = len(train_split), len(seeds)
+    x, y = train_split.x.reshape(n, -1), train_split.y
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+    for _ in range(epochs):
+        order = torch.stack([torch.randperm(n, generator=g) for g in gens])  # (K, n)
+        for lo in range(0, n, batch_size):
+            idx = order[:, lo : lo + batch_size].reshape(-1)
+            yield x.index_select(0, idx).view(k_runs, -1, x.shape[1]), y.index_select(0, idx).view(k_runs, -1)
+
+
+def _step(stack: _Stack, opt: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+    """One optimizer step of every run on its minibatch; returns the ``(K,)`` minibatch losses."""
+    acts = _stacked_forward(stack.weights, stack.biases, xb)
+    losses = _stacked_backward(stack.weights, acts, yb, stack.grad_w, stack.grad_b)
+    end = stack.keep.numel()
+    if end:
+        stack.grad[:end].mul_(stack.keep)  # pruned entries get no gradient (nor momentum)
+    opt.step()
+    return losses
+
+
+# --------------------------------------------------------------------------- checks
+def _check_runs(
+    models: Sequence[nn.Module],
+    masks: Sequence[Mapping[str, torch.Tensor] | None] | None,
+    seeds: int | Sequence[int],
+    optimizer: object,
+) -> tuple[list[Layers], list[dict[str, torch.Tensor]], list[int]]:
+    """The models' Linear layers, the checked masks and one seed per run; raises on a mismatch."""
+    models = list(models)
+    if not models:
+        raise ValueError("models must hold at least one model")
+    if not isinstance(optimizer, str):
+        raise TypeError(f"train_many takes an optimizer name, one of {OPTIMIZERS}; got {type(optimizer).__name__}")
+    layer_lists = [mlp_layers(m) for m in models]
+    shapes = [[tuple(layer.weight.shape) for _, layer in layers] for layers in layer_lists]
+    if any(s != shapes[0] for s in shapes):
+        raise ValueError(f"all models must have the same layer shapes, got {shapes}")
+    if any(layer.bias is None for layers in layer_lists for _, layer in layers):
+        raise ValueError("train_many needs Linear layers with a bias")
+    k_runs = len(models)
+    mask_list = [None] * k_runs if masks is None else list(masks)
+    if len(mask_list) != k_runs:
+        raise ValueError(f"masks must hold one dict (or None) per model: {k_runs}, got {len(mask_list)}")
+    checked = [checked_masks(m, mk) for m, mk in zip(models, mask_list, strict=True)]
+    return layer_lists, checked, _seed_list(seeds, k_runs)
+
+
+def _seed_list(seeds: object, k_runs: int) -> list[int]:
+    """One seed per run: ``seeds`` repeated if it is one int, else its entries (``k_runs`` of them)."""
+    one = isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool)
+    entries = [seeds] * k_runs if one else seeds
+    if not isinstance(entries, Iterable):
+        raise TypeError(f"seeds must be an int or one int per model, got {type(seeds).__name__} {seeds!r}")
+    seed_list = [check_seed(s, "seeds entries") for s in entries]
+    if len(seed_list) != k_runs:
+        raise ValueError(f"seeds must hold one int per model: {k_runs}, got {len(seed_list)}")
+    return seed_list
+
+
 def train_many(
     models: Sequence[nn.Module],
-    data,
+    data: Dataset,
     masks: Sequence[Mapping[str, torch.Tensor] | None] | None = None,
     *,
     seeds: int | Sequence[int] = 0,
@@ -104,14 +283,24 @@ def train_many(
     """Train several MLPs of the same architecture at once; each is trained in place.
 
     Run ``k`` is what ``train(models[k], data, masks[k], seed=seeds[k], ...)`` would
-    do (same minibatch order, same masking, same optimizer update), computed with
-    the weights of all runs stacked into ``(K, out, in)`` tensors (views of one
-    flat tensor, the optimizer's only parameter, for the whole run), one
-    ``torch.baddbmm`` per layer forward and hand-written gradients (``torch.bmm``)
-    backward: one optimizer step updates every run. The models get their weights
-    back at the end. Results agree with :func:`train` up to float rounding.
-    ``masks`` is one dict (or ``None``) per model; ``seeds`` one int per model, or
-    one int for all.
+    do, computed with the weights of all runs stacked (see the module docstring);
+    results agree with :func:`~course_lib.training.train.train` up to float rounding.
+    The other arguments are those of ``train``.
+
+    Args:
+        models: ``K >= 1`` course MLPs with the same layer shapes, biases included.
+        data: a :class:`course_lib.training.data.Dataset`.
+        masks: one dict (parameter name -> bool keep-mask) or ``None`` per model.
+        seeds: one int >= 0 per model (the minibatch order), or one int for all.
+        optimizer: ``"adam"`` or ``"sgd"`` (no optimizer object: there is one for all runs).
+
+    Returns:
+        One :class:`TrainResult` per model, in order; ``seconds`` is the total time / ``K``.
+
+    Raises:
+        ValueError: no models, different shapes, no bias, a mask or seed count that is not ``K``,
+            an argument out of range.
+        TypeError: an optimizer object, a model that is not a course MLP, ``data`` without splits.
 
     >>> from course_lib.training.data import load
     >>> from course_lib.training.models import mlp
@@ -120,124 +309,32 @@ def train_many(
     >>> [r.seed for r in runs], all(r.final_test_acc > 70 for r in runs)
     ([0, 1, 2], True)
     """
-    models = list(models)
-    if not models:
-        raise ValueError("models must hold at least one model")
-    if not isinstance(optimizer, str):
-        raise TypeError(f"train_many takes an optimizer name, one of {OPTIMIZERS}; got {type(optimizer).__name__}")
-    layer_lists = [mlp_layers(m) for m in models]
-    shapes = [[tuple(layer.weight.shape) for _, layer in layers] for layers in layer_lists]
-    if any(s != shapes[0] for s in shapes):
-        raise ValueError(f"all models must have the same layer shapes, got {shapes}")
-    if any(layer.bias is None for layers in layer_lists for _, layer in layers):
-        raise ValueError("train_many needs Linear layers with a bias")
-    k_runs = len(models)
-    if masks is None:
-        masks = [None] * k_runs
-    masks = list(masks)
-    if len(masks) != k_runs:
-        raise ValueError(f"masks must hold one dict (or None) per model: {k_runs}, got {len(masks)}")
-    checked = [_check_masks(m, mk) for m, mk in zip(models, masks, strict=False)]
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        seeds = [int(seeds)] * k_runs
-    seeds = [check_int(s, "seeds entries", 0) for s in seeds]
-    if len(seeds) != k_runs:
-        raise ValueError(f"seeds must hold one int per model: {k_runs}, got {len(seeds)}")
-    train_split, val, test = (_check_split(data, s) for s in ("train", "val", "test"))
-    cfg = _config(epochs, lr, batch_size, optimizer, momentum, weight_decay, eval_every, len(train_split), save_at)
+    layer_lists, checked, seed_list = _check_runs(models, masks, seeds, optimizer)
+    train_split, val, test = check_splits(data)
+    cfg = train_config(
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        optimizer=optimizer,
+        momentum=momentum,
+        weight_decay=weight_decay,
+        eval_every=eval_every,
+        save_at=save_at,
+        n_train=len(train_split),
+    )
+    threads = check_threads(threads)
     if threads is None:
-        threads = auto_threads(sum(p.numel() for p in models[0].parameters()))
-
-    names = [name for name, _ in layer_lists[0]]
-    n_layers = len(names)
-    keys = [f"{n}.weight" for n in names] + [f"{n}.bias" for n in names]
-    # One flat tensor holds every run's weights, then biases: (K, out, in) and (K, out) per layer.
-    stack_shapes = [(k_runs, *layer.weight.shape) for _, layer in layer_lists[0]]
-    stack_shapes += [(k_runs, s[1]) for s in stack_shapes]
-    sizes = [math.prod(s) for s in stack_shapes]
-    offsets = [sum(sizes[:i]) for i in range(len(sizes))]
-    dtype = layer_lists[0][0][1].weight.dtype
-    results = [TrainResult(seed=s) for s in seeds]
+        threads = auto_threads(sum(p.numel() for _, layer in layer_lists[0] for p in layer.parameters()))
     start = time.perf_counter()
     with num_threads(threads), torch.no_grad():
-        flat = torch.empty(sum(sizes), dtype=dtype)
-        views = [t.view(s) for t, s in zip(flat.split(sizes), stack_shapes, strict=False)]
-        weights, biases = views[:n_layers], views[n_layers:]
-        for k, layers in enumerate(layer_lists):
-            for li, (_, layer) in enumerate(layers):
-                weights[li][k].copy_(layer.weight)
-                biases[li][k].copy_(layer.bias)
-        # the 0/1 float keep-mask of the flat tensor's first `end` entries (up to the last masked tensor)
-        masked = [i for i, key in enumerate(keys) if any(key in c for c in checked)]
-        end = offsets[masked[-1]] + sizes[masked[-1]] if masked else 0
-        keep = torch.ones(end, dtype=dtype)
-        for i in masked:
-            stacked_keep = keep[offsets[i] : offsets[i] + sizes[i]].view(stack_shapes[i])
-            for k, c in enumerate(checked):
-                if keys[i] in c:
-                    stacked_keep[k].copy_(c[keys[i]])
-        flat[:end].mul_(keep)
-        param = nn.Parameter(flat)  # the optimizer's one leaf; shares flat's memory
-        param.grad = torch.zeros_like(flat)
-        grads = [t.view(s) for t, s in zip(param.grad.split(sizes), stack_shapes, strict=False)]
-        grad_w, grad_b = grads[:n_layers], grads[n_layers:]
-        opt = _make_optimizer([param], cfg)
-        gens = [torch.Generator().manual_seed(s) for s in seeds]
-        n, bs = len(train_split), cfg["batch_size"]
-        x, y = train_split.x.reshape(n, -1), train_split.y
-        val_x, test_x = val.x.reshape(len(val), -1), test.x.reshape(len(test), -1)
-        running = torch.zeros(k_runs)
-        count = 0
-
-        def record(it: int):
-            nonlocal running, count
-            vl, va = _loss_acc(_stacked_forward(weights, biases, val_x)[-1], val.y)
-            _, ta = _loss_acc(_stacked_forward(weights, biases, test_x)[-1], test.y)
-            for k, r in enumerate(results):
-                r.iterations.append(it)
-                r.train_loss.append(float(running[k]) / count if count else math.nan)
-                r.val_loss.append(float(vl[k]))
-                r.val_acc.append(float(va[k]))
-                r.test_acc.append(float(ta[k]))
-            running, count = torch.zeros(k_runs), 0
-
-        def snapshot(it: int):
-            if it in cfg["save_at"]:
-                for k, r in enumerate(results):
-                    state = {}
-                    for name, w, b in zip(names, weights, biases, strict=False):
-                        state[f"{name}.weight"] = w[k].clone()
-                        state[f"{name}.bias"] = b[k].clone()
-                    r.snapshots[it] = state
-
-        record(0)
-        snapshot(0)
-        it = 0
-        with _progress(cfg["total"], progress, f"train x{k_runs}") as bar:
-            for _ in range(cfg["epochs"]):
-                # each run's minibatch order: the permutation train() draws from the same seed
-                order = torch.stack([torch.randperm(n, generator=g) for g in gens])  # (K, n)
-                for lo in range(0, n, bs):
-                    idx = order[:, lo : lo + bs].reshape(-1)
-                    xb = x.index_select(0, idx).view(k_runs, -1, x.shape[1])  # (K, B, in)
-                    yb = y.index_select(0, idx).view(k_runs, -1)
-                    acts = _stacked_forward(weights, biases, xb)
-                    losses = _stacked_backward(weights, acts, yb, grad_w, grad_b)
-                    if end:
-                        param.grad[:end].mul_(keep)  # pruned entries get no gradient (nor momentum)
-                    opt.step()
-                    running += losses
-                    count += 1
-                    it += 1
-                    snapshot(it)
-                    if it % cfg["eval_every"] == 0 or it == cfg["total"]:
-                        record(it)
-                    bar.update(1)
-        for k, layers in enumerate(layer_lists):
-            for li, (_, layer) in enumerate(layers):
-                layer.weight.copy_(weights[li][k])
-                layer.bias.copy_(biases[li][k])
-    seconds = time.perf_counter() - start
-    for r in results:
-        r.seconds = seconds / k_runs
-    return results
+        stack = _stack(layer_lists, checked)
+        opt = make_optimizer([stack.param], cfg)
+        recorder = Recorder(seed_list, cfg, stack.evaluate, stack.state_dicts, val, test)
+        recorder.start()
+        with progress_bar(cfg.total, progress, f"train x{len(seed_list)}") as bar:
+            batches = _batches(train_split, seed_list, cfg.batch_size, cfg.epochs)
+            for it, (xb, yb) in enumerate(batches, start=1):
+                recorder.step(it, _step(stack, opt, xb, yb))
+                bar.update(1)
+        _unstack(stack, layer_lists)
+    return recorder.finish(time.perf_counter() - start)

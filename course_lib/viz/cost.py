@@ -1,14 +1,15 @@
 """Plots of what pruning saves: size, work, latency and energy (each returns a new ``Figure``).
 
-Figures are built with ``matplotlib.figure.Figure`` (not ``pyplot``), so a
-notebook shows each once, as a cell's last expression. Functions that take a
-pruning ``rate`` compute what they show from it, so a slider can drive them::
+Figures are made by :func:`course_lib.viz.figure.new_figure`, so a notebook shows each
+once, as a cell's last expression. Functions that take a ``sparsity`` compute what
+they show from it, so a slider can drive them::
 
-    SliderFigure(functools.partial(plot_pruning_costs, model), rate=rate_slider())
+    SliderFigure(functools.partial(plot_pruning_costs, model), sparsity=sparsity_slider())
 
 Timings are measured once, outside: :func:`plot_latency_vs_sparsity` takes the
-measured numbers and a ``rate`` only moves its marker (re-timing on every slider
-move would be slow and noisy).
+measured numbers and a ``sparsity`` only moves its marker (re-timing on every slider
+move would be slow and noisy). The energy numbers are Horowitz's 45 nm table (ISSCC
+2014, :mod:`course_lib.measure.energy`).
 
 >>> fig = plot_energy_table()
 >>> [float(b.get_width()) for b in fig.axes[0].patches][:2]
@@ -17,6 +18,7 @@ move would be slow and noisy).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -48,7 +50,18 @@ PART_COLORS = {"compute": "tab:purple", "SRAM reads": "tab:cyan", "DRAM reads": 
 def plot_energy_table(table: Mapping[str, float] = HOROWITZ_45NM) -> Figure:
     """The slide's energy table (Horowitz, ISSCC 2014, 45 nm) as horizontal bars on a log scale.
 
-    Bar widths are the picojoules; labels name the operation.
+    y axis: one bar per operation, cheapest at the bottom (memory reads coloured apart
+    from arithmetic); x axis: picojoules per 32-bit operation, log scale.
+
+    Args:
+        table: {operation: picojoules}; by default :data:`course_lib.measure.energy.HOROWITZ_45NM`.
+
+    Returns:
+        A new ``Figure`` with one axes.
+
+    >>> fig = plot_energy_table({"add": 1.0, "DRAM read": 640.0})
+    >>> [float(b.get_width()) for b in fig.axes[0].patches]
+    [1.0, 640.0]
     """
     rows = energy_table() if table is HOROWITZ_45NM else sorted(table.items(), key=lambda kv: kv[1])
     labels, values = [r[0] for r in rows], [r[1] for r in rows]
@@ -77,14 +90,30 @@ def plot_energy_table(table: Mapping[str, float] = HOROWITZ_45NM) -> Figure:
 
 
 def _parts(e: EnergyBreakdown) -> dict[str, float]:
+    """The picojoules of ``e`` by part, in the order of ``PART_COLORS``."""
     return {"compute": e.compute_pj, "SRAM reads": e.sram_pj, "DRAM reads": e.dram_pj}
 
 
 def plot_energy_breakdown(breakdowns: Mapping[str, EnergyBreakdown], title: str = "") -> Figure:
     """Where the energy of one inference goes: stacked bars (compute, SRAM, DRAM) per variant.
 
-    Left: microjoules; right: the same as shares of each bar (percent). The
-    bars' heights are the parts in the order compute, SRAM reads, DRAM reads.
+    x axis: one bar per entry of ``breakdowns``. Left axes: microjoules per inference,
+    with the total written on top; right axes: the same as shares of each bar (percent).
+    The bars' segments, bottom to top, are compute, SRAM reads, DRAM reads.
+
+    Args:
+        breakdowns: a non-empty dict {label: :class:`~course_lib.measure.energy.EnergyBreakdown`}.
+        title: the figure's title; a default one if empty.
+
+    Returns:
+        A new ``Figure`` with two axes (absolute, then shares).
+
+    Raises:
+        TypeError: ``breakdowns`` is not a non-empty dict of ``EnergyBreakdown``.
+
+    >>> fig = plot_energy_breakdown({"a": EnergyBreakdown(1e6, 1e6, 0, 8e6)})
+    >>> [round(float(b.get_height()), 1) for b in fig.axes[1].patches]  # shares: compute, SRAM, DRAM
+    [20.0, 0.0, 80.0]
     """
     if not isinstance(breakdowns, Mapping) or not breakdowns:
         raise TypeError("breakdowns must be a non-empty dict {label: EnergyBreakdown}")
@@ -96,9 +125,9 @@ def plot_energy_breakdown(breakdowns: Mapping[str, EnergyBreakdown], title: str 
     ax_abs, ax_rel = fig.subplots(1, 2)
     x = np.arange(len(names))
     bottom_abs, bottom_rel = np.zeros(len(names)), np.zeros(len(names))
-    totals = np.array([breakdowns[n].total_pj for n in names])
+    totals = np.array([breakdowns[n].total_pj for n in names], dtype=float)
     for part, color in PART_COLORS.items():
-        vals = np.array([_parts(breakdowns[n])[part] for n in names])
+        vals = np.array([_parts(breakdowns[n])[part] for n in names], dtype=float)
         ax_abs.bar(x, vals / 1e6, bottom=bottom_abs, color=color, label=part)
         share = np.divide(100 * vals, totals, out=np.zeros_like(vals), where=totals > 0)
         ax_rel.bar(x, share, bottom=bottom_rel, color=color, label=part)
@@ -116,17 +145,34 @@ def plot_energy_breakdown(breakdowns: Mapping[str, EnergyBreakdown], title: str 
     return fig
 
 
-def plot_pruning_costs(model: nn.Sequential, rate: float = 0.9, cache_kib: int = 0, batch_size: int = 1) -> Figure:
-    """Size in memory and on disk, MACs and energy of ``model`` pruned at ``rate``, per variant.
+def plot_pruning_costs(model: nn.Sequential, sparsity: float = 0.9, cache_kib: int = 0, batch_size: int = 1) -> Figure:
+    """Size in memory and on disk, MACs and energy of ``model`` pruned to ``sparsity``, per variant.
 
-    The variants are :func:`course_lib.measure.pruned_variants`: dense, masked
-    (zeros stored dense), CSR, and ``rate`` of the hidden neurons removed. The
-    bars of each panel, left to right, are those variants; heights are KiB in
-    memory (panel 1), KiB on disk (2), MACs per sample (3) and microjoules per
-    inference (4), with ``cache_kib`` of on-chip SRAM.
+    The variants are :func:`course_lib.measure.pruned_variants`: dense, masked (zeros
+    stored dense), CSR, and that fraction of the hidden neurons removed. x axis of each of
+    the four panels: those variants, left to right; y axis: KiB in memory (panel 1), KiB on
+    disk (2), MACs per sample (3) and microjoules per inference (4), each bar labelled with
+    its percentage of dense.
+
+    Args:
+        model: an MLP, ``nn.Sequential`` of Linear and ReLU layers; not changed.
+        sparsity: the fraction of weights (and of hidden neurons) pruned, a float in [0, 1].
+        cache_kib: KiB of on-chip SRAM for the energy estimate (0: every read from DRAM).
+        batch_size: inputs per batch for the energy estimate (weights are read once a batch).
+
+    Returns:
+        A new ``Figure`` with four axes.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Sequential``, or ``sparsity`` is not a number.
+        ValueError: ``sparsity`` is outside [0, 1].
+
+    >>> fig = plot_pruning_costs(nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2)), 0.5)
+    >>> [ax.get_title() for ax in fig.axes][2], [float(b.get_height()) for b in fig.axes[2].patches]
+    ('MACs per sample', [80.0, 80.0, 40.0, 40.0])
     """
-    rate = check_sparsity(rate, name="rate")
-    costs = pruning_costs(model, rate, cache_bytes=int(cache_kib) * 1024, batch_size=batch_size)
+    sparsity = check_sparsity(sparsity)
+    costs = pruning_costs(model, sparsity, cache_bytes=int(cache_kib) * 1024, batch_size=batch_size)
     names = list(costs)
     panels = [
         ("in memory / KiB", [costs[n]["memory_bytes"] / 1024 for n in names]),
@@ -143,19 +189,29 @@ def plot_pruning_costs(model: nn.Sequential, rate: float = 0.9, cache_kib: int =
         for i, v in enumerate(vals):
             ax.text(i, v, f"{v / vals[0]:.0%}", ha="center", va="bottom", fontsize=8)
     fig.suptitle(
-        f"Pruning rate {rate:.2f}: what each way of storing the pruned model costs "
+        f"Sparsity {sparsity:.2f}: what each way of storing the pruned model costs "
         f"(percent of dense; SRAM {int(cache_kib)} KiB)"
     )
     return fig
 
 
-def plot_pruned_energy(model: nn.Sequential, rate: float = 0.9, cache_kib: int = 0, batch_size: int = 1) -> Figure:
-    """:func:`plot_energy_breakdown` of the variants of ``model`` pruned at ``rate`` (see :func:`plot_pruning_costs`)."""
-    rate = check_sparsity(rate, name="rate")
-    costs = pruning_costs(model, rate, cache_bytes=int(cache_kib) * 1024, batch_size=batch_size)
+def plot_pruned_energy(model: nn.Sequential, sparsity: float = 0.9, cache_kib: int = 0, batch_size: int = 1) -> Figure:
+    """:func:`plot_energy_breakdown` of the four variants of ``model`` pruned to ``sparsity``.
+
+    Args:
+        model, sparsity, cache_kib, batch_size: as :func:`plot_pruning_costs`.
+
+    Returns:
+        A new ``Figure``: stacked bars per variant (dense, masked, csr, neurons removed).
+
+    Raises:
+        TypeError, ValueError: as :func:`plot_pruning_costs`.
+    """
+    sparsity = check_sparsity(sparsity)
+    costs = pruning_costs(model, sparsity, cache_bytes=int(cache_kib) * 1024, batch_size=batch_size)
     return plot_energy_breakdown(
         {n: c["energy"] for n, c in costs.items()},
-        title=f"Energy of one inference at pruning rate {rate:.2f}, "
+        title=f"Energy of one inference at sparsity {sparsity:.2f}, "
         f"{int(cache_kib)} KiB of on-chip SRAM, batch {batch_size}",
     )
 
@@ -163,16 +219,34 @@ def plot_pruned_energy(model: nn.Sequential, rate: float = 0.9, cache_kib: int =
 def plot_latency_vs_sparsity(
     sparsities: Sequence[float],
     latencies_ms: Mapping[str, Sequence[float] | float],
-    rate: float | None = None,
+    sparsity: float | None = None,
     break_even: float | None = None,
     title: str = "",
 ) -> Figure:
-    """Measured latency (ms, log scale) against sparsity, one line per variant.
+    """Measured latency against sparsity, one line per variant (``masked`` dashed).
 
-    ``latencies_ms`` maps a label to one time per sparsity, or to a single
-    number (drawn as a flat line: e.g. dense, which does not depend on the zeros).
-    ``rate`` draws a marker line and writes the speedups over ``"dense"`` at the
-    measured sparsity nearest to it; ``break_even`` marks the crossing.
+    x axis: the sparsity; y axis: time per batch in ms (median, log scale).
+
+    Args:
+        sparsities: the measured sparsities, a non-empty 1-D sequence.
+        latencies_ms: {label: one time (ms) per sparsity, or a single number drawn as a
+            flat line, e.g. dense, which does not depend on the zeros}.
+        sparsity: ``None``, or where to draw a marker line: at the measured sparsity nearest
+            to it, the title gives each variant's speedup over ``"dense"``.
+        break_even: ``None``, or the sparsity from which CSR is faster (a dotted line).
+        title: the figure's title, if any.
+
+    Returns:
+        A new ``Figure`` with one axes.
+
+    Raises:
+        TypeError: ``latencies_ms`` is not a non-empty dict, or ``sparsity`` is not a number.
+        ValueError: ``sparsities`` is empty, a curve has another length, or ``sparsity`` is
+            outside [0, 1].
+
+    >>> fig = plot_latency_vs_sparsity([0.5, 0.9], {"dense": 2.0, "csr": [4.0, 1.0]}, sparsity=0.9)
+    >>> fig.axes[0].get_title()
+    'at sparsity 0.90, speedup over dense: csr: 2.00x'
     """
     xs = np.asarray(sparsities, dtype=float)
     if xs.ndim != 1 or len(xs) == 0:
@@ -181,7 +255,7 @@ def plot_latency_vs_sparsity(
         raise TypeError("latencies_ms must be a non-empty dict {label: times in ms}")
     curves = {}
     for k, v in latencies_ms.items():
-        ys = np.full(len(xs), float(v)) if np.isscalar(v) else np.asarray(v, dtype=float)
+        ys = np.full(len(xs), float(v)) if isinstance(v, numbers.Real) else np.asarray(v, dtype=float)
         if ys.shape != xs.shape:
             raise ValueError(f"latencies_ms[{k!r}] must have one time per sparsity ({len(xs)}), got {ys.shape}")
         curves[k] = ys
@@ -206,9 +280,9 @@ def plot_latency_vs_sparsity(
             ha="right" if right else "left",
             fontsize=9,
         )
-    if rate is not None:
-        rate = check_sparsity(rate, name="rate")
-        i = int(np.argmin(np.abs(xs - rate)))
+    if sparsity is not None:
+        sparsity = check_sparsity(sparsity)
+        i = int(np.argmin(np.abs(xs - sparsity)))
         ax.axvline(xs[i], color="k", lw=0.8)
         if "dense" in curves:
             text = ", ".join(f"{k}: {curves['dense'][i] / ys[i]:.2f}x" for k, ys in curves.items() if k != "dense")
@@ -224,7 +298,20 @@ def size_curves(model: nn.Sequential, sparsities: Sequence[float]) -> dict[str, 
 
     CSR sizes come from :func:`course_lib.measure.size.csr_bytes` with
     ``round(s * numel)`` zeros per weight (what :func:`course_lib.magnitude_mask`
-    prunes); "neurons removed" removes that fraction of each hidden layer's neurons.
+    prunes); "neurons removed" removes that fraction of each hidden layer's neurons
+    (what :func:`course_lib.shrink_mlp` leaves), computed without building the models.
+
+    Args:
+        model: an MLP whose only weights are its ``nn.Linear`` layers; not changed.
+        sparsities: fractions pruned, each a float in [0, 1].
+
+    Returns:
+        {"dense", "csr int32", "csr int64", "neurons removed": bytes at each sparsity}.
+
+    Raises:
+        TypeError: ``model`` has weights other than its Linear layers, or a sparsity is not
+            a number.
+        ValueError: a sparsity is outside [0, 1].
 
     >>> c = size_curves(nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2)), [0.0, 0.5])
     >>> c["dense"], c["csr int32"]
@@ -257,33 +344,47 @@ def size_curves(model: nn.Sequential, sparsities: Sequence[float]) -> dict[str, 
 
 def plot_size_vs_sparsity(
     model: nn.Sequential,
-    rate: float | None = None,
+    sparsity: float | None = None,
     sparsities: Sequence[float] = tuple(np.round(np.linspace(0, 0.99, 34), 3)),
 ) -> Figure:
-    """Bytes in memory against sparsity (:func:`size_curves`), with a marker at ``rate``.
+    """Bytes in memory against sparsity (:func:`size_curves`), with a marker at ``sparsity``.
 
-    Lines, in order: dense, CSR int32, CSR int64, neurons removed (KiB).
+    x axis: the sparsity; y axis: KiB of parameters in memory. Lines, in order: dense,
+    CSR int32, CSR int64 (dashed), neurons removed. With ``sparsity``, a marker line and a
+    title giving each variant's size there as a percentage of dense.
+
+    Args:
+        model: an MLP, as :func:`size_curves`.
+        sparsity: ``None``, or where to draw the marker, a float in [0, 1].
+        sparsities: the x values of the curves.
+
+    Returns:
+        A new ``Figure`` with one axes.
+
+    Raises:
+        TypeError, ValueError: as :func:`size_curves`, also for ``sparsity``.
     """
     xs = list(sparsities)
     curves = size_curves(model, xs)
     fig = new_figure((7, 4))
     ax = fig.subplots()
-    styles = {
-        "dense": dict(color="0.45"),
-        "csr int32": dict(color="tab:blue"),
-        "csr int64": dict(color="tab:blue", ls="--"),
-        "neurons removed": dict(color="tab:green"),
+    styles = {  # (colour, line style)
+        "dense": ("0.45", "-"),
+        "csr int32": ("tab:blue", "-"),
+        "csr int64": ("tab:blue", "--"),
+        "neurons removed": ("tab:green", "-"),
     }
     for k, ys in curves.items():
-        ax.plot(xs, [y / 1024 for y in ys], label=k, **styles[k])
+        color, ls = styles[k]
+        ax.plot(xs, [y / 1024 for y in ys], label=k, color=color, ls=ls)
     ax.set_xlabel("sparsity (fraction of weights, or of hidden neurons, removed)")
     ax.set_ylabel("parameters in memory / KiB")
-    if rate is not None:
-        rate = check_sparsity(rate, name="rate")
-        at = size_curves(model, [rate])
-        ax.axvline(rate, color="k", lw=0.8)
+    if sparsity is not None:
+        sparsity = check_sparsity(sparsity)
+        at = size_curves(model, [sparsity])
+        ax.axvline(sparsity, color="k", lw=0.8)
         ax.set_title(
-            f"at {rate:.2f}: "
+            f"at sparsity {sparsity:.2f}: "
             + ", ".join(f"{k} {v[0] / at['dense'][0]:.0%}" for k, v in at.items() if k != "dense")
             + " of dense",
             fontsize=9,

@@ -4,10 +4,10 @@ Every function returns a new matplotlib ``Figure``, made by :func:`new_figure`: 
 is created through ``pyplot`` (which loads the notebook's inline backend, so the
 figure displays as a cell's last expression) and closed in ``pyplot`` at once (so
 it is shown once, not twice, and figures do not pile up in ``pyplot``). The
-functions that take a pruning rate (or ``n``, ``m``) compute their mask
+functions that take a ``sparsity`` (or ``n``, ``m``) compute their mask
 themselves, so a slider can drive them::
 
-    SliderFigure(functools.partial(plot_magnitude_mask, weight), rate=rate_slider())
+    SliderFigure(functools.partial(plot_magnitude_mask, weight), sparsity=sparsity_slider())
 
 In heatmaps a cell is a weight (row = output neuron, column = input), coloured by
 its value; pruned cells are dark grey.
@@ -24,11 +24,13 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.patches import Patch
 
 from course_lib._checks import check_sparsity
-from course_lib.pruning.error import output_error
+from course_lib.pruning.error import Activation, output_error
 from course_lib.pruning.magnitude import global_magnitude_masks, magnitude_mask
 from course_lib.pruning.masks import check_mask, check_weight
 from course_lib.pruning.nm import nm_mask
@@ -63,6 +65,7 @@ def _rows(t: torch.Tensor) -> np.ndarray:
 
 
 def _pruned_legend(fig: Figure) -> None:
+    """A legend entry below the axes: dark grey = pruned."""
     fig.legend(
         handles=[Patch(facecolor=PRUNED_COLOR, label="pruned weight (mask False)")],
         loc="outside lower center",
@@ -70,7 +73,7 @@ def _pruned_legend(fig: Figure) -> None:
     )
 
 
-def _heatmap(ax, weight: torch.Tensor, mask: torch.Tensor, title: str):
+def _heatmap(ax: Axes, weight: torch.Tensor, mask: torch.Tensor, title: str) -> AxesImage:
     """Draw ``weight`` with pruned cells in dark grey on ``ax``; return the image."""
     w, keep = _rows(weight), _rows(mask)
     vmax = float(np.abs(w).max()) or 1.0
@@ -85,14 +88,24 @@ def _heatmap(ax, weight: torch.Tensor, mask: torch.Tensor, title: str):
     return im
 
 
-def _check_rate(rate) -> float:
-    return check_sparsity(rate, name="rate")
-
-
 # --------------------------------------------------------------------------- 01: magnitude
 def plot_removal_errors(weight: torch.Tensor, errors: torch.Tensor, labels: Sequence[str] | None = None) -> Figure:
-    """Bar chart: the output error of removing each single weight (e.g. from
-    :func:`course_lib.pruning.error.removal_errors`); the smallest bar is highlighted.
+    """Bar chart of the output error of removing each single weight; the smallest is highlighted.
+
+    x axis: one bar per weight ("remove w0 = 10", ...); y axis: the relative output error
+    (e.g. from :func:`course_lib.pruning.error.removal_errors`), written on each bar.
+
+    Args:
+        weight: the weights, a finite float tensor of any shape (flattened, one bar each).
+        errors: one error per weight, a tensor of ``weight``'s shape.
+        labels: one label per weight; by default ``"w{i} = {value}"``.
+
+    Returns:
+        A new ``Figure`` with one axes.
+
+    Raises:
+        TypeError: ``weight`` is not a float tensor.
+        ValueError: ``errors`` has another shape, or ``labels`` another length.
 
     >>> fig = plot_removal_errors(torch.tensor([10., -8., 0.1]), torch.tensor([0.8, 0.6, 0.01]))
     >>> [round(float(p.get_height()), 2) for p in fig.axes[0].patches]
@@ -123,6 +136,21 @@ def plot_removal_errors(weight: torch.Tensor, errors: torch.Tensor, labels: Sequ
 def plot_mask(weight: torch.Tensor, mask: torch.Tensor, title: str = "pruning mask") -> Figure:
     """Heatmap of ``weight`` with the cells ``mask`` prunes in dark grey, and a colorbar.
 
+    x axis: input (column); y axis: output neuron (row); colour: the weight's value
+    (blue negative, red positive); matrices up to 64 entries have each value written in.
+
+    Args:
+        weight: a finite float tensor; 2-D as ``(out_features, in_features)``, 1-D as one row.
+        mask: a bool mask of ``weight``'s shape, ``True`` = keep.
+        title: the axes title.
+
+    Returns:
+        A new ``Figure`` with the heatmap and its colorbar.
+
+    Raises:
+        TypeError: ``weight`` is not a float tensor or ``mask`` not a bool tensor.
+        ValueError: ``mask`` has another shape.
+
     >>> fig = plot_mask(torch.tensor([[1., -2.], [3., 0.5]]), torch.tensor([[True, False], [True, True]]))
     >>> fig.axes[0].images[0].get_array().mask.tolist()
     [[False, True], [False, False]]
@@ -137,21 +165,35 @@ def plot_mask(weight: torch.Tensor, mask: torch.Tensor, title: str = "pruning ma
     return fig
 
 
-def plot_magnitude_mask(weight: torch.Tensor, rate: float) -> Figure:
-    """Magnitude pruning at ``rate``: a heatmap of the mask and a histogram of |w|
-    (kept vs pruned) with the threshold the rate implies.
+def plot_magnitude_mask(weight: torch.Tensor, sparsity: float) -> Figure:
+    """Magnitude pruning (:func:`course_lib.magnitude_mask`) of ``weight`` at ``sparsity``.
+
+    Left: the heatmap of :func:`plot_mask` (x: input, y: output neuron, pruned cells dark
+    grey). Right: a stacked histogram of |w| (x: |w|, y: number of weights), kept vs
+    pruned, with a dashed line at the threshold the sparsity implies.
+
+    Args:
+        weight: a finite float tensor; 2-D as ``(out_features, in_features)``, 1-D as one row.
+        sparsity: the fraction of entries pruned, a float in [0, 1].
+
+    Returns:
+        A new ``Figure`` with two axes (heatmap first) and a colorbar.
+
+    Raises:
+        TypeError: ``weight`` is not a float tensor, or ``sparsity`` is not a number.
+        ValueError: ``sparsity`` is outside [0, 1].
 
     >>> fig = plot_magnitude_mask(torch.tensor([[10., -8., 0.1, 5.]]), 0.5)
     >>> int(fig.axes[0].images[0].get_array().mask.sum())
     2
     """
     check_weight(weight)
-    rate = _check_rate(rate)
-    mask = magnitude_mask(weight, rate)
+    sparsity = check_sparsity(sparsity)
+    mask = magnitude_mask(weight, sparsity)
     pruned = int((~mask).sum())
     fig = new_figure((10, 4))
     fig.suptitle(
-        f"Magnitude pruning at rate {rate:.2f}: the {pruned} of {weight.numel()} weights "
+        f"Magnitude pruning at sparsity {sparsity:.2f}: the {pruned} of {weight.numel()} weights "
         "with the smallest |w| are pruned"
     )
     ax_map, ax_hist = fig.subplots(1, 2, width_ratios=[3, 2])
@@ -180,12 +222,24 @@ def plot_magnitude_mask(weight: torch.Tensor, rate: float) -> Figure:
     return fig
 
 
-def plot_layerwise_vs_global(weights: Mapping[str, torch.Tensor], rate: float) -> Figure:
-    """Per-layer sparsity when every layer is pruned to ``rate`` (layer-wise) vs one
-    |w| threshold for all layers (global, :func:`course_lib.global_magnitude_masks`).
+def plot_layerwise_vs_global(weights: Mapping[str, torch.Tensor], sparsity: float) -> Figure:
+    """Per-layer sparsity of layer-wise vs global magnitude pruning at the same total ``sparsity``.
 
-    Both prune the same total number of weights; global takes more from layers whose
-    weights are small.
+    Layer-wise prunes every layer to ``sparsity``; global uses one |w| threshold for all
+    layers (:func:`course_lib.global_magnitude_masks`), so it takes more from layers whose
+    weights are small. x axis: one pair of bars per layer (name and shape); y axis: the
+    fraction of that layer pruned; a dotted line marks ``sparsity``.
+
+    Args:
+        weights: a non-empty dict {name: finite float tensor}, e.g. a model's prunable weights.
+        sparsity: the total fraction pruned, a float in [0, 1].
+
+    Returns:
+        A new ``Figure`` with one axes: layer-wise bars first, then global bars.
+
+    Raises:
+        TypeError: ``weights`` is not a non-empty dict, or ``sparsity`` is not a number.
+        ValueError: ``sparsity`` is outside [0, 1], or a weight is not valid.
 
     >>> fig = plot_layerwise_vs_global({"a": torch.tensor([1., 2.]), "b": torch.tensor([5., 6.])}, 0.5)
     >>> [round(float(p.get_height()), 2) for p in fig.axes[0].patches]
@@ -193,9 +247,9 @@ def plot_layerwise_vs_global(weights: Mapping[str, torch.Tensor], rate: float) -
     """
     if not isinstance(weights, Mapping) or not weights:
         raise TypeError("weights must be a non-empty dict {name: floating-point tensor}")
-    rate = _check_rate(rate)
-    layerwise = {n: magnitude_mask(w, rate) for n, w in weights.items()}
-    global_ = global_magnitude_masks(weights, rate)
+    sparsity = check_sparsity(sparsity)
+    layerwise = {n: magnitude_mask(w, sparsity) for n, w in weights.items()}
+    global_ = global_magnitude_masks(weights, sparsity)
     names = list(weights)
     x = np.arange(len(names))
     fig = new_figure((max(5.0, 1.8 * len(names)), 3.8))
@@ -204,7 +258,7 @@ def plot_layerwise_vs_global(weights: Mapping[str, torch.Tensor], rate: float) -
         values = [float((~masks[n]).sum()) / masks[n].numel() for n in names]
         bars = ax.bar(x + shift, values, width=0.4, label=label)
         ax.bar_label(bars, fmt="%.2f")
-    ax.axhline(rate, color="black", linestyle=":", linewidth=1, label=f"overall sparsity {rate:.2f}")
+    ax.axhline(sparsity, color="black", linestyle=":", linewidth=1, label=f"overall sparsity {sparsity:.2f}")
     ax.set_xticks(x, [f"{n}\n{tuple(weights[n].shape)}" for n in names])
     ax.set_ylim(0, 1.12)
     ax.set_ylabel("sparsity of the layer")
@@ -216,28 +270,46 @@ def plot_layerwise_vs_global(weights: Mapping[str, torch.Tensor], rate: float) -
 # --------------------------------------------------------------------------- 02: fine vs structured
 def plot_fine_vs_structured(
     weight: torch.Tensor,
-    rate: float,
+    sparsity: float,
     p: int = 2,
     inputs: torch.Tensor | None = None,
     bias: torch.Tensor | None = None,
-    activation=None,
+    activation: Activation | None = None,
 ) -> Figure:
-    """Side by side, at the same ``rate``: fine-grained magnitude pruning (single cells)
-    and structured pruning of whole rows by their L``p`` norm. With ``inputs``, each
-    title also gives the layer's relative output error (:func:`course_lib.pruning.error.output_error`).
+    """Fine-grained vs structured pruning of one layer at the same ``sparsity``, side by side.
+
+    Left: magnitude pruning (single cells, :func:`course_lib.magnitude_mask`); right: whole
+    rows by their L``p`` norm (:func:`course_lib.row_norm_mask`). Each is a heatmap (x: input,
+    y: output neuron, pruned cells dark grey) titled with its sparsity and, given ``inputs``,
+    the layer's relative output error (:func:`course_lib.pruning.error.output_error`).
+
+    Args:
+        weight: a finite float tensor ``(out_features, in_features)``.
+        sparsity: the fraction pruned, a float in [0, 1] (of entries, and of rows).
+        p: the row norm, 1 or 2.
+        inputs: ``None``, or a float tensor ``(batch, in_features)`` to measure output errors on.
+        bias, activation: the layer's bias and activation for the output error.
+
+    Returns:
+        A new ``Figure`` with two heatmaps (fine-grained first) and a shared colorbar.
+
+    Raises:
+        TypeError: ``weight`` is not a float tensor, or ``sparsity`` is not a number.
+        ValueError: ``weight`` is not 2-D, ``sparsity`` is outside [0, 1], ``p`` is not 1 or
+            2, or ``inputs``/``bias`` do not match ``weight``.
 
     >>> fig = plot_fine_vs_structured(torch.tensor([[1., -2.], [3., 0.5]]), 0.5)
     >>> [im.get_array().mask.tolist() for ax in fig.axes for im in ax.images]
     [[[True, False], [False, True]], [[True, True], [False, False]]]
     """
     check_weight(weight, min_dim=2)
-    rate = _check_rate(rate)
+    sparsity = check_sparsity(sparsity)
     masks = {
-        "fine-grained: smallest |w|": magnitude_mask(weight, rate),
-        f"structured: rows with smallest L{p} norm": row_norm_mask(weight, rate, p=p),
+        "fine-grained: smallest |w|": magnitude_mask(weight, sparsity),
+        f"structured: rows with smallest L{p} norm": row_norm_mask(weight, sparsity, p=p),
     }
     fig = new_figure((11, 4.2))
-    fig.suptitle(f"Fine-grained vs structured pruning at rate {rate:.2f}")
+    fig.suptitle(f"Fine-grained vs structured pruning at sparsity {sparsity:.2f}")
     axes = fig.subplots(1, 2, sharey=True)
     for ax, (label, mask) in zip(axes, masks.items(), strict=False):
         title = f"{label}\nsparsity {float((~mask).sum()) / mask.numel():.2f}"
@@ -253,15 +325,32 @@ def plot_fine_vs_structured(
 def plot_error_curves(
     x: Sequence[float],
     curves: Mapping[str, Sequence[float]],
-    rate: float | None = None,
+    sparsity: float | None = None,
     xlabel: str = "sparsity (fraction of weights pruned)",
     ylabel: str = "relative output error",
-    title: str = "Output error vs pruning rate",
+    title: str = "Output error vs sparsity",
 ) -> Figure:
-    """One line per entry of ``curves`` (label -> values at ``x``); with ``rate``, a
-    dashed vertical line there and each curve's value at it in the legend.
+    """One line per entry of ``curves`` against ``x`` (the sparsities), with a movable marker.
 
-    >>> fig = plot_error_curves([0, 0.5, 1], {"fine": [0, 0.2, 1], "rows": [0, 0.5, 1]}, rate=0.5)
+    x axis: ``x`` (``xlabel``, by default the sparsity); y axis: the curves' values
+    (``ylabel``, by default the relative output error). With ``sparsity``, a dashed
+    vertical line there and each curve's value at it (linearly interpolated) in the legend.
+
+    Args:
+        x: at least 2 increasing numbers.
+        curves: a non-empty dict {label: one value per entry of ``x``}.
+        sparsity: ``None``, or where to draw the marker, within ``[x[0], x[-1]]``.
+        xlabel, ylabel, title: the axis labels and the title.
+
+    Returns:
+        A new ``Figure`` with one axes, one line per curve in the order of ``curves``.
+
+    Raises:
+        TypeError: ``curves`` is not a non-empty dict.
+        ValueError: ``x`` is not increasing, a curve has another length, or ``sparsity`` lies
+            outside the range of ``x``.
+
+    >>> fig = plot_error_curves([0, 0.5, 1], {"fine": [0, 0.2, 1], "rows": [0, 0.5, 1]}, sparsity=0.5)
     >>> [line.get_ydata().tolist() for line in fig.axes[0].lines[:2]]
     [[0.0, 0.2, 1.0], [0.0, 0.5, 1.0]]
     """
@@ -270,22 +359,23 @@ def plot_error_curves(
         raise ValueError("x must be an increasing sequence of at least 2 numbers")
     if not isinstance(curves, Mapping) or not curves:
         raise TypeError("curves must be a non-empty dict {label: values at x}")
-    for label, ys in curves.items():
-        if len(ys) != xs.size:
-            raise ValueError(f"curves[{label!r}] has {len(ys)} values, x has {xs.size}")
-    if rate is not None:
-        rate = float(rate)
-        if not xs[0] <= rate <= xs[-1]:
-            raise ValueError(f"rate must lie in the range of x [{xs[0]}, {xs[-1]}], got {rate}")
+    for label, values in curves.items():
+        if len(values) != xs.size:
+            raise ValueError(f"curves[{label!r}] has {len(values)} values, x has {xs.size}")
+    at = None
+    if sparsity is not None:
+        at = float(sparsity)
+        if not xs[0] <= at <= xs[-1]:
+            raise ValueError(f"sparsity must lie in the range of x [{xs[0]}, {xs[-1]}], got {sparsity}")
     fig = new_figure((6.5, 4))
     ax = fig.add_subplot()
-    for label, ys in curves.items():
-        ys = np.asarray(ys, dtype=float)
-        if rate is not None:
-            label = f"{label} ({np.interp(rate, xs, ys):.3f} at {rate:.2f})"
+    for label, values in curves.items():
+        ys = np.asarray(values, dtype=float)
+        if at is not None:
+            label = f"{label} ({np.interp(at, xs, ys):.3f} at {at:.2f})"
         ax.plot(xs, ys, marker="o", markersize=3, label=label)
-    if rate is not None:
-        ax.axvline(rate, color="gray", linestyle="--", linewidth=1)
+    if at is not None:
+        ax.axvline(at, color="gray", linestyle="--", linewidth=1)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -296,11 +386,24 @@ def plot_error_curves(
 
 # --------------------------------------------------------------------------- 03: n:m
 def plot_nm_mask(weight: torch.Tensor, n: int, m: int) -> Figure:
-    """Heatmap of the n:m mask of ``weight`` (:func:`course_lib.nm_mask`), with a white
-    line between groups of ``m`` consecutive inputs.
+    """Heatmap of the n:m mask of ``weight`` (:func:`course_lib.nm_mask`), a white line between groups.
 
-    For a slider, an impossible choice (``n > m``, or ``m`` not dividing the row
-    length) gives a figure that says why instead of raising.
+    x axis: input (column), with a white line after every ``m`` consecutive inputs; y axis:
+    output neuron (row); pruned cells dark grey. For a slider, an impossible choice
+    (``n > m``, or ``m`` not dividing the row length) gives a figure that says why
+    instead of raising.
+
+    Args:
+        weight: a finite float tensor ``(out_features, in_features)``.
+        n: entries kept per group, an int.
+        m: the group length, an int.
+
+    Returns:
+        A new ``Figure``: the heatmap and a colorbar, or one text-only axes.
+
+    Raises:
+        TypeError: ``weight`` is not a float tensor, or ``n``/``m`` is not an int.
+        ValueError: ``weight`` is not 2-D.
 
     >>> fig = plot_nm_mask(torch.tensor([[1., -5., 3., 0.5]]), 2, 4)
     >>> fig.axes[0].images[0].get_array().mask.tolist()
@@ -340,8 +443,23 @@ def plot_nm_vs_unstructured(
     nm_points: Mapping[str, tuple[float, float]],
     ylabel: str = "relative output error",
 ) -> Figure:
-    """Error vs density: a line for unstructured magnitude pruning and one labelled
-    point per n:m pattern (``{"2:4": (0.5, error), ...}``).
+    """Error vs density: a line for unstructured magnitude pruning and one labelled point per n:m pattern.
+
+    x axis: the density (fraction kept, n/m for a pattern); y axis: ``ylabel`` (by default
+    the relative output error).
+
+    Args:
+        densities: at least 2 densities of the unstructured line.
+        unstructured: the error of unstructured pruning at each density.
+        nm_points: a non-empty dict {"n:m": (density, error)}.
+        ylabel: the y axis label.
+
+    Returns:
+        A new ``Figure`` with one axes (the line first, then the points).
+
+    Raises:
+        TypeError: ``nm_points`` is not a non-empty dict.
+        ValueError: ``densities`` and ``unstructured`` differ in length or have fewer than 2 values.
 
     >>> fig = plot_nm_vs_unstructured([0.25, 0.5, 1.0], [0.5, 0.2, 0.0], {"2:4": (0.5, 0.4)})
     >>> fig.axes[0].collections[0].get_offsets().tolist()

@@ -3,16 +3,17 @@
 A plot function takes keyword values and returns a matplotlib ``Figure``
 (it lives in :mod:`course_lib.viz`, where it is tested). :class:`SliderFigure`
 wires ``ipywidgets`` sliders to it; moving a slider calls the function again
-and shows the new figure. Tests drive it without a browser:
+and shows the new figure. The keyword each slider is given is the name of the
+plot function's parameter it drives. Tests drive it without a browser:
 
 >>> import matplotlib; matplotlib.use("Agg")
 >>> import matplotlib.pyplot as plt
->>> def plot(rate):
+>>> def plot(sparsity):
 ...     fig, ax = plt.subplots()
-...     _ = ax.bar([0], [rate])
+...     _ = ax.bar([0], [sparsity])
 ...     return fig
->>> w = SliderFigure(plot, rate=rate_slider("rate", 0.5))
->>> w.sliders["rate"].value = 0.8
+>>> w = SliderFigure(plot, sparsity=sparsity_slider("sparsity", 0.5))
+>>> w.sliders["sparsity"].value = 0.8
 >>> round(float(w.figure.axes[0].patches[0].get_height()), 2)
 0.8
 """
@@ -26,13 +27,30 @@ import matplotlib.pyplot as plt
 from IPython.display import display
 from matplotlib.figure import Figure
 
-__all__ = ["SliderFigure", "sparsity_slider", "rate_slider", "int_slider"]
+__all__ = ["SliderFigure", "sparsity_slider", "int_slider"]
 
 
 def sparsity_slider(
     description: str = "sparsity", value: float = 0.5, low: float = 0.0, high: float = 0.99, step: float = 0.01
 ) -> widgets.FloatSlider:
-    """A slider for a sparsity (fraction of weights pruned) in [low, high], shown with 2 decimals."""
+    """A slider for a fraction in [low, high], shown with 2 decimals; it reports only on release.
+
+    Made for a sparsity (the total fraction pruned); with another ``description`` it
+    also serves a per-round rate or a density.
+
+    Args:
+        description: the label shown left of the slider.
+        value: the start value.
+        low, high: the ends of the slider's range.
+        step: the slider's step.
+
+    Returns:
+        An ``ipywidgets.FloatSlider`` with ``continuous_update=False``.
+
+    >>> s = sparsity_slider(value=0.9, low=0.5)
+    >>> (s.description, s.value, s.min, s.max)
+    ('sparsity', 0.9, 0.5, 0.99)
+    """
     return widgets.FloatSlider(
         value=value,
         min=low,
@@ -45,28 +63,26 @@ def sparsity_slider(
     )
 
 
-def rate_slider(
-    description: str = "pruning rate", value: float = 0.5, min: float = 0.0, max: float = 0.99, step: float = 0.01
-) -> widgets.FloatSlider:
-    """A slider for a pruning rate (sparsity) in [min, max], shown with 2 decimals."""
-    return widgets.FloatSlider(
-        value=value,
-        min=min,
-        max=max,
-        step=step,
-        description=description,
-        readout_format=".2f",
-        continuous_update=False,
-        style={"description_width": "initial"},
-    )
+def int_slider(description: str, value: int, low: int, high: int, step: int = 1) -> widgets.IntSlider:
+    """An integer slider (a round, a layer index, n of n:m, ...); it reports only on release.
 
+    Args:
+        description: the label shown left of the slider.
+        value: the start value.
+        low, high: the ends of the slider's range (both included).
+        step: the slider's step.
 
-def int_slider(description: str, value: int, min: int, max: int, step: int = 1) -> widgets.IntSlider:
-    """An integer slider (a round, a layer index, n of n:m...)."""
+    Returns:
+        An ``ipywidgets.IntSlider`` with ``continuous_update=False``.
+
+    >>> k = int_slider("m", 4, 1, 8)
+    >>> (k.value, k.min, k.max)
+    (4, 1, 8)
+    """
     return widgets.IntSlider(
         value=value,
-        min=min,
-        max=max,
+        min=low,
+        max=high,
         step=step,
         description=description,
         continuous_update=False,
@@ -83,17 +99,27 @@ def _in_kernel() -> bool:
 
 
 class SliderFigure(widgets.VBox):
-    """Sliders above a figure; each change re-runs ``plot_fn(**values)``.
+    """Sliders above a figure; each change re-runs ``plot_fn(**values)`` and shows the new figure.
 
-    ``plot_fn`` must return a matplotlib ``Figure``. The latest figure is kept in
-    ``.figure`` (tests read its data), the sliders in ``.sliders``.
+    Args:
+        plot_fn: a function of the sliders' values (as keyword arguments, named as the
+            sliders are) that returns a new matplotlib ``Figure``.
+        **sliders: the sliders, e.g. ``sparsity=sparsity_slider()``; at least one.
+
+    Attributes:
+        figure: the latest ``Figure`` (tests read its data).
+        sliders: {keyword: slider}.
+
+    Raises:
+        TypeError: ``plot_fn`` is not callable, or returns something other than a ``Figure``.
+        ValueError: no slider is given.
     """
 
     def __init__(self, plot_fn: Callable[..., Figure], **sliders: widgets.ValueWidget):
         if not callable(plot_fn):
             raise TypeError("plot_fn must be callable and return a matplotlib Figure")
         if not sliders:
-            raise ValueError("give at least one slider, e.g. rate=rate_slider()")
+            raise ValueError("give at least one slider, e.g. sparsity=sparsity_slider()")
         self.plot_fn = plot_fn
         self.sliders = dict(sliders)
         self.output = widgets.Output()
@@ -108,7 +134,11 @@ class SliderFigure(widgets.VBox):
         return {name: s.value for name, s in self.sliders.items()}
 
     def update(self) -> Figure:
-        """Redraw with the current slider values and return the new figure."""
+        """Redraw with the current slider values and return the new figure.
+
+        Raises:
+            TypeError: ``plot_fn`` did not return a ``Figure``.
+        """
         fig = self.plot_fn(**self.values())
         if not isinstance(fig, Figure):
             raise TypeError(f"plot_fn must return a matplotlib Figure, got {type(fig).__name__}")

@@ -79,11 +79,11 @@ def write_fixture(root: Path) -> None:
             new_markdown_cell("# Slider fixture\nA SliderFigure with two sliders."),
             new_code_cell(
                 "import matplotlib.pyplot as plt\n"
-                "from course_lib.viz.widgets import SliderFigure, int_slider, rate_slider\n\n"
-                "def plot(rate, n):\n    fig, ax = plt.subplots(figsize=(3, 2))\n"
-                "    _ = ax.bar(range(n), [rate] * n)\n    ax.set_ylim(0, 1)\n    return fig"
+                "from course_lib.viz.widgets import SliderFigure, int_slider, sparsity_slider\n\n"
+                "def plot(sparsity, n):\n    fig, ax = plt.subplots(figsize=(3, 2))\n"
+                "    _ = ax.bar(range(n), [sparsity] * n)\n    ax.set_ylim(0, 1)\n    return fig"
             ),
-            new_code_cell("SliderFigure(plot, rate=rate_slider(), n=int_slider('n', 3, 1, 8))"),
+            new_code_cell("SliderFigure(plot, sparsity=sparsity_slider(), n=int_slider('n', 3, 1, 8))"),
             new_code_cell("assert 1 + 1 == 2"),
         ]
     )
@@ -220,10 +220,10 @@ def test_the_checks_see_an_error_and_a_frozen_plot(lab, page, tmp_path):
         cells=[
             new_code_cell(
                 "import matplotlib.pyplot as plt\n"
-                "from course_lib.viz.widgets import SliderFigure, rate_slider\n"
-                "def frozen(rate):\n    fig, ax = plt.subplots(figsize=(2, 1))\n"
+                "from course_lib.viz.widgets import SliderFigure, sparsity_slider\n"
+                "def frozen(sparsity):\n    fig, ax = plt.subplots(figsize=(2, 1))\n"
                 "    _ = ax.plot([0, 1])\n    return fig\n"
-                "SliderFigure(frozen, rate=rate_slider())"
+                "SliderFigure(frozen, sparsity=sparsity_slider())"
             ),
             new_code_cell("1 / 0"),
             new_code_cell("print('never')"),

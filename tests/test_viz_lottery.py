@@ -1,24 +1,27 @@
-"""course_lib.viz.training: each plot returns a Figure that shows the data it was given."""
+"""course_lib.viz.lottery: each plot returns a Figure that shows the data it was given."""
+
+from types import SimpleNamespace as NS
 
 import numpy as np
 import pytest
+import torch
 from matplotlib.figure import Figure
 
+from course_lib.experiments.analysis import input_keep_fraction
 from course_lib.experiments.lottery import lottery_study
-from course_lib.training.data import load
 from course_lib.training.train import TrainResult
-from course_lib.viz.training import (
+from course_lib.viz.lottery import (
     VARIANT_COLORS,
     VARIANT_LABELS,
     plot_lottery,
     plot_lottery_curves,
-    plot_one_shot_vs_iterative,
-    plot_prune_finetune,
-    plot_refit_scan,
-    plot_schedules,
-    plot_sensitivity,
+    plot_rewinding,
+    plot_ticket_masks,
     plot_training_curves,
+    plot_transfer,
+    plot_weight_movement,
 )
+from course_lib.viz.widgets import SliderFigure, int_slider
 
 JS = {
     "config": {"dataset": "mnist5k", "model": "lenet", "rewind_iter": 0},
@@ -77,7 +80,7 @@ def test_plot_lottery_other_metrics_and_bad_input():
         plot_lottery({"x": 1})
 
 
-def test_training_curves_mean_and_lottery_curves():
+def test_training_curves_mean_and_lottery_curves(digits):
     a = TrainResult(
         seed=0,
         iterations=[0, 5, 10],
@@ -98,7 +101,7 @@ def test_training_curves_mean_and_lottery_curves():
     line = fig.axes[0].lines[0]
     assert line.get_label() == "sparse" and line.get_ydata().tolist() == [15, 75, 85]
     assert fig.axes[0].lines[1].get_xdata().tolist() == [5.0]  # early stop marker (both at iteration 5)
-    res = lottery_study(load("digits"), model="16", rounds=2, seeds=1, epochs=1, lr=5e-3, progress=False)
+    res = lottery_study(digits, model="16", rounds=2, seeds=1, epochs=1, lr=5e-3, progress=False)
     fig = plot_lottery_curves(res, variant="reinit", rounds=[2], metric="val_acc")
     assert fig.axes[0].lines[0].get_ydata().tolist() == res.dense[0].val_acc
     assert fig.axes[0].lines[2].get_ydata().tolist() == res.runs[("reinit", 2)][0].val_acc
@@ -134,40 +137,58 @@ def test_training_curves_colour_lottery_variants_as_the_other_lottery_plots():
     assert twice[0].get_color() != twice[2].get_color()
 
 
-def test_schedule_and_finetune_plots_show_their_numbers():
-    fig = plot_schedules(rate=0.2, rounds=3)
-    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [100, 80, 64, 51.2])
-    assert fig.axes[0].lines[1].get_ydata()[-1] == pytest.approx(51.2)
+def test_rewinding_plots_each_rewind_point(small_histories):
+    ax = plot_rewinding(small_histories).axes[0]
+    lines = {line.get_gid(): line for line in ax.lines if line.get_gid()}
+    assert set(lines) == {"rewind 0", "rewind 7", "reinit"}
+    res = small_histories[7]
+    expected = [np.mean([r.final_test_acc for r in res.dense])] + [
+        np.mean([r.final_test_acc for r in res.runs[("ticket", k)]]) for k in (1, 2)
+    ]
+    assert lines["rewind 7"].get_ydata() == pytest.approx(expected)
+    reinit = small_histories[0]
+    assert lines["reinit"].get_ydata() == pytest.approx([np.mean(reinit.test_accs("reinit", k)) for k in (1, 2)])
+    assert lines["rewind 7"].get_xdata() == pytest.approx([100.0] + [100 * res.weights_remaining[k] for k in (1, 2)])
 
-    from types import SimpleNamespace as NS
 
-    res = [NS(sparsity=s, dense_acc=95.0, pruned_acc=90 - 10 * s, finetuned_acc=95 - s) for s in (0.5, 0.9)]
-    fig = plot_prune_finetune(res)
-    assert fig.axes[0].lines[0].get_xdata().tolist() == [50, 90]
-    assert fig.axes[0].lines[0].get_ydata().tolist() == [85, 81]
-    one = NS(
-        epochs=[1, 2],
-        one_shot_acc=[80.0, 85.0],
-        iterative_acc=[90.0, 88.0],
-        densities=[0.5, 0.25],
-        target_sparsity=0.75,
-        dense_acc=92.0,
+def test_ticket_masks_slider_steps_through_rounds(small_histories, digits):
+    h = small_histories[0]
+    w = SliderFigure(
+        lambda pruning_round: plot_ticket_masks(h, pruning_round, (8, 8)), pruning_round=int_slider("round", 0, 0, 2)
     )
-    assert plot_one_shot_vs_iterative(one).axes[0].lines[0].get_ydata().tolist() == [80, 85]
-    scan = NS(
-        sparsities=[0.5, 0.9],
-        acc={"fc1.weight": [95.0, 90.0], "fc2.weight": [94.0, 60.0]},
-        dense_acc=96.0,
-        sizes={"fc1.weight": 100, "fc2.weight": 10},
-    )
-    fig = plot_sensitivity(scan)
-    assert [line.get_ydata().tolist() for line in fig.axes[0].lines[:2]] == [[95, 90], [94, 60]]
-    refit = NS(
-        layer="fc1",
-        sparsities=[0.25, 0.5],
-        removed_acc=[80.0, 50.0],
-        refit_acc=[90.0, 85.0],
-        dense_acc=95.0,
-        split="test",
-    )
-    assert plot_refit_scan(refit).axes[0].lines[0].get_ydata().tolist() == [80, 50]
+    assert float(w.figure.axes[0].images[0].get_array().mean()) == 1.0
+    for r in (1, 2):
+        w.sliders["pruning_round"].value = r
+        shown = w.figure.axes[0].images[0].get_array()
+        assert np.array_equal(np.asarray(shown), h.masks[r][0]["fc1.weight"].float().numpy())
+    assert "round 2" in w.figure._suptitle.get_text()
+    with pytest.raises(ValueError, match="pruning_round"):
+        plot_ticket_masks(h, 3)
+    with pytest.raises(ValueError, match="keep_history"):
+        plot_ticket_masks(lottery_study(digits, model="8", rounds=1, seeds=1, epochs=1, progress=False), 1)
+    right = w.figure.axes[1].images[0].get_array()
+    assert np.allclose(np.asarray(right), input_keep_fraction(h.masks[2][0]["fc1.weight"], (8, 8)).numpy())
+    title = w.figure._suptitle.get_text()
+    for variant in h.variants:
+        assert f"{variant} {np.mean(h.test_accs(variant, 2)):.1f}" in title
+
+
+def test_weight_movement_plot_data():
+    g = torch.Generator().manual_seed(1)
+    w0 = torch.randn(6, 5, generator=g)
+    keep = torch.rand(6, 5, generator=g) > 0.5
+    fig = plot_weight_movement(w0, 3 * w0 * keep, keep, w0 + 0.5)
+    offsets = fig.axes[0].collections[0].get_offsets()
+    assert np.allclose(offsets[:, 0], w0[keep].numpy()) and np.allclose(offsets[:, 1], 3 * w0[keep].numpy())
+
+
+def test_transfer_bars_and_source_markers():
+    runs = {
+        "ticket": [NS(final_test_acc=60.0), NS(final_test_acc=64.0)],
+        "reinit": [NS(final_test_acc=50.0), NS(final_test_acc=50.0)],
+    }
+    fig = plot_transfer(runs, source={"ticket": [70.0, 72.0]}, title="x")
+    ax = fig.axes[0]
+    assert [float(p.get_height()) for p in ax.patches] == [62.0, 50.0]
+    diamonds = [line for line in ax.lines if line.get_marker() == "D"]
+    assert len(diamonds) == 1 and diamonds[0].get_ydata().tolist() == [71.0]

@@ -1,0 +1,491 @@
+"""Plots of notebook 04, pruning a trained network: schedules, prune-finetune, one-shot vs
+iterative, layer sensitivity, regression-based pruning (refit), and a network pruned to a
+sparsity (a slider plot).
+
+Every function returns a new ``Figure`` (:func:`course_lib.viz.figure.new_figure`). The
+``*_seeds`` plots and :func:`plot_layer_tolerance` draw results of several seeds as mean +-
+standard deviation; the slider plots (:func:`plot_pruned_at_sparsity`,
+:func:`plot_refit_at_sparsity`) compute what they show from the sparsity they are given.
+
+>>> from types import SimpleNamespace as R
+>>> seed_results = [[R(sparsity=0.0, dense_acc=90., pruned_acc=90., finetuned_acc=91.),
+...                  R(sparsity=0.8, dense_acc=90., pruned_acc=80., finetuned_acc=92.)]] * 2
+>>> fig = plot_prune_finetune_seeds(seed_results, highlight=0.8)
+>>> [float(b.get_height()) for b in fig.axes[1].patches]
+[90.0, 91.0, 80.0, 92.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from torch import nn
+
+from course_lib._checks import mean_std
+from course_lib.experiments.analysis import input_keep_fraction, pruned_accuracy
+from course_lib.experiments.refit import least_squares_refit, remove_layer_neurons
+from course_lib.pruning.magnitude import magnitude_masks
+from course_lib.pruning.schedules import cubic_sparsity, iterative_densities
+from course_lib.pruning.structured import row_keep, row_norm_mask
+from course_lib.training.data import Dataset, Split
+from course_lib.training.train import evaluate
+from course_lib.viz.figure import finish_axes, new_figure
+
+__all__ = [
+    "draw_keep_fraction",
+    "plot_schedules",
+    "plot_prune_finetune",
+    "plot_one_shot_vs_iterative",
+    "plot_sensitivity",
+    "plot_pruned_at_sparsity",
+    "plot_prune_finetune_seeds",
+    "plot_one_shot_vs_iterative_seeds",
+    "plot_layer_tolerance",
+    "plot_refit_scan",
+    "plot_refit_at_sparsity",
+]
+
+_SCOPE_STYLE = {"layer": ("tab:blue", "layer-wise"), "global": ("tab:purple", "global")}
+
+
+def draw_keep_fraction(ax: Axes, frac: torch.Tensor, title: str) -> None:
+    """Draw the kept fraction per input on ``ax``: an image for 2-D inputs (pixels), bars for 1-D.
+
+    Args:
+        ax: the axes to draw on.
+        frac: fractions in [0, 1], shape ``(in_features,)`` or ``(height, width)``, e.g.
+            :func:`course_lib.experiments.analysis.input_keep_fraction`.
+        title: the panel's title; the mean fraction is appended.
+
+    The colour or y scale runs up to the largest fraction; the dashed line (bars) gives the mean.
+    """
+    frac = frac.detach().cpu()
+    top = max(float(frac.max()), 1e-6)
+    if frac.dim() == 2:
+        im = ax.imshow(frac.numpy(), cmap="viridis", vmin=0, vmax=top)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.figure.colorbar(im, ax=ax, shrink=0.8, label="fraction of weights kept")
+    else:
+        ax.bar(np.arange(frac.numel()), frac.numpy(), color="tab:blue", width=1.0)
+        ax.axhline(float(frac.mean()), color="k", ls="--", lw=1, label=f"mean {float(frac.mean()):.1%}")
+        ax.set_ylim(0, top * 1.15)
+        ax.set_xlabel("input feature")
+        ax.set_ylabel("fraction of weights kept")
+        ax.legend(fontsize="small", loc="upper right")
+    ax.set_title(f"{title} (mean {float(frac.mean()):.1%})", fontsize="medium")
+
+
+# --------------------------------------------------------------------------- one run
+def plot_schedules(rate: float = 0.2, rounds: int = 10) -> Figure:
+    """Percent of weights remaining under iterative pruning and under the cubic schedule.
+
+    Iterative pruning removes ``rate`` of the *remaining* weights per round (Han et al.
+    2015; Frankle & Carbin 2019); the cubic schedule of Zhu & Gupta 2017 reaches the same
+    final sparsity over the same rounds, pruning fast early and slowly late.
+
+    Args:
+        rate: the fraction of the remaining weights pruned per round, in [0, 1).
+        rounds: the number of rounds (>= 1).
+
+    Returns:
+        The figure: line 0 iterative, line 1 cubic.
+
+    Raises:
+        ValueError: a rate outside [0, 1) or rounds < 0.
+
+    >>> fig = plot_schedules(rate=0.5, rounds=2)
+    >>> [round(float(v), 1) for v in fig.axes[0].lines[1].get_ydata()]
+    [100.0, 34.4, 25.0]
+    """
+    densities = iterative_densities(rate, rounds)
+    final = 1.0 - densities[-1]
+    fig = new_figure()
+    ax = fig.add_subplot()
+    x = np.arange(rounds + 1)
+    label = f"iterative: {rate:.0%} of remaining per round"
+    ax.plot(x, [100 * d for d in densities], "o-", drawstyle="steps-post", label=label)
+    cubic = [100 * (1 - cubic_sparsity(int(t), final, 0.0, 0, max(1, rounds), 1)) for t in x]
+    ax.plot(x, cubic, "s--", label="cubic (Zhu & Gupta 2017), same final sparsity")
+    ax.set_ylim(0, 105)
+    finish_axes(ax, "pruning round (or pruning step)", "percent of weights remaining")
+    return fig
+
+
+def plot_prune_finetune(results: Sequence[Any]) -> Figure:
+    """Accuracy against sparsity for train-prune-finetune (Han et al. 2015), one seed.
+
+    Args:
+        results: :class:`course_lib.experiments.finetune.PruneFinetuneResult` (or objects with
+            ``sparsity``, ``dense_acc``, ``pruned_acc``, ``finetuned_acc``), one per sparsity.
+
+    Returns:
+        The figure: line 0 right after pruning, line 1 after fine-tuning, dotted: dense.
+
+    Raises:
+        ValueError: no result.
+
+    >>> from types import SimpleNamespace as R
+    >>> fig = plot_prune_finetune([R(sparsity=0.5, dense_acc=90., pruned_acc=80., finetuned_acc=91.)])
+    >>> fig.axes[0].lines[1].get_ydata().tolist()
+    [91.0]
+    """
+    results = list(results)
+    if not results:
+        raise ValueError("results must hold at least one prune-finetune result")
+    s = [100 * r.sparsity for r in results]
+    fig = new_figure()
+    ax = fig.add_subplot()
+    ax.plot(s, [r.pruned_acc for r in results], "o-", color="tab:red", label="pruned, no fine-tuning")
+    ax.plot(s, [r.finetuned_acc for r in results], "o-", color="tab:blue", label="pruned + fine-tuned")
+    finish_axes(ax, "sparsity (% of weights pruned)", "test accuracy (%)", results[0].dense_acc, "dense (trained)")
+    return fig
+
+
+def plot_one_shot_vs_iterative(result: Any) -> Figure:
+    """:func:`plot_one_shot_vs_iterative_seeds` for one :class:`~course_lib.experiments.finetune.OneShotVsIterative`.
+
+    >>> from types import SimpleNamespace as R
+    >>> res = R(epochs=[1, 2], one_shot_acc=[80., 85.], iterative_acc=[90., 88.], densities=[0.5, 0.25],
+    ...         target_sparsity=0.75, dense_acc=92.)
+    >>> plot_one_shot_vs_iterative(res).axes[0].lines[1].get_ydata().tolist()
+    [90.0, 88.0]
+    """
+    return plot_one_shot_vs_iterative_seeds([result])
+
+
+def plot_sensitivity(scan: Any) -> Figure:
+    """Per-layer sensitivity: accuracy when only one layer is pruned, against that layer's sparsity.
+
+    Args:
+        scan: a :class:`course_lib.experiments.finetune.SensitivityScan` (``sparsities``,
+            ``acc`` layer -> accuracies, ``dense_acc``, ``sizes``).
+
+    Returns:
+        The figure: one line per layer, labelled with its number of weights.
+
+    >>> from types import SimpleNamespace as S
+    >>> scan = S(sparsities=[0.5, 0.9], acc={"fc1.weight": [95., 90.]}, dense_acc=96., sizes={"fc1.weight": 100})
+    >>> plot_sensitivity(scan).axes[0].lines[0].get_ydata().tolist()
+    [95.0, 90.0]
+    """
+    fig = new_figure()
+    ax = fig.add_subplot()
+    x = [100 * s for s in scan.sparsities]
+    for name, accs in scan.acc.items():
+        ax.plot(x, accs, "o-", label=f"{name} ({scan.sizes[name]:,} weights)")
+    finish_axes(ax, "sparsity of the one pruned layer (%)", "accuracy (%)", scan.dense_acc)
+    return fig
+
+
+# --------------------------------------------------------------------------- a slider plot, and seeds
+def plot_pruned_at_sparsity(
+    model: nn.Module,
+    split: Split,
+    sparsity: float,
+    curve: Mapping[str, Sequence[float]] | None = None,
+    input_shape: Sequence[int] | None = None,
+    layer: str = "fc1.weight",
+) -> Figure:
+    """The trained ``model`` magnitude-pruned to ``sparsity`` without fine-tuning (a slider plot).
+
+    Args:
+        model: a trained network; not changed.
+        split: the examples to measure on (e.g. ``data.test``).
+        sparsity: the fraction of weights pruned, in [0, 1].
+        curve: precomputed curves: ``"sparsities"`` and one list of accuracies per scope
+            (``"layer"``, ``"global"``), e.g. from
+            :func:`course_lib.experiments.analysis.pruned_accuracy_curve`.
+        input_shape: the inputs' shape, e.g. ``(28, 28)``: the right panel is then an image.
+        layer: the weight whose kept inputs the right panel shows.
+
+    Returns:
+        The figure. Left: accuracy on ``split`` against sparsity, the markers at ``sparsity``
+        computed now (gids ``"layer"``, ``"global"``). Right: under layer-wise pruning, the
+        fraction of ``layer``'s weights kept per input.
+
+    Raises:
+        ValueError: a sparsity outside [0, 1].
+
+    >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import make_model
+    >>> data = load("digits"); net = make_model("16", 64, 10, seed=0)
+    >>> fig = plot_pruned_at_sparsity(net, data.test, 0.5, input_shape=(8, 8))
+    >>> [line.get_gid() for line in fig.axes[0].lines if line.get_gid()]
+    ['layer', 'global']
+    >>> float(fig.axes[1].images[0].get_array().mean())
+    0.5
+    """
+    fig = new_figure((10, 3.8))
+    ax, right = fig.subplots(1, 2, width_ratios=[1.4, 1])
+    for scope, (color, name) in _SCOPE_STYLE.items():
+        if curve is not None and scope in curve:
+            x = [100 * s for s in curve["sparsities"]]
+            ax.plot(x, curve[scope], "-", color=color, alpha=0.6, label=f"{name} (curve)")
+    for scope, (color, name) in _SCOPE_STYLE.items():
+        acc = pruned_accuracy(model, split, sparsity, scope)
+        label = f"{name} at {sparsity:.0%}: {acc:.1f}%"
+        (point,) = ax.plot([100 * sparsity], [acc], "o", ms=8, color=color, label=label)
+        point.set_gid(scope)
+    ax.axvline(100 * sparsity, color="0.6", lw=1, ls="--")
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    finish_axes(ax, "sparsity (% of weights removed), no fine-tuning", "test accuracy (%)")
+    ax.legend(fontsize="small", loc="lower left")
+    frac = input_keep_fraction(magnitude_masks(model, sparsity)[layer], input_shape)
+    draw_keep_fraction(right, frac, f"{layer}: kept per input, layer-wise {sparsity:.0%}")
+    return fig
+
+
+def _seed_matrix(results_by_seed: Sequence[Sequence[Any]], attr: str) -> np.ndarray:
+    return np.array([[getattr(r, attr) for r in results] for results in results_by_seed], dtype=float)
+
+
+def _seed_bars(ax: Axes, groups: Sequence[tuple[str, np.ndarray, str]]) -> None:
+    """Bars of mean +- std per group (label, values per seed, colour), the seeds as dots."""
+    for i, (label, values, color) in enumerate(groups):
+        ax.bar(i, values.mean(), yerr=values.std(), color=color, capsize=4, label=label)
+        ax.plot(np.full(len(values), i), values, "k.", ms=4)
+    ax.set_xticks(range(len(groups)), [g[0] for g in groups], fontsize="small")
+    low, high = min(float(v.min()) for _, v, _ in groups), max(float(v.max()) for _, v, _ in groups)
+    ax.set_ylim(max(0.0, low - 5), min(100.0, high + 2))
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def plot_prune_finetune_seeds(results_by_seed: Sequence[Sequence[Any]], highlight: float = 0.8) -> Figure:
+    """Train-prune-finetune over seeds (Han et al. 2015), with the fair control.
+
+    Args:
+        results_by_seed: one list of :class:`course_lib.experiments.finetune.PruneFinetuneResult`
+            per seed, the same sparsities in each; sparsity 0.0 is the dense network
+            fine-tuned as long (the fair control).
+        highlight: the sparsity of the bar panel; one of the sparsities.
+
+    Returns:
+        The figure. Left: mean +- std accuracy against sparsity, right after pruning (line
+        gid ``"pruned"``) and after fine-tuning (gid ``"finetuned"``), dense dotted. Right:
+        bars at ``highlight``: dense (trained), dense + the same fine-tuning, pruned, pruned
+        + fine-tuned; the dots are the seeds.
+
+    Raises:
+        ValueError: no results, or ``highlight`` is not one of the sparsities.
+    """
+    results_by_seed = [list(r) for r in results_by_seed]
+    if not results_by_seed or not results_by_seed[0]:
+        raise ValueError("results_by_seed must hold one non-empty list of results per seed")
+    sp = [r.sparsity for r in results_by_seed[0]]
+    if highlight not in sp:
+        raise ValueError(f"highlight must be one of the sparsities {sp}, got {highlight!r}")
+    pruned, tuned = _seed_matrix(results_by_seed, "pruned_acc"), _seed_matrix(results_by_seed, "finetuned_acc")
+    dense = _seed_matrix(results_by_seed, "dense_acc")[:, 0]
+    fig = new_figure((10, 3.8))
+    ax, bars = fig.subplots(1, 2, width_ratios=[1.4, 1])
+    x = [100 * s for s in sp]
+    for gid, values, marker, color, label in (
+        ("pruned", pruned, "o", "tab:red", "pruned, no fine-tuning"),
+        ("finetuned", tuned, "s", "tab:blue", "pruned + fine-tuned"),
+    ):
+        cont = ax.errorbar(x, values.mean(0), yerr=values.std(0), marker=marker, capsize=3, color=color, label=label)
+        cont.lines[0].set_gid(gid)
+    ax.axhline(dense.mean(), color="0.4", ls=":", label=f"dense (trained): {dense.mean():.1f}%")
+    finish_axes(ax, "sparsity (% of weights pruned, layer-wise)", "test accuracy (%)")
+    ax.legend(fontsize="small", loc="lower left")
+    ax.set_title(f"{len(results_by_seed)} seeds: mean +- std", fontsize="medium")
+    j = sp.index(highlight)
+    groups = [("dense\n(trained)", dense, "0.5")]
+    if 0.0 in sp:
+        groups.append(("dense +\nsame epochs", tuned[:, sp.index(0.0)], "0.7"))
+    groups += [
+        (f"pruned\n{highlight:.0%}", pruned[:, j], "tab:red"),
+        (f"pruned {highlight:.0%}\n+ fine-tuned", tuned[:, j], "tab:blue"),
+    ]
+    _seed_bars(bars, groups)
+    return fig
+
+
+def plot_one_shot_vs_iterative_seeds(results: Sequence[Any]) -> Figure:
+    """One-shot against iterative pruning over seeds: test accuracy after each fine-tuning step.
+
+    Args:
+        results: :class:`course_lib.experiments.finetune.OneShotVsIterative`, one per seed,
+            same settings.
+
+    Returns:
+        The figure: mean (+- std, shaded, for several seeds); line 0 one-shot, line 1
+        iterative (annotated with its percent of weights remaining); dotted: dense.
+
+    Raises:
+        ValueError: no result.
+
+    >>> from types import SimpleNamespace as R
+    >>> res = R(epochs=[1, 2], one_shot_acc=[80., 85.], iterative_acc=[90., 88.], densities=[0.5, 0.25],
+    ...         target_sparsity=0.75, dense_acc=92.)
+    >>> plot_one_shot_vs_iterative_seeds([res, res]).axes[0].lines[1].get_ydata().tolist()
+    [90.0, 88.0]
+    """
+    results = list(results)
+    if not results:
+        raise ValueError("results must hold at least one OneShotVsIterative")
+    first = results[0]
+    one = np.array([r.one_shot_acc for r in results], dtype=float)
+    it = np.array([r.iterative_acc for r in results], dtype=float)
+    fig = new_figure()
+    ax = fig.add_subplot()
+    ax.plot(first.epochs, one.mean(0), "o-", color="tab:red", label=f"one-shot to {first.target_sparsity:.0%}")
+    ax.plot(first.epochs, it.mean(0), "s-", color="tab:blue", label="iterative: prune a little, fine-tune, repeat")
+    for values, color in ((one, "tab:red"), (it, "tab:blue")):
+        low, high = values.mean(0) - values.std(0), values.mean(0) + values.std(0)
+        ax.fill_between(first.epochs, low, high, color=color, alpha=0.2, lw=0)
+    for e, a, d in zip(first.epochs, it.mean(0), first.densities, strict=True):
+        kw: dict[str, Any] = dict(textcoords="offset points", xytext=(0, 7), ha="center", fontsize="x-small")
+        ax.annotate(f"{100 * d:.3g}% left", (e, a), color="tab:blue", **kw)
+    dense = float(np.mean([r.dense_acc for r in results]))
+    ax.set_xticks(first.epochs)
+    ax.set_xlim(min(first.epochs) - 0.4, max(first.epochs) + 0.4)
+    finish_axes(ax, "fine-tuning epochs so far (the same for both)", "test accuracy (%)", dense, "dense (trained)")
+    ax.legend(fontsize="small", loc="lower right")
+    if len(results) > 1:
+        ax.set_title(f"{len(results)} seeds: mean +- std", fontsize="medium")
+    return fig
+
+
+def plot_layer_tolerance(scans: Mapping[str, Sequence[Any]], sparsity: float) -> Figure:
+    """Which layer tolerates pruning? One panel per network, mean +- std over seeds.
+
+    Args:
+        scans: network label -> :class:`course_lib.experiments.finetune.SensitivityScan`, one
+            per seed.
+        sparsity: the bars are at the scanned sparsity nearest to it.
+
+    Returns:
+        The figure: per layer, in depth order and labelled with its number of weights, the
+        accuracy when only that layer is pruned; dotted: the dense accuracy.
+
+    Raises:
+        ValueError: no scan.
+
+    >>> from types import SimpleNamespace as S
+    >>> scan = S(sparsities=[0.5, 0.9], acc={"fc1.weight": [95., 90.], "fc2.weight": [94., 70.]},
+    ...          dense_acc=96., sizes={"fc1.weight": 100, "fc2.weight": 10})
+    >>> [float(b.get_height()) for b in plot_layer_tolerance({"net": [scan]}, 0.88).axes[0].patches]
+    [90.0, 70.0]
+    """
+    if not scans:
+        raise ValueError("scans must map a network label to a list of SensitivityScan")
+    fig = new_figure((4.2 * len(scans) + 0.8, 3.8))
+    axes = np.atleast_1d(fig.subplots(1, len(scans), sharey=True))
+    for ax, (label, group) in zip(axes, scans.items(), strict=True):
+        first = group[0]
+        j = int(np.argmin([abs(s - sparsity) for s in first.sparsities]))
+        names = list(first.acc)
+        biggest = max(first.sizes[n] for n in names)
+        for i, name in enumerate(names):
+            m, sd = mean_std([g.acc[name][j] for g in group])
+            shade = 0.35 + 0.65 * np.log1p(first.sizes[name]) / np.log1p(biggest)
+            ax.bar(i, m, yerr=sd, capsize=4, color=(0.12, 0.47, 0.71, shade))
+            text = f"{first.sizes[name]:,}\nweights"
+            ax.text(i, 2, text, ha="center", va="bottom", fontsize="x-small", color="white")
+        ax.axhline(mean_std([g.dense_acc for g in group])[0], color="0.3", ls=":", label="dense")
+        ticks = [n.replace(".weight", "") + f"\n(depth {i + 1})" for i, n in enumerate(names)]
+        ax.set_xticks(range(len(names)), ticks, fontsize="small")
+        ax.set_title(f"{label}: one layer pruned to {first.sparsities[j]:.0%}", fontsize="medium")
+        ax.set_ylim(0, 100)
+        ax.grid(True, axis="y", alpha=0.3)
+    axes[0].set_ylabel(f"{getattr(first, 'split', 'val')} accuracy (%)")
+    axes[0].legend(fontsize="small", loc="upper right")
+    return fig
+
+
+# --------------------------------------------------------------------------- regression-based pruning (He et al. 2017)
+def _refit_curves(ax: Axes, scan: Any, alpha: float = 1.0, markers: bool = True) -> None:
+    """A :class:`~course_lib.experiments.refit.RefitScan`'s two curves: neurons removed (red), refit (blue)."""
+    x = [100 * s for s in scan.sparsities]
+    removed, refit = ("o-", "s-") if markers else ("-", "-")
+    ax.plot(x, scan.removed_acc, removed, color="tab:red", alpha=alpha, label="neurons removed" if markers else None)
+    label = "removed + next layer refit (least squares)" if markers else None
+    ax.plot(x, scan.refit_acc, refit, color="tab:blue", alpha=alpha, label=label)
+
+
+def plot_refit_scan(scan: Any) -> Figure:
+    """Regression-based pruning (He et al. 2017): accuracy against the fraction of a layer's neurons removed.
+
+    Args:
+        scan: a :class:`course_lib.experiments.refit.RefitScan`.
+
+    Returns:
+        The figure: line 0 as is, line 1 after the least-squares refit of the next layer.
+
+    >>> from types import SimpleNamespace as S
+    >>> scan = S(layer="fc1", sparsities=[0.5], removed_acc=[60.], refit_acc=[90.], dense_acc=95., split="test")
+    >>> plot_refit_scan(scan).axes[0].lines[1].get_ydata().tolist()
+    [90.0]
+    """
+    fig = new_figure()
+    ax = fig.add_subplot()
+    _refit_curves(ax, scan)
+    xlabel = f"neurons of {scan.layer} removed (%)"
+    finish_axes(ax, xlabel, f"{scan.split} accuracy (%)", scan.dense_acc, "before removal")
+    return fig
+
+
+def plot_refit_at_sparsity(
+    model: nn.Sequential, data: Dataset, layer: str, sparsity: float, scan: Any = None, n_fit: int | None = None
+) -> Figure:
+    """Regression-based pruning at one sparsity of a layer's neurons (a slider plot; He et al. 2017).
+
+    Removes the fraction ``sparsity`` of ``layer``'s neurons with the smallest L2 row norm
+    and measures the test accuracy as is (:func:`course_lib.experiments.refit.remove_layer_neurons`)
+    and after refitting the next layer by least squares on ``n_fit`` training inputs
+    (:func:`course_lib.experiments.refit.least_squares_refit`).
+
+    Args:
+        model: a trained MLP; not changed.
+        data: the data set.
+        layer: a hidden Linear layer's name, e.g. ``"fc1"``.
+        sparsity: the fraction of the layer's neurons removed, in [0, 1].
+        scan: a precomputed :class:`course_lib.experiments.refit.RefitScan`, drawn as curves.
+        n_fit: number of training inputs to fit on (default all).
+
+    Returns:
+        The figure, markers with gids ``"removed"`` and ``"refit"``.
+
+    Raises:
+        ValueError: an unknown layer, a sparsity outside [0, 1].
+
+    >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import make_model
+    >>> data = load("digits"); net = make_model("16", 64, 10, seed=0)
+    >>> fig = plot_refit_at_sparsity(net, data, "fc1", 0.5)
+    >>> sorted(l.get_gid() for l in fig.axes[0].lines if l.get_gid())
+    ['refit', 'removed']
+    """
+    linear = dict(model.named_children()).get(layer)
+    if not isinstance(linear, nn.Linear):
+        raise ValueError(f"layer must name a hidden Linear layer of model, got {layer!r}")
+    keep = row_keep(row_norm_mask(linear.weight.detach(), sparsity))
+    removed = evaluate(remove_layer_neurons(model, layer, keep), data.test)[1]
+    x_fit = data.train.x if n_fit is None else data.train.x[:n_fit]
+    refit = evaluate(least_squares_refit(model, layer, keep, x_fit), data.test)[1]
+    fig = new_figure()
+    ax = fig.add_subplot()
+    if scan is not None:
+        _refit_curves(ax, scan, alpha=0.5, markers=False)
+        ax.axhline(scan.dense_acc, color="0.5", ls=":", label="before removal")
+    for gid, acc, marker, color, label in (
+        ("removed", removed, "o", "tab:red", f"neurons removed: {removed:.1f}%"),
+        ("refit", refit, "s", "tab:blue", f"removed + next layer refit: {refit:.1f}%"),
+    ):
+        (point,) = ax.plot([100 * sparsity], [acc], marker, ms=8, color=color, label=label)
+        point.set_gid(gid)
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    xlabel = f"neurons of {layer} removed (%), {int((~keep).sum())} of {keep.numel()}"
+    finish_axes(ax, xlabel, "test accuracy (%)")
+    ax.legend(fontsize="small", loc="lower left")
+    return fig

@@ -1,0 +1,79 @@
+"""Builders shared by the generator and grader tests (test_make_exercises, test_grade,
+test_exercises, test_old_exercises): a small two-exercise solution notebook in the course's
+conventions, and tools/make_exercises.py loaded as a module. The ``exercise_dirs`` fixture
+(tests/conftest.py) writes one to tmp_path."""
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOL = ROOT / "tools" / "make_exercises.py"
+#: The file name of the fixture exercise, in solutions/ and exercises/ alike.
+NAME = "01_fixture_exercise.ipynb"
+LOCKED = {"course": {"locked": True}, "editable": False, "deletable": False}
+
+
+def load_tool() -> ModuleType:
+    """tools/make_exercises.py as a module (tools/ is not a package)."""
+    if "make_exercises" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("make_exercises", TOOL)
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["make_exercises"] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules["make_exercises"]
+
+
+def check_meta(name: str, points: int) -> dict:
+    """The metadata of a check cell of exercise ``name`` worth ``points``."""
+    return {"course": {"check": name, "points": points}, "editable": False, "deletable": False}
+
+
+def solution_notebook(add_body="return a + b", double_body="return 2 * x", extra_check="") -> NotebookNode:
+    """A two-exercise solution notebook (add: 2 points, double: 3 points) with a locked
+    markdown intro, a locked setup cell (with an output), a markdown answer and two
+    solution/check pairs."""
+    run = new_code_cell(
+        "import math\nprint(math.pi)",
+        id="setup",
+        metadata=LOCKED,
+        execution_count=3,
+        outputs=[new_output("stream", name="stdout", text="3.14\n")],
+    )
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Fixture exercise\nTwo small functions.", id="intro", metadata=LOCKED),
+            run,
+            new_markdown_cell(
+                "Why add?\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION",
+                id="md-why",
+                metadata={"course": {"solution": "why"}},
+            ),
+            new_code_cell(
+                f'def add(a, b):\n    """Sum."""\n    ### BEGIN SOLUTION\n    {add_body}\n    ### END SOLUTION\n',
+                id="solution-add",
+                metadata={"course": {"solution": "add"}},
+            ),
+            new_code_cell(
+                "assert add(1, 2) == 3\nassert add(-1, 1) == 0" + extra_check,
+                id="check-add",
+                metadata=check_meta("add", 2),
+            ),
+            new_code_cell(
+                f"def double(x):\n    ### BEGIN SOLUTION\n    {double_body}\n    ### END SOLUTION",
+                id="solution-double",
+                metadata={"course": {"solution": "double"}},
+            ),
+            new_code_cell(
+                "assert double(2) == 4\nassert double(0) == 0", id="check-double", metadata=check_meta("double", 3)
+            ),
+        ]
+    )
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    return nb
