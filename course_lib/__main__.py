@@ -19,52 +19,41 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from course_lib._checks import check_float, check_int, check_rate
 from course_lib.experiments.lottery_result import VARIANTS
 from course_lib.training.data import DATASETS
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
 
 
-def _int_at_least(minimum: int):
-    """An argparse type: an int >= ``minimum``, with a message saying so."""
+def _argument(convert: Callable[[str], Any], check: Callable[[Any], Any], accepted: str) -> Callable[[str], Any]:
+    """An argparse type: ``check(convert(text))`` (a validator of course_lib._checks), whose
+    error becomes argparse's one-line message saying what is ``accepted``."""
 
-    def parse(text: str) -> int:
+    def parse(text: str) -> Any:
         try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an int >= {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be an int >= {minimum}, got {value}")
-        return value
+            return check(convert(text))
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"must be {accepted}, got {text!r}") from None
 
-    parse.__name__ = f"int >= {minimum}"
+    parse.__name__ = accepted
     return parse
 
 
-_positive_int = _int_at_least(1)
-_nonnegative_int = _int_at_least(0)
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {value}")
+def _nonzero_rate(value: float) -> float:
+    if check_rate(value) == 0.0:
+        raise ValueError("a study that prunes nothing has no tickets")
     return value
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {value}")
-    return value
+_positive_int = _argument(int, lambda v: check_int(v, "value", 1), "an int >= 1")
+_nonnegative_int = _argument(int, lambda v: check_int(v, "value", 0), "an int >= 0")
+_rate = _argument(float, _nonzero_rate, "a number in (0, 1)")
+_positive_float = _argument(float, lambda v: check_float(v, "value", strict=True), "a finite number > 0")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,8 @@ from collections.abc import Iterable
 import torch
 
 __all__ = [
+    "check_seeds",
+    "check_iterations",
     "check_int",
     "check_seed",
     "check_float",
@@ -163,3 +165,56 @@ def mean_std(values: Iterable[float]) -> tuple[float, float]:
         raise ValueError("values must hold at least one number")
     std = float(statistics.pstdev(numbers_)) if len(numbers_) > 1 else 0.0
     return float(statistics.fmean(numbers_)), std
+
+
+def check_seeds(seeds: object, name: str = "seeds") -> list[int]:
+    """The seeds of a study: an int ``n >= 1`` means seeds ``0 .. n-1``; else a non-empty list of
+    distinct ints >= 0, returned as a list.
+
+    Args:
+        seeds: how many seeds, or the seeds themselves.
+        name: the argument's name, used in the message.
+
+    Returns:
+        A ``list[int]`` of distinct seeds.
+
+    Raises:
+        ValueError: an int < 1, an empty list, a negative, non-integer or repeated entry.
+
+    >>> check_seeds(3), check_seeds([4, 2])
+    ([0, 1, 2], [4, 2])
+    """
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
+        return list(range(check_int(seeds, name, 1)))
+    values = list(seeds) if isinstance(seeds, Iterable) and not isinstance(seeds, str | bytes) else []
+    if not values or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in values):
+        raise ValueError(f"{name} must be an int >= 1 or a non-empty list of ints >= 0, got {seeds!r}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{name} must not repeat, got {seeds!r}")
+    return [int(s) for s in values]
+
+
+def check_iterations(values: object, name: str) -> list[int]:
+    """A non-empty list of distinct training iterations (ints >= 0), e.g. rewinding points.
+
+    Args:
+        values: a list (or other iterable, not a string) of ints.
+        name: the argument's name, used in the message.
+
+    Returns:
+        The entries as a ``list[int]``, in the given order.
+
+    Raises:
+        ValueError: not a non-empty list of distinct ints >= 0.
+
+    >>> check_iterations([0, 100], "rewind_iters")
+    [0, 100]
+    """
+    iters = list(values) if isinstance(values, Iterable) and not isinstance(values, str | bytes) else []
+    if (
+        not iters
+        or len(set(iters)) != len(iters)
+        or any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0 for k in iters)
+    ):
+        raise ValueError(f"{name} must be a non-empty list of distinct ints >= 0, got {values!r}")
+    return [int(k) for k in iters]

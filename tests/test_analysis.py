@@ -6,9 +6,10 @@ import math
 import pytest
 import torch
 
+from course_lib.experiments import analysis
 from course_lib.experiments.analysis import (
     VERDICTS,
-    input_keep_fraction,
+    input_density,
     iteration_to_reach,
     mean_std,
     paired_gap,
@@ -82,16 +83,16 @@ def test_tolerable_sparsity_stops_at_the_first_drop():
         tolerable_sparsity([0.5, 0.9], [95.0], 95.0)
 
 
-def test_input_keep_fraction():
+def test_input_density():
     mask = torch.zeros(3, 4, dtype=torch.bool)
     mask[:, 0] = True
     mask[0, 3] = True
-    assert input_keep_fraction(mask).tolist() == pytest.approx([1.0, 0.0, 0.0, 1 / 3])
-    assert input_keep_fraction(mask, (2, 2)).shape == (2, 2)
+    assert input_density(mask).tolist() == pytest.approx([1.0, 0.0, 0.0, 1 / 3])
+    assert input_density(mask, (2, 2)).shape == (2, 2)
     with pytest.raises(ValueError, match="input_shape"):
-        input_keep_fraction(mask, (3, 3))
+        input_density(mask, (3, 3))
     with pytest.raises(TypeError):
-        input_keep_fraction(mask.float())
+        input_density(mask.float())
 
 
 def test_weight_movement_on_known_cases():
@@ -120,3 +121,18 @@ def test_iteration_to_reach():
     assert iteration_to_reach(r, 50.0, metric="test_acc") == 10
     with pytest.raises(ValueError):
         iteration_to_reach(r, 50.0, metric="loss")
+
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [
+        ([93.0, 94.0, 93.5], [90.0, 91.5, 90.0], True),  # every seed, well beyond the spread
+        ([93.0, 94.0, 93.5], [92.9, 89.0, 90.0], False),  # every seed, but mean 2.9 < 2 * std 2.2
+        ([93.0, 94.0, 93.5], [93.5, 90.0, 90.0], False),  # one seed lower
+        ([93.0, 94.0], [93.0, 90.0], False),  # a tie on one seed
+        ([95.0], [90.0], True),  # one seed: no spread to beat
+    ],
+)
+def test_beyond_seed_spread(a, b, expected):
+    assert analysis.beyond_seed_spread(a, b) is expected
+    assert analysis.beyond_seed_spread(b, a) is False

@@ -56,6 +56,12 @@ def test_cli_end_to_end_writes_json_and_plot_and_is_reproducible(tmp_path, capsy
         (["--variants", "reinit"], "--variants"),
         (["--model", "wide"], "--model"),
         (["--dataset", "mnist"], "--data-root"),
+        (["--rate", "0"], "--rate: must be a number in (0, 1)"),
+        (["--lr", "inf"], "--lr: must be a finite number > 0"),
+        (["--lr", "nan"], "--lr: must be a finite number > 0"),
+        (["--epochs", "2.5"], "--epochs: must be an int >= 1"),
+        (["--model", "100,,100"], "--model"),
+        (["--model", "100,"], "--model"),
     ],
 )
 def test_bad_arguments_exit_2_with_a_message(args, message, capsys, tmp_path, monkeypatch):

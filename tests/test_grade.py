@@ -197,3 +197,12 @@ def test_code_that_can_tamper_with_the_checks_is_flagged(exercise_dirs):
     nb = edit(ex / NAME, solution_add="get_ipython().input_transformers_cleanup.append(lambda lines: [])")
     report = grading.grade(nb, sol)
     assert any("cell 3 ('solution-add') uses input_transformers" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize("timeout", ["0", "-1", "1.5", "soon"])
+def test_timeout_must_be_at_least_one_second(timeout, capsys):
+    """nbclient reads 0 or -1 as no limit at all: a student's endless loop would hang grading."""
+    with pytest.raises(SystemExit) as exit_info:
+        grading.main(["some.ipynb", "--timeout", timeout])
+    assert exit_info.value.code == 2
+    assert "--timeout: must be an int >= 1" in capsys.readouterr().err

@@ -230,3 +230,79 @@ def test_bad_arguments(digits):
         lottery_study("cifar10", progress=False)
     with pytest.raises(TypeError, match="Dataset"):
         lottery_study(digits.train, progress=False)
+
+
+def _state(net):
+    return {k: v.clone() for k, v in net.state_dict().items()}
+
+
+def _same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        ({"epochs": 0}, ValueError, "epochs"),
+        ({"lr": -1.0}, ValueError, "lr"),
+        ({"bogus": 3}, TypeError, "bogus"),
+        ({"optimizer": "rmsprop"}, ValueError, "optimizer"),
+    ],
+)
+def test_imp_round_with_bad_training_arguments_leaves_the_model_untouched(digits, bad, error, match):
+    net = make_model("32", 64, 10, seed=0)
+    init = copy.deepcopy(net.state_dict())
+    train(net, digits, epochs=1, lr=5e-3, progress=False)
+    before = _state(net)
+    with pytest.raises(error, match=match):
+        imp_round(net, digits, None, init, 0.5, 1, progress=False, **bad)
+    assert _same(before, _state(net))
+
+
+def test_imp_round_needs_a_round_of_at_least_one(digits):
+    net = make_model("32", 64, 10, seed=0)
+    with pytest.raises(ValueError, match="pruning_round"):
+        imp_round(net, digits, None, copy.deepcopy(net.state_dict()), 0.5, 0, epochs=1, progress=False)
+
+
+@pytest.mark.parametrize(
+    "state_edit, masks, match",
+    [
+        (None, {"fc1.weight": torch.ones(3, 3, dtype=torch.bool)}, "shape"),
+        (None, {"nope.weight": torch.ones(32, 64, dtype=torch.bool)}, "nope.weight"),
+        ("drop", None, "missing"),
+        ("reshape", None, "another shape"),
+    ],
+)
+def test_rewind_checks_everything_before_it_writes(state_edit, masks, match):
+    net, saved = make_model("32", 64, 10, seed=0), make_model("32", 64, 10, seed=1).state_dict()
+    if state_edit == "drop":
+        saved.pop("fc1.bias")
+    elif state_edit == "reshape":
+        saved["fc1.weight"] = torch.zeros(3, 3)
+    before = _state(net)
+    with pytest.raises(ValueError, match=match):
+        rewind(net, saved, masks)
+    assert _same(before, _state(net))
+
+
+@pytest.mark.parametrize(
+    "option, error, match",
+    [
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"batch_size": -5}, ValueError, "batch_size"),
+        ({"epochs": "x"}, ValueError, "epochs"),
+        ({"epochs": 2.7}, ValueError, "epochs"),
+        ({"rate": "x"}, TypeError, "rate"),
+        ({"rate": 0}, ValueError, "rate"),
+        ({"output_rate": 1.0}, ValueError, "output_rate"),
+        ({"lr": "x"}, TypeError, "lr"),
+        ({"keep_history": "yes"}, TypeError, "keep_history"),
+        ({"progress": "no"}, TypeError, "progress"),
+        ({"data_seed": -1}, ValueError, "data_seed"),
+        ({"threads": 0}, ValueError, "threads"),
+    ],
+)
+def test_study_options_are_checked_before_anything_runs(digits, option, error, match):
+    with pytest.raises(error, match=match):
+        lottery_study(digits, model="8", rounds=1, seeds=1, **{"progress": False, **option})

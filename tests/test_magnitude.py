@@ -220,3 +220,15 @@ def test_model_masks_global_with_a_prior_on_some_layers():
         magnitude_masks(net, 0.7, prior={"fc2.bias": torch.ones(4, dtype=torch.bool)})
     with pytest.raises(TypeError, match=r"^prior must be None or a dict"):
         magnitude_masks(net, 0.7, prior=[prior["fc2.weight"]])
+
+
+def test_magnitude_masks_errors_name_the_layer():
+    net = torch.nn.Sequential(torch.nn.Linear(8, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    with pytest.raises(ValueError, match=r"sparsity\['2.weight'\]"):
+        magnitude_masks(net, {"0.weight": 0.5, "2.weight": 2.0})
+    with pytest.raises(ValueError, match=r"prior\['0.weight'\]"):
+        magnitude_masks(net, 0.5, prior={"0.weight": torch.ones(3, 3, dtype=torch.bool)})
+    with torch.no_grad():
+        net[2].weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"weight '2.weight'"):
+        magnitude_masks(net, 0.5)

@@ -211,3 +211,12 @@ def test_bad_arguments_leave_the_model_untouched():
         train_many([mlp(SIZES), mlp([64, 10])], DATA, progress=False)
     with pytest.raises(ValueError, match="one int per model"):
         train_many([mlp(SIZES), mlp(SIZES)], DATA, seeds=[0], progress=False)
+
+
+def test_train_many_takes_one_seed_per_model_not_one_int():
+    """``seeds`` always holds the seeds themselves (lottery_study's int is how many, 0..n-1)."""
+    with pytest.raises(TypeError, match=r"one int per model.*\[s\] \* len\(models\)"):
+        train_many([mlp(SIZES), mlp(SIZES)], DATA, seeds=3, epochs=1, progress=False)
+    a = train_many([mlp(SIZES)], DATA, epochs=1, progress=False)[0]
+    b = train_many([mlp(SIZES)], DATA, seeds=[0], epochs=1, progress=False)[0]
+    assert a.test_acc == b.test_acc

@@ -7,7 +7,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from course_lib.experiments.analysis import input_keep_fraction
+from course_lib.experiments.analysis import input_density
 from course_lib.experiments.lottery import lottery_study
 from course_lib.training.train import TrainResult
 from course_lib.viz.lottery import (
@@ -167,7 +167,7 @@ def test_ticket_masks_slider_steps_through_rounds(small_histories, digits):
     with pytest.raises(ValueError, match="keep_history"):
         plot_ticket_masks(lottery_study(digits, model="8", rounds=1, seeds=1, epochs=1, progress=False), 1)
     right = w.figure.axes[1].images[0].get_array()
-    assert np.allclose(np.asarray(right), input_keep_fraction(h.masks[2][0]["fc1.weight"], (8, 8)).numpy())
+    assert np.allclose(np.asarray(right), input_density(h.masks[2][0]["fc1.weight"], (8, 8)).numpy())
     title = w.figure._suptitle.get_text()
     for variant in h.variants:
         assert f"{variant} {np.mean(h.test_accs(variant, 2)):.1f}" in title

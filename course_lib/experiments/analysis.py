@@ -9,7 +9,7 @@ adds what the notebooks measure on top:
 * the accuracy of a trained network pruned to a sparsity, without fine-tuning
   (:func:`pruned_accuracy`, fast enough for a slider), the highest sparsity it tolerates
   (:func:`tolerable_sparsity`), and which inputs a first-layer mask keeps
-  (:func:`input_keep_fraction`);
+  (:func:`input_density`);
 * how far the weights travel during training (:func:`weight_movement`, the LTH's
   "are the initial weights close to the final ones?", Frankle & Carbin 2019) and how fast
   a run learns (:func:`iteration_to_reach`).
@@ -36,13 +36,14 @@ from course_lib.training.data import Split
 from course_lib.training.train import TrainResult, evaluate
 
 __all__ = [
+    "beyond_seed_spread",
     "mean_std",
     "paired_gap",
     "VERDICTS",
     "seed_verdict",
     "pruned_accuracy",
     "pruned_accuracy_curve",
-    "input_keep_fraction",
+    "input_density",
     "tolerable_sparsity",
     "weight_movement",
     "iteration_to_reach",
@@ -113,6 +114,31 @@ def seed_verdict(a: Sequence[float], b: Sequence[float]) -> str:
     return VERDICTS[2]
 
 
+def beyond_seed_spread(a: Sequence[float], b: Sequence[float]) -> bool:
+    """Does ``a`` beat ``b`` on every seed *and* by more than twice the gap's spread over seeds?
+
+    The notebooks' test for a gap worth stating (e.g. a ticket against its controls): the
+    per-seed differences ``a[i] - b[i]`` are all positive and their mean exceeds twice
+    their (population) standard deviation.
+
+    Args:
+        a, b: one number per seed (e.g. test accuracies in percent), in the same seed order.
+
+    Returns:
+        ``True`` if ``min(a - b) > 0`` and ``mean(a - b) > 2 * std(a - b)``.
+
+    Raises:
+        ValueError: ``a`` and ``b`` differ in length, or are empty.
+
+    >>> beyond_seed_spread([93.0, 94.0, 93.5], [90.0, 91.5, 90.0])
+    True
+    >>> beyond_seed_spread([93.0, 94.0, 93.5], [92.9, 89.0, 90.0])   # held on every seed, but noisy
+    False
+    """
+    mean, std, low = paired_gap(a, b)
+    return low > 0 and mean > 2 * std
+
+
 # --------------------------------------------------------------------------- pruning a trained net
 @torch.no_grad()
 def pruned_accuracy(model: nn.Module, split: Split, sparsity: float, scope: str = "layer") -> float:
@@ -154,8 +180,8 @@ def pruned_accuracy_curve(
     return [pruned_accuracy(model, split, s, scope) for s in sparsities]
 
 
-def input_keep_fraction(mask: torch.Tensor, input_shape: Sequence[int] | None = None) -> torch.Tensor:
-    """Fraction of the first layer's weights kept per input feature.
+def input_density(mask: torch.Tensor, input_shape: Sequence[int] | None = None) -> torch.Tensor:
+    """Density of the first layer per input feature: the fraction of its outgoing weights kept.
 
     Args:
         mask: bool tensor of shape ``(out_features, in_features)``, ``True`` = keep.
@@ -168,7 +194,7 @@ def input_keep_fraction(mask: torch.Tensor, input_shape: Sequence[int] | None = 
         TypeError: ``mask`` is not a 2-D bool tensor.
         ValueError: ``input_shape`` does not hold ``in_features`` entries.
 
-    >>> input_keep_fraction(torch.tensor([[True, False, True, True], [True, False, False, True]]), (2, 2))
+    >>> input_density(torch.tensor([[True, False, True, True], [True, False, False, True]]), (2, 2))
     tensor([[1.0000, 0.0000],
             [0.5000, 1.0000]])
     """

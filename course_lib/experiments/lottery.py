@@ -33,7 +33,16 @@ from typing import Any
 
 from torch import nn
 
-from course_lib._checks import check_int
+from course_lib._checks import (
+    check_bool,
+    check_float,
+    check_int,
+    check_iterations,
+    check_rate,
+    check_seed,
+    check_seeds,
+    check_threads,
+)
 from course_lib.experiments.lottery_result import VARIANTS, LotteryResult
 from course_lib.experiments.lottery_run import StudySetup, run_study
 from course_lib.pruning.masks import prunable_weights
@@ -60,7 +69,7 @@ def _hidden_widths(spec: object) -> list[int] | None:
     """The hidden widths a spec names, or ``None`` if it names none."""
     if isinstance(spec, str):
         try:
-            return [int(w) for w in spec.replace(" ", "").split(",") if w]
+            return [int(w) for w in spec.split(",")]  # int() allows spaces around a width; "" is an error
         except ValueError:
             return None
     if not isinstance(spec, Sequence) or isinstance(spec, bytes):
@@ -142,11 +151,12 @@ def lottery_study(
     >>> [round(res.weights_remaining[r], 3) for r in (1, 2)]
     [0.534, 0.292]
     """
-    if isinstance(rewind_iter, bool) or not isinstance(rewind_iter, numbers.Integral) or rewind_iter < 0:
+    if isinstance(rewind_iter, Sequence):
         raise ValueError(
-            f"rewind_iter must be an int >= 0 (for several rewinding points use rewinding_study), got {rewind_iter!r}"
+            f"rewind_iter must be one int >= 0 (for several rewinding points use rewinding_study), got {rewind_iter!r}"
         )
-    return rewinding_study(data, [int(rewind_iter)], variants=variants, **options)[int(rewind_iter)]
+    k = check_int(rewind_iter, "rewind_iter", 0)
+    return rewinding_study(data, [k], variants=variants, **options)[k]
 
 
 def rewinding_study(
@@ -189,7 +199,7 @@ def rewinding_study(
     if unknown:
         raise TypeError(f"unknown option(s) {unknown}; the options are {list(_OPTIONS)}")
     dataset = _dataset(data, options.get("data_seed", 0))
-    iters = _check_rewind_iters(rewind_iters)
+    iters = check_iterations(rewind_iters, "rewind_iters")
     plans = {
         k: _check_variants(variants if j == 0 else late_variants, "variants" if j == 0 else "late_variants")
         for j, k in enumerate(iters)
@@ -227,9 +237,17 @@ def _setup(
     preset = PRESETS.get(data.name, PRESETS["digits"])
     spec: ModelSpec = preset["model"] if model is None else model
     n_rounds = check_int(preset["rounds"] if rounds is None else rounds, "rounds", 1)
-    per_round = float(preset["rate"] if rate is None else rate)
-    n_epochs = preset["epochs"] if epochs is None else epochs
-    learning_rate = preset["lr"] if lr is None else lr
+    per_round = check_rate(preset["rate"] if rate is None else rate, "rate")
+    if per_round == 0.0:
+        raise ValueError("rate must be in (0, 1): a study that prunes nothing has no tickets")
+    if output_rate is not None:
+        check_rate(output_rate, "output_rate")
+    n_epochs = check_int(preset["epochs"] if epochs is None else epochs, "epochs", 1)
+    learning_rate = check_float(preset["lr"] if lr is None else lr, "lr", strict=True)
+    batch_size = check_int(batch_size, "batch_size", 1)
+    keep_history, progress = check_bool(keep_history, "keep_history"), check_bool(progress, "progress")
+    data_seed, threads = check_seed(data_seed, "data_seed"), check_threads(threads)
+    seed_list = check_seeds(seeds)
     train_kw: dict[str, Any] = dict(
         epochs=n_epochs, lr=learning_rate, batch_size=batch_size, optimizer=optimizer, progress=False, threads=threads
     )
@@ -252,18 +270,8 @@ def _setup(
         data_seed=int(data_seed),
         n_train=len(data.train),
     )
-    return StudySetup(
-        data,
-        _Builder(spec, data),
-        _check_seeds(seeds),
-        n_rounds,
-        rates,
-        plans,
-        config,
-        train_kw,
-        keep_history,
-        progress,
-    )
+    build = _Builder(spec, data)
+    return StudySetup(data, build, seed_list, n_rounds, rates, plans, config, train_kw, keep_history, progress)
 
 
 #: The options of :func:`lottery_study` and :func:`rewinding_study` (keyword arguments of ``_setup``).
@@ -287,28 +295,6 @@ def _check_within_training(plans: Mapping[int, object], data: Dataset, epochs: i
             f"rewind_iter={max(plans)} is beyond the {total} training iterations "
             f"({epochs} epochs of {len(data.train)} examples in minibatches of {batch_size})"
         )
-
-
-def _check_seeds(seeds: object) -> list[int]:
-    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
-        return list(range(check_int(seeds, "seeds", 1)))
-    values = list(seeds) if isinstance(seeds, Sequence) and not isinstance(seeds, (str, bytes)) else []
-    if not values or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 0 for s in values):
-        raise ValueError(f"seeds must be an int >= 1 or a non-empty list of ints >= 0, got {seeds!r}")
-    if len(set(values)) != len(values):
-        raise ValueError(f"seeds must not repeat, got {seeds!r}")
-    return [int(s) for s in values]
-
-
-def _check_rewind_iters(rewind_iters: object) -> list[int]:
-    iters = list(rewind_iters) if isinstance(rewind_iters, Sequence) and not isinstance(rewind_iters, str) else []
-    if (
-        not iters
-        or len(set(iters)) != len(iters)
-        or any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0 for k in iters)
-    ):
-        raise ValueError(f"rewind_iters must be a non-empty list of distinct ints >= 0, got {rewind_iters!r}")
-    return [int(k) for k in iters]
 
 
 def _check_variants(variants: Sequence[str], name: str) -> list[str]:

@@ -24,6 +24,7 @@ Connectivity and the Lottery Ticket Hypothesis"); train again.
 
 from __future__ import annotations
 
+import copy
 import numbers
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -32,9 +33,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from course_lib._checks import check_int
 from course_lib.experiments.lottery_result import VARIANTS, TensorDict
 from course_lib.pruning.magnitude import magnitude_masks
-from course_lib.pruning.masks import apply_masks, check_mask, prunable_weights
+from course_lib.pruning.masks import apply_masks, check_mask, check_masks, prunable_weights
 from course_lib.pruning.schedules import layer_sparsities
 from course_lib.training.data import Dataset
 from course_lib.training.train import TrainResult, train
@@ -46,6 +48,15 @@ def derived_seed(*parts: int) -> int:
     """A seed in [0, 2**31) derived from integers (e.g. study seed, round, purpose); deterministic.
 
     Uses numpy's ``SeedSequence``, so nearby inputs give unrelated seeds.
+
+    Args:
+        *parts: non-negative integers (anything ``int()`` accepts).
+
+    Returns:
+        An ``int`` in [0, 2**31), the same for the same parts in the same order.
+
+    Raises:
+        ValueError: a part is negative (``SeedSequence`` takes non-negative entropy).
 
     >>> derived_seed(0, 1, 2) == derived_seed(0, 1, 2) != derived_seed(0, 2, 1)
     True
@@ -90,6 +101,17 @@ def rewind(model: nn.Module, state: Mapping[str, torch.Tensor], masks: Mapping[s
     values exactly (at initialization, or at iteration ``k`` for late rewinding), the
     others are zero. ``masks`` ``None`` or empty: no pruning.
 
+    Args:
+        model: the network to reset, in place.
+        state: a ``state_dict`` of ``model`` (same names and shapes), e.g. saved at iteration k.
+        masks: {parameter name: bool tensor of that parameter's shape}, ``True`` = keep.
+
+    Raises:
+        ValueError: ``state`` misses or adds names, or has a tensor of another shape; a mask
+            names an unknown parameter or has the wrong shape. Checked before anything is
+            written: on an error ``model`` is unchanged.
+        TypeError: a mask is not a bool tensor.
+
     >>> import copy
     >>> from course_lib.training.models import mlp
     >>> net = mlp([2, 2, 1], seed=0); init = copy.deepcopy(net.state_dict())
@@ -99,9 +121,17 @@ def rewind(model: nn.Module, state: Mapping[str, torch.Tensor], masks: Mapping[s
     >>> net.fc1.weight.data.equal(init["fc1.weight"] * torch.tensor([[1., 0.], [1., 1.]]))
     True
     """
+    current = model.state_dict()
+    missing, extra = sorted(set(current) - set(state)), sorted(set(state) - set(current))
+    if missing or extra:
+        raise ValueError(f"state must hold exactly the model's entries: missing {missing}, unexpected {extra}")
+    wrong = [n for n, t in state.items() if tuple(t.shape) != tuple(current[n].shape)]
+    if wrong:
+        raise ValueError(f"state has tensors of another shape than the model's: {wrong}")
+    checked = check_masks(model, masks) if masks else {}
     model.load_state_dict(state)
-    if masks:
-        apply_masks(model, masks)
+    if checked:
+        apply_masks(model, checked)
 
 
 def prune_and_rewind(
@@ -165,8 +195,10 @@ def imp_round(
         :class:`~course_lib.training.train.TrainResult`.
 
     Raises:
-        ValueError: a rate outside [0, 1), a round < 0, or unknown parameter names.
-        TypeError: ``rates`` is neither a number nor a dict.
+        ValueError: a rate outside [0, 1), ``pruning_round`` < 1, unknown parameter names, or a
+            training argument :func:`~course_lib.training.train.train` rejects.
+        TypeError: ``rates`` is neither a number nor a dict, or an unknown training argument.
+        On any of these ``model`` is left as it was.
 
     >>> import copy
     >>> from course_lib.training.data import load
@@ -184,8 +216,14 @@ def imp_round(
         per_layer = {n: float(rates) for n in prunable_weights(model)}
     else:
         raise TypeError(f"rates must be a number or a dict {{parameter name: rate}}, got {type(rates).__name__}")
-    new_masks = prune_and_rewind(model, rewind_state, layer_sparsities(per_layer, pruning_round), prior=masks)
-    return new_masks, train(model, data, new_masks, **train_kwargs)
+    sparsities = layer_sparsities(per_layer, check_int(pruning_round, "pruning_round", 1))
+    before = copy.deepcopy(model.state_dict())
+    try:
+        new_masks = prune_and_rewind(model, rewind_state, sparsities, prior=masks)
+        return new_masks, train(model, data, new_masks, **train_kwargs)
+    except (TypeError, ValueError):  # bad input (train checks its arguments before any step)
+        model.load_state_dict(before)
+        raise
 
 
 def start_variant(

@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from course_lib._checks import check_int
 from course_lib.grading.load import DEFAULT_SOLUTIONS, GradeError
 from course_lib.grading.report import Report
 from course_lib.grading.run import DEFAULT_TIMEOUT, grade
@@ -19,6 +20,14 @@ from course_lib.grading.run import DEFAULT_TIMEOUT, grade
 __all__ = ["EXIT_PASS", "EXIT_FAIL", "EXIT_NOT_GRADABLE", "main"]
 
 EXIT_PASS, EXIT_FAIL, EXIT_NOT_GRADABLE = 0, 1, 2
+
+
+def _seconds(text: str) -> int:
+    """argparse type of ``--timeout``: an int >= 1 (nbclient reads 0 or -1 as *no* limit)."""
+    try:
+        return check_int(int(text), "timeout", 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an int >= 1 (seconds), got {text!r}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--timeout",
-        type=int,
+        type=_seconds,
         default=DEFAULT_TIMEOUT,
         metavar="S",
         help=f"seconds one cell may run (default: {DEFAULT_TIMEOUT})",

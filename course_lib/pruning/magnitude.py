@@ -204,13 +204,24 @@ def magnitude_masks(
         unknown = [n for n in sparsity if n not in weights]
         if unknown:
             raise ValueError(f"sparsity names unknown parameter(s) {unknown}; the model has {sorted(weights)}")
-        return {n: magnitude_mask(weights[n], s, prior=masks.get(n)) for n, s in sparsity.items()}
+        return {n: _layer_mask(n, weights[n], s, masks.get(n), f"sparsity[{n!r}]") for n, s in sparsity.items()}
     s = check_sparsity(sparsity)
     if scope == "global" and weights:
         # one threshold: layers without a prior mask take part with nothing pruned yet
         full = {n: masks.get(n, torch.ones_like(w, dtype=torch.bool)) for n, w in weights.items()}
         return global_magnitude_masks(weights, s, prior=full if masks else None)
-    return {n: magnitude_mask(w, s, prior=masks.get(n)) for n, w in weights.items()}
+    return {n: _layer_mask(n, w, s, masks.get(n), "sparsity") for n, w in weights.items()}
+
+
+def _layer_mask(
+    name: str, weight: torch.Tensor, sparsity: object, prior: torch.Tensor | None, sparsity_name: str
+) -> torch.Tensor:
+    """:func:`magnitude_mask` of one layer of a model, with errors that name the layer."""
+    check_weight(weight, name=f"weight {name!r}")
+    s = check_sparsity(sparsity, name=sparsity_name)
+    if prior is not None:
+        check_mask(prior, weight.shape, name=f"prior[{name!r}]")
+    return magnitude_mask(weight, s, prior=prior)
 
 
 def _check_model_prior(weights: Mapping[str, torch.Tensor], prior: object) -> dict[str, torch.Tensor]:

@@ -62,22 +62,22 @@ def mlp(sizes: Sequence[int], seed: int | None = 0) -> nn.Sequential:
             torch.random.set_rng_state(gen_state)
 
 
-def lenet_300_100(in_features: int = 784, classes: int = 10, seed: int | None = 0) -> nn.Sequential:
+def lenet_300_100(in_features: int = 784, num_classes: int = 10, seed: int | None = 0) -> nn.Sequential:
     """LeNet-300-100, the fully connected network of the LTH paper (Frankle & Carbin 2019).
 
-    LeCun et al. 1998's 300-100 MLP: ``mlp([in_features, 300, 100, classes], seed)``,
+    LeCun et al. 1998's 300-100 MLP: ``mlp([in_features, 300, 100, num_classes], seed)``,
     266,610 parameters for MNIST.
 
     Args:
         in_features: input width (784 for 28x28 MNIST).
-        classes: number of outputs.
+        num_classes: number of outputs (classes).
         seed: seed of the initialization (see :func:`mlp`).
 
     Returns:
-        The ``nn.Sequential`` ``flatten, fc1 (in, 300), relu1, fc2 (300, 100), relu2, fc3 (100, classes)``.
+        The ``nn.Sequential`` ``flatten, fc1 (in, 300), relu1, fc2 (300, 100), relu2, fc3 (100, num_classes)``.
         Raises as :func:`mlp`.
 
     >>> sum(p.numel() for p in lenet_300_100().parameters())
     266610
     """
-    return mlp([in_features, 300, 100, classes], seed=seed)
+    return mlp([in_features, 300, 100, num_classes], seed=seed)

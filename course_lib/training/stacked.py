@@ -228,7 +228,7 @@ def _step(stack: _Stack, opt: torch.optim.Optimizer, xb: torch.Tensor, yb: torch
 def _check_runs(
     models: Sequence[nn.Module],
     masks: Sequence[Mapping[str, torch.Tensor] | None] | None,
-    seeds: int | Sequence[int],
+    seeds: Sequence[int] | None,
     optimizer: object,
 ) -> tuple[list[Layers], list[dict[str, torch.Tensor]], list[int]]:
     """The models' Linear layers, the checked masks and one seed per run; raises on a mismatch."""
@@ -252,12 +252,15 @@ def _check_runs(
 
 
 def _seed_list(seeds: object, k_runs: int) -> list[int]:
-    """One seed per run: ``seeds`` repeated if it is one int, else its entries (``k_runs`` of them)."""
-    one = isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool)
-    entries = [seeds] * k_runs if one else seeds
-    if not isinstance(entries, Iterable):
-        raise TypeError(f"seeds must be an int or one int per model, got {type(seeds).__name__} {seeds!r}")
-    seed_list = [check_seed(s, "seeds entries") for s in entries]
+    """One seed per run: ``seeds``' entries (``k_runs`` of them); ``None``: seed 0 for every run."""
+    if seeds is None:
+        return [0] * k_runs
+    if isinstance(seeds, numbers.Integral | str | bytes) or not isinstance(seeds, Iterable):
+        raise TypeError(
+            f"seeds must be a list of one int per model (for one seed s: [s] * len(models)), "
+            f"got {type(seeds).__name__} {seeds!r}"
+        )
+    seed_list = [check_seed(s, "seeds entries") for s in seeds]
     if len(seed_list) != k_runs:
         raise ValueError(f"seeds must hold one int per model: {k_runs}, got {len(seed_list)}")
     return seed_list
@@ -268,7 +271,7 @@ def train_many(
     data: Dataset,
     masks: Sequence[Mapping[str, torch.Tensor] | None] | None = None,
     *,
-    seeds: int | Sequence[int] = 0,
+    seeds: Sequence[int] | None = None,
     epochs: int = 10,
     lr: float = 1.2e-3,
     batch_size: int = 60,
@@ -291,7 +294,8 @@ def train_many(
         models: ``K >= 1`` course MLPs with the same layer shapes, biases included.
         data: a :class:`course_lib.training.data.Dataset`.
         masks: one dict (parameter name -> bool keep-mask) or ``None`` per model.
-        seeds: one int >= 0 per model (the minibatch order), or one int for all.
+        seeds: one int >= 0 per model (its minibatch order); ``None``: 0 for every run. As
+            everywhere in the course, ``seeds`` holds the seeds themselves.
         optimizer: ``"adam"`` or ``"sgd"`` (no optimizer object: there is one for all runs).
 
     Returns:

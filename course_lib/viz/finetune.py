@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from course_lib._checks import mean_std
-from course_lib.experiments.analysis import input_keep_fraction, pruned_accuracy
+from course_lib.experiments.analysis import input_density, pruned_accuracy
 from course_lib.experiments.refit import least_squares_refit, remove_layer_neurons
 from course_lib.pruning.magnitude import magnitude_masks
 from course_lib.pruning.schedules import cubic_sparsity, iterative_densities
@@ -37,7 +37,7 @@ from course_lib.training.train import evaluate
 from course_lib.viz.figure import finish_axes, new_figure
 
 __all__ = [
-    "draw_keep_fraction",
+    "draw_input_density",
     "plot_schedules",
     "plot_prune_finetune",
     "plot_one_shot_vs_iterative",
@@ -53,13 +53,13 @@ __all__ = [
 _SCOPE_STYLE = {"layer": ("tab:blue", "layer-wise"), "global": ("tab:purple", "global")}
 
 
-def draw_keep_fraction(ax: Axes, frac: torch.Tensor, title: str) -> None:
+def draw_input_density(ax: Axes, frac: torch.Tensor, title: str) -> None:
     """Draw the kept fraction per input on ``ax``: an image for 2-D inputs (pixels), bars for 1-D.
 
     Args:
         ax: the axes to draw on.
         frac: fractions in [0, 1], shape ``(in_features,)`` or ``(height, width)``, e.g.
-            :func:`course_lib.experiments.analysis.input_keep_fraction`.
+            :func:`course_lib.experiments.analysis.input_density`.
         title: the panel's title; the mean fraction is appended.
 
     The colour or y scale runs up to the largest fraction; the dashed line (bars) gives the mean.
@@ -237,8 +237,8 @@ def plot_pruned_at_sparsity(
     ax.set_ylim(0, 100)
     finish_axes(ax, "sparsity (% of weights removed), no fine-tuning", "test accuracy (%)")
     ax.legend(fontsize="small", loc="lower left")
-    frac = input_keep_fraction(magnitude_masks(model, sparsity)[layer], input_shape)
-    draw_keep_fraction(right, frac, f"{layer}: kept per input, layer-wise {sparsity:.0%}")
+    frac = input_density(magnitude_masks(model, sparsity)[layer], input_shape)
+    draw_input_density(right, frac, f"{layer}: kept per input, layer-wise {sparsity:.0%}")
     return fig
 
 

@@ -27,11 +27,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, NullLocator
 
 from course_lib._checks import mean_std
-from course_lib.experiments.analysis import input_keep_fraction
+from course_lib.experiments.analysis import input_density
 from course_lib.experiments.lottery_result import LotteryResult
 from course_lib.training.train import TrainResult
 from course_lib.viz.figure import finish_axes, new_figure
-from course_lib.viz.finetune import draw_keep_fraction
+from course_lib.viz.finetune import draw_input_density
 
 __all__ = [
     "VARIANT_LABELS",
@@ -374,7 +374,7 @@ def plot_ticket_masks(
     left.set_xlabel("input")
     left.set_ylabel("neuron")
     left.set_title(f"{layer} mask, round {pruning_round}: {mask.float().mean():.1%} kept", fontsize="medium")
-    draw_keep_fraction(right, input_keep_fraction(mask, input_shape), "kept fraction per input")
+    draw_input_density(right, input_density(mask, input_shape), "kept fraction per input")
     if pruning_round == 0:
         acc = f"dense: {result.dense_test_acc:.1f}%"
     else:
