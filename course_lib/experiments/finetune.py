@@ -52,6 +52,13 @@ __all__ = [
 def evaluation_split(data: Dataset, split: str) -> Split:
     """The split of ``data`` named ``split`` (``"train"``, ``"val"`` or ``"test"``).
 
+    Args:
+        data: the data set.
+        split: ``"train"``, ``"val"`` or ``"test"``.
+
+    Returns:
+        The :class:`~course_lib.training.data.Split` ``data.train``, ``data.val`` or ``data.test``.
+
     Raises:
         ValueError: any other name.
 

@@ -92,11 +92,18 @@ class LotteryResult:
 
     @property
     def dense_test_acc(self) -> float:
-        """Mean final test accuracy of the dense network over seeds (percent)."""
+        """Mean final test accuracy of the dense network over seeds (percent); ``ValueError`` without dense runs."""
         return mean_std([r.final_test_acc for r in self.dense])[0]
 
     def test_accs(self, variant: str, pruning_round: int) -> list[float]:
         """Final test accuracy (percent) of ``variant`` after ``pruning_round``, one per seed.
+
+        Args:
+            variant: one of :attr:`variants`.
+            pruning_round: a round, 1 to :attr:`rounds`.
+
+        Returns:
+            A ``list[float]`` in the order of :attr:`seeds`.
 
         Raises:
             KeyError: that variant or round was not run.

@@ -70,8 +70,11 @@ class StudySetup:
 class Lineage:
     """The tickets of one seed at one rewinding point, round after round.
 
-    ``net`` is the trained network the next round prunes (the dense one before round 1),
-    ``masks`` its masks (``None`` before round 1).
+    Attributes:
+        seed: the study seed the lineage belongs to.
+        rewind_state: the weights its tickets are rewound to ({name: tensor}, a ``state_dict``).
+        net: the trained network the next round prunes (the dense one before round 1).
+        masks: its masks ({parameter name: bool tensor}, ``True`` = keep; ``None`` before round 1).
     """
 
     seed: int
@@ -82,7 +85,15 @@ class Lineage:
 
 @dataclass
 class Job:
-    """One network to train in a round: its rewinding point, variant, masks and minibatch seed."""
+    """One network to train in a round: its rewinding point, variant, masks and minibatch seed.
+
+    Attributes:
+        rewind_iter: the rewinding point (training iteration, 0 = initialization).
+        variant: one of :data:`~course_lib.experiments.lottery_result.VARIANTS`.
+        net: the network to train (trained in place).
+        masks: its masks ({parameter name: bool tensor}, ``True`` = keep).
+        seed: the study seed, also the minibatch seed of its training.
+    """
 
     rewind_iter: int
     variant: str
@@ -105,6 +116,11 @@ def train_dense(setup: StudySetup) -> tuple[dict[int, LotteryResult], dict[int, 
         ``(results, lineages)``: one empty :class:`LotteryResult` per rewinding point (sharing
         the dense runs), and per rewinding point one :class:`Lineage` per seed, each with its
         own copy of the trained dense network.
+
+    Raises:
+        ValueError, TypeError: as :func:`course_lib.training.stacked.train_many`, for a
+            hand-made ``setup`` it refuses (bad ``train_kw`` or ``data``, a rewinding
+            iteration past the end of training); never for one from ``rewinding_study``.
     """
     nets = [setup.build(s) for s in setup.seeds]
     inits = [_state(n) for n in nets]
@@ -142,6 +158,11 @@ def start_round(setup: StudySetup, lineages: dict[int, list[Lineage]], pruning_r
     Returns:
         The round's jobs, per rewinding point, variant-major then seed (the ticket's job
         trains the lineage's own network).
+
+    Raises:
+        ValueError: for a hand-made ``setup``: a rate outside [0, 1), an unknown parameter
+            name or variant (:func:`~course_lib.pruning.schedules.layer_sparsities`,
+            :func:`prune_and_rewind`, :func:`start_variant`), a negative ``pruning_round``.
     """
     target = layer_sparsities(setup.rates, pruning_round)
     jobs = []
@@ -181,6 +202,10 @@ def record_round(
         jobs: the round's jobs, as :func:`start_round` returned them.
         runs: their runs, in the same order.
         pruning_round: the round.
+
+    Raises:
+        ValueError: ``jobs`` and ``runs`` differ in length.
+        KeyError: ``results`` has a rewinding point that ``setup.plans`` or ``lineages`` lacks.
     """
     for k, res in results.items():
         for variant in setup.plans[k]:
@@ -210,6 +235,11 @@ def run_study(setup: StudySetup) -> dict[int, LotteryResult]:
 
     Returns:
         ``{rewinding iteration: LotteryResult}`` in the order of ``setup.plans``.
+
+    Raises:
+        ValueError, TypeError: as :func:`train_dense` and :func:`start_round`, for a hand-made
+            ``setup`` (never for one from ``rewinding_study``).
+        KeyError: the first plan of a hand-made ``setup`` lacks the ``"ticket"`` variant.
     """
     from tqdm.auto import tqdm
 

@@ -173,6 +173,14 @@ class RefitScan:
 
     ``removed_acc[i]`` and ``refit_acc[i]`` are at ``sparsities[i]`` (fraction of the
     layer's neurons removed), measured on ``split``; ``dense_acc`` before any removal.
+
+    Attributes:
+        layer: the hidden Linear layer scanned, e.g. ``"fc1"``.
+        sparsities: fractions of its neurons removed, each in [0, 1].
+        removed_acc: accuracy with the neurons removed, no refit.
+        refit_acc: accuracy after :func:`least_squares_refit`.
+        dense_acc: accuracy of the unpruned model.
+        split: where accuracy was measured (``"train"``, ``"val"`` or ``"test"``).
     """
 
     layer: str
@@ -210,7 +218,9 @@ def refit_scan(
         A :class:`RefitScan`.
 
     Raises:
-        ValueError: a sparsity outside [0, 1], an unknown ``split`` or ``layer``.
+        ValueError: a sparsity outside [0, 1], an unknown ``split`` or ``layer``, ``p`` not
+            1 or 2, ``ridge`` < 0.
+        TypeError: a sparsity that is not a number, a ``model`` that is not a course MLP.
 
     >>> from course_lib.training.data import load
     >>> from course_lib.experiments.lottery import make_model

@@ -129,9 +129,16 @@ def digits_as_mnist(seed: int = 0) -> Dataset:
     digits are (LeCun et al. 1998), then standardized with MNIST's constants. Split as
     ``load("digits", seed)``.
 
+    Args:
+        seed: the train/val/test split's seed (int >= 0).
+
     Returns:
         A :class:`~course_lib.training.data.Dataset` named ``"digits28"``, images of shape
-        ``(28, 28)``, float32.
+        ``(28, 28)``, float32, standardized (``mean`` 0.1307, ``std`` 0.3081); int64 labels.
+
+    Raises:
+        TypeError: ``seed`` is not an int.
+        ValueError: ``seed`` is negative.
 
     >>> d = digits_as_mnist()
     >>> d.name, d.input_shape, len(d.train)
@@ -159,10 +166,15 @@ def transfer_target(name: str, seed: int = 0) -> Dataset:
 
     Args:
         name: the source data set's name.
-        seed: the train/val/test split's seed.
+        seed: the train/val/test split's seed (int >= 0).
+
+    Returns:
+        The target :class:`~course_lib.training.data.Dataset`: ``"mnist1d-regenerated"``
+        (inputs of length 40) or ``"digits28"`` (28x28 images).
 
     Raises:
-        ValueError: no target is defined for ``name``.
+        ValueError: no target is defined for ``name``, or a negative ``seed``.
+        TypeError: ``seed`` is not an int.
 
     >>> transfer_target("mnist5k").name
     'digits28'

@@ -34,7 +34,12 @@ def checksum(source: str | list[str]) -> str:
         source: the cell's source, a string or a list of lines (joined first, as nbformat does).
 
     Returns:
-        The hex digest of the UTF-8 encoded source.
+        The hex digest (a ``str`` of 64 lowercase hex digits) of the UTF-8 encoded source.
+
+    Raises:
+        TypeError: a list entry is not a string.
+        AttributeError: ``source`` is neither a string nor a list (it is not checked).
+        UnicodeEncodeError: the source holds a lone surrogate (not valid UTF-8).
 
     >>> checksum(["a = 1\\n", "b = 2"]) == checksum("a = 1\\nb = 2")
     True
@@ -53,6 +58,9 @@ def fill_ids(nb: NotebookNode) -> None:
 
     Args:
         nb: a notebook read with ``nbformat.read(..., as_version=4)``; changed in place.
+
+    Returns:
+        ``None``; ``nb`` is changed in place.
 
     >>> from nbformat.v4 import new_notebook, new_code_cell
     >>> nb = new_notebook(cells=[new_code_cell("x = 1", id="keep")])
@@ -81,6 +89,10 @@ def is_read_only(cell: NotebookNode) -> bool:
     Args:
         cell: a notebook cell (any type).
 
+    Returns:
+        ``True`` if either entry is set (truthy), else ``False``; also ``False`` for a cell
+        without ``metadata.course`` or with one that is not a dict.
+
     >>> from nbformat.v4 import new_code_cell
     >>> is_read_only(new_code_cell("assert True", metadata={"course": {"check": "f", "points": 1}}))
     True
@@ -98,10 +110,12 @@ def check_of(cell: NotebookNode) -> tuple[str, int] | None:
         cell: a notebook cell.
 
     Returns:
-        ``(exercise name, points)``; points default to 1.
+        ``(exercise name, points)``, a ``(str, int)``; points default to 1.
 
     Raises:
-        ValueError: ``metadata.course.points`` is not an integer.
+        ValueError: ``metadata.course.points`` is a string that is not an integer.
+        TypeError: ``metadata.course.points`` is neither a number nor a string (e.g. null);
+            a float is truncated (``2.7`` gives 2), not refused.
 
     >>> from nbformat.v4 import new_code_cell
     >>> check_of(new_code_cell("assert True", metadata={"course": {"check": "add", "points": 2}}))
@@ -120,6 +134,10 @@ def stored_checksum(cell: NotebookNode) -> str | None:
 
     Args:
         cell: a cell of a generated exercise (or of a student's copy of one).
+
+    Returns:
+        The stored value as a ``str`` (64 hex digits as the generator writes it), or ``None``
+        when the cell has none (or an empty one).
 
     >>> from nbformat.v4 import new_code_cell
     >>> stored_checksum(new_code_cell("x", metadata={"course": {"locked": True, "checksum": "ab12"}}))

@@ -124,7 +124,11 @@ def merge(student: NotebookNode, solution: NotebookNode) -> tuple[NotebookNode, 
 
     Returns:
         ``(notebook, warnings)``: a new notebook (the student's metadata, the merged cells)
-        and one warning per read-only cell changed, deleted or moved.
+        and one warning (``str``) per read-only cell changed, deleted or moved.
+
+    Raises:
+        AttributeError: a cell without ``cell_type`` or ``source``, which a notebook read by
+            :func:`~course_lib.grading.load.load` never has (it raises ``GradeError`` first).
 
     >>> from nbformat.v4 import new_notebook, new_code_cell
     >>> chk = {"course": {"check": "f", "points": 1}}
@@ -175,7 +179,13 @@ def suspicious(source: str) -> str | None:
     builtins, and assignments to attributes of ``course_lib``, ``torch`` or ``numpy``.
 
     Args:
-        source: a code cell's source.
+        source: a code cell's source, a ``str`` (as ``nbformat.read`` gives it).
+
+    Returns:
+        The matched text (a ``str``, e.g. ``"sys.modules"``), or ``None`` when nothing matches.
+
+    Raises:
+        TypeError: ``source`` is not a string (e.g. a list of lines).
 
     >>> suspicious("get_ipython().input_transformers_cleanup.append(lambda lines: [])")
     'input_transformers'
@@ -193,6 +203,12 @@ def tamper_warnings(nb: NotebookNode) -> list[str]:
 
     Args:
         nb: a merged notebook (read-only cells are the solution's and are not flagged).
+
+    Returns:
+        The warnings (``str``), in cell order; empty when no cell is flagged.
+
+    Raises:
+        TypeError: a code cell's source is not a string (as :func:`suspicious`).
     """
     warnings = []
     for i, cell in enumerate(nb.cells):

@@ -19,7 +19,11 @@ def one_line(text: object, limit: int = 160) -> str:
 
     Args:
         text: a message, an exception, anything ``str`` accepts.
-        limit: the most characters returned (>= 4).
+        limit: the most characters returned (>= 4; not checked).
+
+    Returns:
+        The line (a ``str``; empty for blank text), at most ``limit`` characters long when
+        ``limit`` >= 3 (a smaller one is not refused but can give a longer line).
 
     >>> one_line("first\\nsecond")
     'first'
@@ -35,6 +39,16 @@ def show_path(path: str | Path) -> str:
     """``path`` relative to the working directory where it lies below it, else as given.
 
     Shorter messages and tables; used by the grader and by ``tools/make_exercises.py``.
+
+    Args:
+        path: a file or folder path (it need not exist).
+
+    Returns:
+        The relative path as a ``str`` (symlinks resolved), or ``str(path)`` unchanged when
+        it lies outside the working directory.
+
+    Raises:
+        TypeError: ``path`` is not a ``str`` or ``os.PathLike``.
 
     >>> show_path(Path.cwd() / "solutions" / "01.ipynb") == str(Path("solutions") / "01.ipynb")
     True

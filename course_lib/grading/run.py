@@ -41,6 +41,10 @@ def execute(nb: NotebookNode, timeout: int) -> dict[int, dict[str, Any]]:
         ``{cell index: content of the kernel's execute_reply}`` for every cell that ran
         (``status``, and on an error ``ename``, ``evalue``, ``traceback``); cells after a
         dead kernel are missing.
+
+    Raises:
+        RuntimeError: the kernel cannot be started or does not answer (from jupyter_client
+            or nbclient). A cell that raises, times out or kills the kernel raises nothing here.
     """
     import ipykernel.kernelspec
     from jupyter_client.kernelspec import KernelSpec
@@ -144,6 +148,7 @@ def grade(path: str | Path, solutions_dir: str | Path | None = None, timeout: in
     Raises:
         GradeError: (a one-line message) the solutions folder is missing, or the file is not a
             readable notebook, not an exercise of this course, or its solution has no checks.
+        RuntimeError: the kernel cannot be started (see :func:`execute`).
     """
     path = Path(path)
     solutions_dir = Path(solutions_dir) if solutions_dir is not None else DEFAULT_SOLUTIONS

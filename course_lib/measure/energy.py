@@ -71,6 +71,10 @@ _LABELS = {
 def energy_table() -> list[tuple[str, float]]:
     """The slide's table (Horowitz 2014, 45 nm) as ``(operation, picojoules)`` rows, cheapest first.
 
+    Returns:
+        The 7 rows of :data:`HOROWITZ_45NM`: a label as on the slide (``str``) and the
+        energy of one 32-bit operation in pJ (``float``), by ascending energy.
+
     >>> energy_table()[0], energy_table()[-1]
     (('32 bit int ADD', 0.1), ('32 bit DRAM Memory', 640.0))
     """

@@ -59,6 +59,15 @@ def _check_model(model: object) -> nn.Module:
 def check_fmt(fmt: object) -> str:
     """``fmt`` itself if it is one of :data:`FORMATS`; raises ``ValueError`` otherwise.
 
+    Args:
+        fmt: the storage format to check.
+
+    Returns:
+        ``fmt`` (a ``str``): ``"dense"``, ``"csr"`` or ``"shrunk"``.
+
+    Raises:
+        ValueError: anything else (a non-string too).
+
     >>> check_fmt("coo")
     Traceback (most recent call last):
     ...
@@ -72,8 +81,18 @@ def check_fmt(fmt: object) -> str:
 def shrunk(model: nn.Module, masks: Mapping[str, torch.Tensor] | None) -> nn.Sequential:
     """The smaller dense MLP ``"shrunk"`` stores: :func:`course_lib.shrink_mlp` of ``model`` with ``masks``.
 
-    Raises ``TypeError`` unless ``model`` is an ``nn.Sequential`` MLP (and what
-    ``shrink_mlp`` raises for bad masks).
+    Args:
+        model: an ``nn.Sequential`` MLP (Flatten / Linear / ReLU layers); not changed.
+        masks: parameter name -> bool keep-mask of the parameter's shape, or ``None``
+            (nothing pruned: a dense copy).
+
+    Returns:
+        A new ``nn.Sequential`` without the hidden neurons whose weight row is fully pruned.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Sequential`` MLP, or a mask is not bool.
+        ValueError: the layers are not Linear-ReLU-Linear, or a mask has an unknown name
+            or the wrong shape (as :func:`course_lib.pruning.structured.shrink_mlp`).
     """
     if not isinstance(model, nn.Sequential):
         raise TypeError(f'fmt="shrunk" removes neurons of an nn.Sequential MLP, got model {type(model).__name__}')
@@ -83,7 +102,14 @@ def shrunk(model: nn.Module, masks: Mapping[str, torch.Tensor] | None) -> nn.Seq
 def param_count(model: nn.Module) -> int:
     """Number of parameters of ``model`` (weights and biases), pruned or not.
 
-    Raises ``TypeError`` unless ``model`` is an ``nn.Module``.
+    Args:
+        model: any ``nn.Module``.
+
+    Returns:
+        The total ``numel`` of its parameters, an ``int``.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``.
 
     >>> param_count(nn.Linear(3, 2))
     8
@@ -127,8 +153,17 @@ def masked_state(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = No
 def nonzero_count(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None) -> int:
     """Number of non-zero parameters, after applying ``masks`` (if given) to a copy.
 
-    Zeros count as pruned whether a mask or training put them there. Raises as
-    :func:`masked_state`.
+    Zeros count as pruned whether a mask or training put them there.
+
+    Args:
+        model: any ``nn.Module``; not changed.
+        masks: parameter name -> bool keep-mask of the parameter's shape, or ``None``.
+
+    Returns:
+        The number of non-zero entries over all parameters (biases included), an ``int``.
+
+    Raises:
+        TypeError, ValueError: as :func:`masked_state`.
 
     >>> net = nn.Linear(2, 2)
     >>> with torch.no_grad():
@@ -155,7 +190,10 @@ def csr_bytes(rows: int, nnz: int, value_bytes: int = 4, index_bytes: int = 4) -
         index_bytes: bytes per index (int >= 1; 4 for int32).
 
     Returns:
-        The size in bytes. Raises ``ValueError`` for an argument that is not an int in range.
+        The size in bytes, an ``int``.
+
+    Raises:
+        ValueError: an argument that is not an int in range.
 
     >>> csr_bytes(rows=300, nnz=1000)
     9204
@@ -170,8 +208,17 @@ def csr_bytes(rows: int, nnz: int, value_bytes: int = 4, index_bytes: int = 4) -
 def to_csr(weight: torch.Tensor) -> torch.Tensor:
     """A 2-D tensor as a torch sparse CSR tensor with int32 indices (zeros are not stored).
 
-    The values keep ``weight``'s dtype; the result is detached. Raises ``TypeError``
-    unless ``weight`` is a dense (strided) 2-D tensor.
+    The values keep ``weight``'s dtype; the result is detached.
+
+    Args:
+        weight: a dense (strided) 2-D tensor ``(rows, cols)``, any dtype.
+
+    Returns:
+        A ``torch.sparse_csr`` tensor of ``weight``'s shape, dtype and device, with int32
+        ``crow_indices`` (rows + 1) and ``col_indices`` (nnz).
+
+    Raises:
+        TypeError: ``weight`` is not a dense 2-D tensor.
 
     >>> c = to_csr(torch.tensor([[0., 2.], [3., 0.]]))
     >>> c.values(), c.col_indices(), c.crow_indices()
@@ -194,7 +241,14 @@ def to_csr(weight: torch.Tensor) -> torch.Tensor:
 def csr_tensor_bytes(tensor: torch.Tensor) -> int:
     """Bytes a torch sparse CSR tensor really holds: values + col_indices + crow_indices.
 
-    Raises ``TypeError`` unless ``tensor`` is a sparse CSR tensor.
+    Args:
+        tensor: a ``torch.sparse_csr`` tensor (e.g. from :func:`to_csr`).
+
+    Returns:
+        ``numel * element_size`` summed over its three tensors, an ``int`` (bytes).
+
+    Raises:
+        TypeError: ``tensor`` is not a sparse CSR tensor.
 
     >>> csr_tensor_bytes(to_csr(torch.eye(3))) == csr_bytes(rows=3, nnz=3)
     True
@@ -253,6 +307,18 @@ def disk_bytes(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None
 
     Same arguments, formats and errors as :func:`model_bytes`; the file adds a few
     hundred bytes of zip/pickle headers per tensor on top of the raw data.
+
+    Args:
+        model: any ``nn.Module`` (an ``nn.Sequential`` MLP for ``"shrunk"``); not changed.
+        masks: parameter name -> bool keep-mask, or ``None``.
+        fmt: one of :data:`FORMATS`.
+
+    Returns:
+        The length of the saved ``{name: tensor}`` dict, an ``int`` (bytes).
+
+    Raises:
+        ValueError: an unknown ``fmt``, or masks that do not fit the model.
+        TypeError: ``model`` is not a module (or not an MLP for ``"shrunk"``), a mask is not bool.
 
     >>> net = nn.Linear(300, 100)
     >>> 0 < disk_bytes(net) - model_bytes(net) < 2000

@@ -36,7 +36,11 @@ class CSRMLP(nn.Module):
 
     Args:
         layers: in order, ``("linear", W_csr (out, in), bias column (out, 1) or None)``
-            or ``("relu", None, None)``.
+            or ``("relu", None, None)``; not checked (:func:`csr_mlp` builds them).
+
+    Raises:
+        RuntimeError: (``forward``, from ``torch.addmm``) inputs whose flattened width is
+            not the first layer's ``in``, or of another dtype than the weights.
     """
 
     def __init__(self, layers: list[tuple[str, torch.Tensor | None, torch.Tensor | None]]):
@@ -44,7 +48,7 @@ class CSRMLP(nn.Module):
         self.layers = layers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits ``(batch, out)`` of inputs ``x`` ``(batch, ...)``."""
+        """Logits ``(batch, out)`` of inputs ``x`` ``(batch, ...)``, in the weights' dtype."""
         h = x.flatten(1).t().contiguous()  # features x batch
         for _kind, w, b in self.layers:
             if w is None:  # ("relu", None, None)

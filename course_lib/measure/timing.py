@@ -201,8 +201,20 @@ def latency(
     (each run then times ``number`` calls and divides). Arguments, errors: as in
     :func:`compare_latency`.
 
+    Args:
+        model: an ``nn.Module`` or any callable taking ``x``.
+        x: the batch of inputs (a tensor).
+        warmup: untimed calls first (int >= 0).
+        repeats: timed runs (int >= 1).
+        number: calls per timed run (int >= 1).
+        threads: torch CPU threads while timing (``None``: leave them; restored after).
+
     Returns:
         The :class:`LatencyStats` (seconds per call).
+
+    Raises:
+        TypeError: ``model`` is not callable, ``x`` not a tensor.
+        ValueError: ``warmup``, ``repeats``, ``number`` or ``threads`` out of range.
 
     >>> s = latency(nn.Linear(8, 4), torch.zeros(64, 8), repeats=5)
     >>> len(s.times_s), s.min_s <= s.median_s <= s.max_s
@@ -215,8 +227,21 @@ def example_input(model: nn.Module, batch_size: int = 64, seed: int = 0) -> torc
     """A seeded random batch ``(batch_size, in_features)`` for the model's first Linear layer.
 
     Standard normal entries in the first Linear layer's dtype, drawn from ``seed``
-    (int >= 0). Raises ``TypeError`` for a non-module (or a non-int seed) and
-    ``ValueError`` for a model without ``nn.Linear`` or ``batch_size < 1``.
+    (int >= 0), on the CPU.
+
+    Args:
+        model: any ``nn.Module`` with an ``nn.Linear`` (the first one in ``model.modules()``
+            order sets ``in_features`` and the dtype).
+        batch_size: rows of the batch (int >= 1).
+        seed: the generator's seed (int >= 0); same seed, same batch.
+
+    Returns:
+        A tensor of shape ``(batch_size, in_features)``.
+
+    Raises:
+        TypeError: ``model`` is not an ``nn.Module``, or ``seed`` is not an int.
+        ValueError: a model without ``nn.Linear``, ``batch_size`` not an int >= 1, or a
+            negative ``seed``.
 
     >>> example_input(nn.Sequential(nn.Linear(5, 2)), batch_size=3).shape
     torch.Size([3, 5])
@@ -334,11 +359,22 @@ def speed_sweep(
     weights are in cache as when a server runs one model (with ``number=1`` the
     variants evict each other's weights between calls).
 
+    Args:
+        model: an ``nn.Sequential`` MLP (Flatten / Linear / ReLU layers); not changed.
+        sparsities: the sparsities to time, each in [0, 1], strictly ascending.
+        batch_size: rows of the input batch (int >= 1).
+        repeats: timed runs per variant (int >= 1).
+        warmup: untimed calls per variant first (int >= 0).
+        seed: seed of the input batch (int >= 0).
+        threads: torch CPU threads while timing (``None``: leave them).
+        number: calls per timed run (int >= 1).
+
     Returns:
         The :class:`SpeedSweep` (seconds per batch of ``batch_size``).
 
     Raises:
-        TypeError: ``model`` is not an ``nn.Sequential`` MLP.
+        TypeError: ``model`` is not an ``nn.Sequential`` MLP, a sparsity is not a number,
+            ``seed`` is not an int.
         ValueError: sparsities not in [0, 1] or not ascending; bad timing arguments.
 
     >>> from course_lib.training.models import mlp

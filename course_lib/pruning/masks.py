@@ -117,6 +117,10 @@ def n_to_prune(sparsity: float, numel: int) -> int:
     Returns:
         The number of entries to prune, an int in ``[0, numel]``.
 
+    Nothing is checked, so nothing is raised for numbers: a sparsity outside [0, 1]
+    gives a count outside ``[0, numel]`` (callers validate with
+    :func:`course_lib._checks.check_sparsity` first).
+
     >>> n_to_prune(0.5, 5), n_to_prune(0.5, 7), n_to_prune(0.3, 10)
     (2, 4, 3)
     """
@@ -135,6 +139,12 @@ def smallest_k_mask(scores: torch.Tensor, k: int) -> torch.Tensor:
 
     Returns:
         A bool tensor of ``scores``' shape and device, ``False`` at the ``k`` pruned entries.
+
+    Raises:
+        TypeError: ``k`` is not an int (a slice index).
+
+    ``k`` is not range-checked (callers pass :func:`n_to_prune`'s count): ``k > numel``
+    prunes everything, and a negative ``k`` prunes all but the ``|k|`` largest.
 
     >>> smallest_k_mask(torch.tensor([3., 1., 1., 2.]), 2)
     tensor([ True, False, False,  True])

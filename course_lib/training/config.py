@@ -113,8 +113,10 @@ def train_config(
         The :class:`TrainConfig`.
 
     Raises:
-        ValueError: for an out-of-range value, an unknown optimizer name or a
-            ``save_at`` entry past the last step.
+        ValueError: for an out-of-range or non-int ``epochs``, ``batch_size``, ``eval_every``
+            or ``save_at`` entry, an out-of-range or non-finite number, an unknown optimizer
+            name (or an optimizer that is neither a name nor a ``torch.optim.Optimizer``),
+            or a ``save_at`` entry past the last step.
         TypeError: for a non-number ``lr``, ``momentum`` or ``weight_decay``.
 
     >>> train_config(epochs=1, lr=1e-3, batch_size=60, optimizer="adam", n_train=100, save_at=[9])
@@ -143,8 +145,15 @@ def train_config(
 def check_splits(data: object) -> tuple[Split, Split, Split]:
     """The ``train``, ``val`` and ``test`` splits of ``data`` (each with ``.x`` and ``.y``).
 
-    ``data`` is a :class:`course_lib.training.data.Dataset` or any object with those
-    three attributes. Raises ``TypeError`` when one is missing.
+    Args:
+        data: a :class:`course_lib.training.data.Dataset` or any object with those
+            three attributes.
+
+    Returns:
+        ``(train, val, test)``, the three :class:`~course_lib.training.data.Split` s as given.
+
+    Raises:
+        TypeError: a split is missing (or ``None``), or has no ``.x`` or ``.y``.
     """
     splits = []
     for name in ("train", "val", "test"):
@@ -160,8 +169,16 @@ def check_splits(data: object) -> tuple[Split, Split, Split]:
 def checked_masks(model: nn.Module, masks: Mapping[str, torch.Tensor] | None) -> dict[str, torch.Tensor]:
     """``masks`` checked against ``model``'s parameters (:func:`course_lib.pruning.masks.check_masks`).
 
-    Returns an empty dict for ``None``. Raises what ``check_masks`` raises: ``ValueError``
-    for an unknown parameter name or a wrong shape, ``TypeError`` for a non-bool mask.
+    Args:
+        model: the ``nn.Module`` the masks belong to.
+        masks: {parameter name: bool mask of its shape}, ``True`` = keep; or ``None``.
+
+    Returns:
+        The masks as a plain ``dict`` (the same tensors); an empty dict for ``None``.
+
+    Raises:
+        ValueError: an unknown parameter name or a wrong shape.
+        TypeError: ``model`` is not an ``nn.Module``, ``masks`` not a dict, or a mask not bool.
     """
     return {} if masks is None else check_masks(model, masks)
 
@@ -169,8 +186,16 @@ def checked_masks(model: nn.Module, masks: Mapping[str, torch.Tensor] | None) ->
 def mlp_layers(model: nn.Module) -> list[tuple[str, nn.Linear]]:
     """The named ``nn.Linear`` layers of a course MLP (``nn.Sequential`` of Flatten/Linear/ReLU).
 
-    Raises ``TypeError`` for another model or layer type, ``ValueError`` for an MLP
-    without a Linear layer.
+    Args:
+        model: an ``nn.Sequential`` of ``nn.Flatten``, ``nn.Linear``, ``nn.ReLU`` (and
+            ``nn.Identity``) layers.
+
+    Returns:
+        ``[(child name, layer), ...]`` for its Linear layers, in order.
+
+    Raises:
+        TypeError: another model or layer type.
+        ValueError: an MLP without a Linear layer.
 
     >>> from course_lib.training.models import mlp
     >>> [name for name, _ in mlp_layers(mlp([4, 3, 2]))]
@@ -200,6 +225,10 @@ def make_optimizer(params: Iterable[torch.Tensor], cfg: TrainConfig) -> torch.op
     this CPU. Adam is Kingma & Ba 2015; ``weight_decay`` adds ``decay * w`` to the
     gradient in both.
 
+    Args:
+        params: the tensors to optimize (leaf tensors, e.g. ``model.parameters()``).
+        cfg: the run's settings; uses ``optimizer``, ``lr``, ``weight_decay`` and ``momentum``.
+
     Returns:
         The optimizer (learning rate ``cfg.lr``).
 
@@ -228,7 +257,15 @@ def auto_threads(n_params: int) -> int:
     each other (measured here under load: a LeNet step took 5x longer on 2 threads
     than on 1). Models above 1M parameters keep torch's current setting.
 
-    Raises ``ValueError`` for a negative or non-int ``n_params``.
+    Args:
+        n_params: the model's number of parameters (int >= 0).
+
+    Returns:
+        The number of threads, an ``int`` >= 1: 1 below 1,000,000 parameters, else
+        ``torch.get_num_threads()``.
+
+    Raises:
+        ValueError: a negative or non-int ``n_params``.
 
     >>> auto_threads(266_610)
     1
@@ -240,8 +277,15 @@ def auto_threads(n_params: int) -> int:
 def num_threads(n: int | None) -> Iterator[None]:
     """Context manager: run torch on ``n`` CPU threads (``None``: keep), restoring the previous number after.
 
-    Raises ``ValueError`` (:func:`course_lib._checks.check_threads`) unless ``n`` is
-    ``None`` or an int >= 1.
+    Args:
+        n: the number of threads (int >= 1), or ``None`` to keep the current one.
+
+    Returns:
+        A context manager; it yields ``None``.
+
+    Raises:
+        ValueError: (on entering the ``with`` block, :func:`course_lib._checks.check_threads`)
+            ``n`` is neither ``None`` nor an int >= 1.
 
     >>> before = torch.get_num_threads()
     >>> with num_threads(1):
@@ -261,7 +305,16 @@ def num_threads(n: int | None) -> Iterator[None]:
 
 
 def progress_bar(total: int, enabled: bool, desc: str) -> Any:
-    """A tqdm progress bar over ``total`` steps (shown only when ``enabled``); use it as a context manager."""
+    """A tqdm progress bar over ``total`` steps (shown only when ``enabled``); use it as a context manager.
+
+    Args:
+        total: the number of steps (optimizer steps of the run).
+        enabled: show the bar; ``False`` makes a silent one.
+        desc: the text shown left of the bar.
+
+    Returns:
+        A ``tqdm.auto.tqdm`` bar (not kept on screen when done); advance it with ``update(1)``.
+    """
     from tqdm.auto import tqdm
 
     return tqdm(total=total, disable=not enabled, desc=desc, leave=False, mininterval=0.5)

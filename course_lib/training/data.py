@@ -94,7 +94,8 @@ class Dataset:
     """A named data set with ``train``, ``val`` and ``test`` :class:`Split` s.
 
     Attributes:
-        name: one of :data:`DATASETS`.
+        name: one of :data:`DATASETS`, or a derived data set's (``"digits28"``,
+            ``"mnist1d-regenerated"``: :mod:`course_lib.experiments.transfer`).
         train, val, test: the three splits.
         num_classes: number of classes (10 for every shipped data set).
         mean, std: the constants the inputs were standardized with

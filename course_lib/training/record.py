@@ -56,6 +56,19 @@ class TrainResult:
     ``snapshots`` maps each iteration asked for in ``save_at`` to a copy of the
     model's ``state_dict`` at that iteration. ``seconds`` is the wall-clock time of
     the run (for stacked runs: the time of all of them divided by their number).
+
+    Attributes:
+        seed: the run's minibatch seed.
+        iterations: optimizer steps taken at each evaluation, from 0.
+        train_loss: mean minibatch loss (nats) since the previous evaluation (NaN at 0).
+        val_loss: validation loss (nats) at each evaluation.
+        val_acc: validation accuracy (percent) at each evaluation.
+        test_acc: test accuracy (percent) at each evaluation.
+        snapshots: {iteration of ``save_at``: {name: tensor}, a copy of the weights}.
+        seconds: wall-clock time of the run (s).
+
+    Its properties and :meth:`to_dict` need at least one evaluation: on an empty record
+    they raise ``ValueError`` (early stop) or ``IndexError`` (final accuracy).
     """
 
     seed: int
@@ -112,6 +125,10 @@ def loss_acc(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch
     Returns:
         Two float tensors of shape ``logits.shape[:-2]`` (0-d for one run): the loss and the accuracy.
 
+    Raises:
+        IndexError: a label outside ``[0, classes)``.
+        RuntimeError: labels that are not integers, or whose ``n`` differs from the logits'.
+
     >>> loss_acc(torch.tensor([[[2.0, 0.0], [0.0, 2.0]], [[0.0, 2.0], [0.0, 2.0]]]), torch.tensor([0, 1]))[1]
     tensor([100.,  50.])
     """
@@ -134,6 +151,11 @@ def evaluate(model: nn.Module, split: Split) -> tuple[float, float]:
 
     Returns:
         ``(loss, accuracy)`` as Python floats.
+
+    Raises:
+        RuntimeError: ``split.x`` does not fit ``model`` (from the forward pass), or labels
+            as in :func:`loss_acc`.
+        IndexError: a label outside the model's classes.
 
     >>> net = nn.Sequential(nn.Flatten(), nn.Linear(2, 2))
     >>> with torch.no_grad():
@@ -166,6 +188,10 @@ class Recorder:
         state: ``state() -> [weights of run 0, ...]``, copies (called only at ``save_at``).
         val: the validation split (its loss picks the early-stopping iteration).
         test: the test split.
+
+    Raises:
+        ValueError: (from :meth:`start` or :meth:`step`) ``evaluate`` does not give one loss
+            and one accuracy per run, or ``state`` not one dict per run.
     """
 
     def __init__(

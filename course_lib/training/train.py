@@ -88,6 +88,11 @@ def mask_optimizer_state(optimizer: torch.optim.Optimizer, pruned: Mapping[torch
     Without this, the momentum an entry gathered before it was pruned keeps moving
     it after pruning. Returns ``None``.
 
+    Raises:
+        RuntimeError: (from ``masked_fill_``; nothing is checked first, so the parameters
+            before it stay masked) a ``pruned`` tensor that is not bool or does not
+            broadcast to its parameter's shape.
+
     >>> w = nn.Parameter(torch.ones(2)); opt = torch.optim.SGD([w], lr=0.1, momentum=0.9)
     >>> w.grad = torch.ones(2); opt.step()
     >>> mask_optimizer_state(opt, {w: torch.tensor([False, True])})

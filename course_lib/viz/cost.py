@@ -59,6 +59,10 @@ def plot_energy_table(table: Mapping[str, float] = HOROWITZ_45NM) -> Figure:
     Returns:
         A new ``Figure`` with one axes.
 
+    Raises:
+        ValueError: ``table`` is empty.
+        ZeroDivisionError: an energy is 0 (the table is not checked: give positive pJ).
+
     >>> fig = plot_energy_table({"add": 1.0, "DRAM read": 640.0})
     >>> [float(b.get_width()) for b in fig.axes[0].patches]
     [1.0, 640.0]

@@ -23,6 +23,9 @@ def new_figure(figsize: tuple[float, float] = (6.4, 4.0)) -> Figure:
     Returns:
         A new ``Figure`` without axes.
 
+    Raises:
+        ValueError: ``figsize`` is not two positive finite numbers (from matplotlib).
+
     >>> fig = new_figure((3, 2))
     >>> fig.get_size_inches().tolist(), plt.fignum_exists(fig.number)
     ([3.0, 2.0], False)
@@ -43,6 +46,9 @@ def finish_axes(
         xlabel, ylabel: the axis labels.
         reference: ``None``, or the y value of the reference line.
         reference_label: the reference line's legend entry.
+
+    Returns:
+        ``None``; ``ax`` is changed in place.
 
     >>> fig = new_figure(); ax = fig.add_subplot(); _ = ax.plot([0, 1], [90, 80], label="pruned")
     >>> finish_axes(ax, "sparsity (%)", "accuracy (%)", reference=95)

@@ -267,8 +267,12 @@ def plot_lottery_curves(
         rounds: the rounds to show (default all), one line per level of weights remaining.
         metric: as in :func:`plot_training_curves`.
 
+    Returns:
+        The figure of :func:`plot_training_curves`: one line per round, labelled by the
+        percent of weights remaining (mean +- std over seeds), titled by the variant.
+
     Raises:
-        ValueError: an unknown variant, or rounds that were not run.
+        ValueError: an unknown variant or metric, or rounds that were not run.
 
     >>> from course_lib.training.data import load
     >>> from course_lib.experiments.lottery import lottery_study
@@ -301,6 +305,10 @@ def plot_rewinding(results: Mapping[int, LotteryResult]) -> Figure:
 
     Returns:
         The figure; line gids ``"rewind <k>"`` and ``"reinit"``.
+
+    Raises:
+        KeyError: a result without the ``"ticket"`` variant at every round.
+        ValueError: a result without dense runs.
 
     >>> from course_lib.training.data import load
     >>> from course_lib.experiments.lottery import rewinding_study
@@ -403,6 +411,11 @@ def plot_weight_movement(
         weight moved during the *dense* training, ``|w_final - w_init|``, for the weights
         the ticket keeps and for those it prunes.
 
+    Raises:
+        ValueError: ``mask`` keeps no weight.
+        IndexError: ``mask`` (which must be bool) is a float tensor or has another shape.
+        RuntimeError: a tensor that requires grad (pass detached ones, e.g. a ``state_dict``'s).
+
     >>> g = torch.Generator().manual_seed(0)
     >>> w0 = torch.randn(20, 10, generator=g); m = torch.rand(20, 10, generator=g) > 0.5
     >>> fig = plot_weight_movement(w0, 2 * w0 * m, m, w0 + 1)
@@ -440,6 +453,13 @@ def plot_transfer(
             :func:`course_lib.experiments.transfer.transfer_ticket`.
         source: variant -> accuracies (percent) on the source data set, drawn as hollow diamonds.
         title: the axes title.
+
+    Returns:
+        The figure: one bar per entry of ``runs``, in order, labelled by
+        :data:`VARIANT_LABELS` (``"dense network"`` for ``"dense"``).
+
+    Raises:
+        ValueError: ``runs`` is empty, or an entry (or a ``source`` entry) has no runs.
 
     >>> from types import SimpleNamespace as R
     >>> fig = plot_transfer({"ticket": [R(final_test_acc=60.0), R(final_test_acc=62.0)]})

@@ -47,6 +47,11 @@ def sparsity_slider(
     Returns:
         An ``ipywidgets.FloatSlider`` with ``continuous_update=False``.
 
+    Raises:
+        traitlets.TraitError: ``low > high``, or an argument of the wrong type (a
+            non-number, a ``description`` that is not a ``str``). A ``value`` outside
+            ``[low, high]`` is clipped to it, not refused.
+
     >>> s = sparsity_slider(value=0.9, low=0.5)
     >>> (s.description, s.value, s.min, s.max)
     ('sparsity', 0.9, 0.5, 0.99)
@@ -74,6 +79,11 @@ def int_slider(description: str, value: int, low: int, high: int, step: int = 1)
 
     Returns:
         An ``ipywidgets.IntSlider`` with ``continuous_update=False``.
+
+    Raises:
+        traitlets.TraitError: ``low > high``, or an argument of the wrong type (a
+            ``description`` that is not a ``str``). A ``value`` outside ``[low, high]`` is
+            clipped to it, a float ``value`` truncated, not refused.
 
     >>> k = int_slider("m", 4, 1, 8)
     >>> (k.value, k.min, k.max)
