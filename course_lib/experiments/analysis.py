@@ -151,6 +151,9 @@ def pruned_accuracy(model: nn.Module, split: Split, sparsity: float, scope: str 
         scope: ``"layer"`` (every layer at ``sparsity``) or ``"global"`` (one |w| threshold,
             Han et al. 2015), see :func:`course_lib.pruning.magnitude.magnitude_masks`.
 
+    Returns:
+        The test accuracy in percent, a ``float`` in [0, 100].
+
     Raises:
         ValueError/TypeError: a bad sparsity or scope.
 
@@ -170,6 +173,18 @@ def pruned_accuracy_curve(
     model: nn.Module, split: Split, sparsities: Sequence[float], scope: str = "layer"
 ) -> list[float]:
     """:func:`pruned_accuracy` at each of ``sparsities`` (e.g. a grid computed once for a slider).
+
+    Args:
+        model: a trained network; not changed.
+        split: the examples to measure on (e.g. ``data.test``).
+        sparsities: fractions of weights pruned, each in [0, 1].
+        scope: ``"layer"`` or ``"global"``, as for :func:`pruned_accuracy`.
+
+    Returns:
+        One accuracy in percent per sparsity, in the same order.
+
+    Raises:
+        ValueError/TypeError: a bad sparsity or scope.
 
     >>> from course_lib.training.data import load
     >>> from course_lib.experiments.lottery import make_model
@@ -217,6 +232,15 @@ def tolerable_sparsity(
     That is the largest ``sparsities[i]`` such that every ``accs[j] >= dense_acc - drop`` for
     ``sparsities[j] <= sparsities[i]``; 0.0 if already the first one falls below. The
     sparsities need not be sorted.
+
+    Args:
+        sparsities: the sparsities measured, each in [0, 1].
+        accs: the accuracy (percent) at each sparsity, in the same order.
+        dense_acc: the unpruned network's accuracy (percent).
+        drop: how many points below ``dense_acc`` still count as tolerated.
+
+    Returns:
+        The highest tolerated sparsity, a ``float`` (0.0 if none is tolerated).
 
     Raises:
         ValueError: no sparsity, or not one accuracy per sparsity.
@@ -291,6 +315,9 @@ def iteration_to_reach(run: TrainResult, level: float, metric: str = "val_acc") 
         run: a :class:`~course_lib.training.train.TrainResult`.
         level: the accuracy to reach, in percent.
         metric: ``"val_acc"`` or ``"test_acc"``.
+
+    Returns:
+        The iteration (an ``int``), or ``None`` if the metric never reached ``level``.
 
     Raises:
         ValueError: another metric.

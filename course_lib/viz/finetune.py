@@ -54,7 +54,8 @@ _SCOPE_STYLE = {"layer": ("tab:blue", "layer-wise"), "global": ("tab:purple", "g
 
 
 def draw_input_density(ax: Axes, frac: torch.Tensor, title: str) -> None:
-    """Draw the kept fraction per input on ``ax``: an image for 2-D inputs (pixels), bars for 1-D.
+    """Draw the density per input (kept fraction of its weights) on ``ax``, in place: an image
+    for 2-D inputs (pixels), bars for 1-D. Returns ``None``.
 
     Args:
         ax: the axes to draw on.
@@ -149,6 +150,12 @@ def plot_prune_finetune(results: Sequence[Any]) -> Figure:
 
 def plot_one_shot_vs_iterative(result: Any) -> Figure:
     """:func:`plot_one_shot_vs_iterative_seeds` for one :class:`~course_lib.experiments.finetune.OneShotVsIterative`.
+
+    Args:
+        result: one ``OneShotVsIterative`` (one seed).
+
+    Returns:
+        The ``Figure`` of :func:`plot_one_shot_vs_iterative_seeds` (no spread over seeds).
 
     >>> from types import SimpleNamespace as R
     >>> res = R(epochs=[1, 2], one_shot_acc=[80., 85.], iterative_acc=[90., 88.], densities=[0.5, 0.25],
