@@ -5,7 +5,8 @@ lives in its own short module:
 
 * :mod:`course_lib.measure.size`: parameter and non-zero counts, bytes in memory and
   on disk, stored dense, as CSR (int32 indices) or with neurons removed;
-* :mod:`course_lib.measure.work`: multiply-accumulates per sample, dense or skipping zeros;
+* :mod:`course_lib.measure.work`: multiply-accumulates per sample, dense or skipping zeros
+  (conv nets: with ``input_size``);
 * :mod:`course_lib.measure.timing`: time per batch (warm-up, repeats, median, spread),
   and sweeps of latency against sparsity;
 * :mod:`course_lib.measure.sparse`: a pruned MLP run in CSR, or 2:4 on a suitable GPU;
