@@ -32,6 +32,18 @@ def exercise_dirs(tmp_path):
     return sol, ex
 
 
+# --- pruning a trained network (test_finetune, test_refit) ----------------------------------------
+@pytest.fixture(scope="module")
+def trained(digits):
+    """A 64-32-16-10 MLP trained 8 epochs on the digits (one per test module: tests may change it)."""
+    from course_lib.experiments.lottery import make_model
+    from course_lib.training.train import train
+
+    net = make_model("32,16", 64, 10, seed=0)
+    train(net, digits, epochs=8, lr=5e-3, progress=False)
+    return net
+
+
 # --- lottery ticket tests (test_lottery, test_transfer, test_viz_lottery) --------------------------
 @pytest.fixture(scope="session")
 def digits():

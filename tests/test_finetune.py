@@ -15,16 +15,8 @@ from course_lib.experiments.finetune import (
 from course_lib.experiments.lottery import make_model
 from course_lib.pruning.masks import n_to_prune
 from course_lib.training.data import load
-from course_lib.training.train import train
 
 DATA = load("digits")
-
-
-@pytest.fixture(scope="module")
-def trained():
-    net = make_model("32,16", 64, 10, seed=0)
-    train(net, DATA, epochs=8, lr=5e-3, progress=False)
-    return net
 
 
 def _same(a, b):

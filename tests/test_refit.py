@@ -5,7 +5,6 @@ import copy
 import pytest
 import torch
 
-from course_lib.experiments.lottery import make_model
 from course_lib.experiments.refit import (
     hidden_activations,
     least_squares_refit,
@@ -14,16 +13,9 @@ from course_lib.experiments.refit import (
 )
 from course_lib.pruning.structured import remove_neurons, row_keep, row_norm_mask
 from course_lib.training.data import load
-from course_lib.training.train import evaluate, train
+from course_lib.training.train import evaluate
 
 DATA = load("digits")
-
-
-@pytest.fixture(scope="module")
-def trained():
-    net = make_model("32,16", 64, 10, seed=0)
-    train(net, DATA, epochs=8, lr=5e-3, progress=False)
-    return net
 
 
 def test_remove_layer_neurons_drops_rows_and_the_next_layers_columns(trained):

@@ -44,6 +44,7 @@ __all__ = [
     "mlp_layers",
     "make_optimizer",
     "auto_threads",
+    "run_threads",
     "num_threads",
     "progress_bar",
 ]
@@ -271,6 +272,26 @@ def auto_threads(n_params: int) -> int:
     1
     """
     return 1 if check_int(n_params, "n_params", 0) < 1_000_000 else torch.get_num_threads()
+
+
+def run_threads(threads: object, n_params: int) -> int:
+    """The CPU threads a run uses: ``threads`` if given (an int >= 1), else :func:`auto_threads`.
+
+    Args:
+        threads: an int >= 1, or ``None`` to choose by model size.
+        n_params: the model's parameter count (of one run).
+
+    Returns:
+        An ``int`` >= 1.
+
+    Raises:
+        ValueError: ``threads`` is not ``None`` or an int >= 1.
+
+    >>> run_threads(None, 266_610), run_threads(2, 266_610)
+    (1, 2)
+    """
+    checked = check_threads(threads)
+    return auto_threads(n_params) if checked is None else checked
 
 
 @contextlib.contextmanager

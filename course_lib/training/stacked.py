@@ -30,16 +30,16 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from course_lib._checks import check_seed, check_threads
+from course_lib._checks import check_seed
 from course_lib.training.config import (
     OPTIMIZERS,
-    auto_threads,
     check_splits,
     checked_masks,
     make_optimizer,
     mlp_layers,
     num_threads,
     progress_bar,
+    run_threads,
     train_config,
 )
 from course_lib.training.data import Dataset, Split
@@ -326,9 +326,7 @@ def train_many(
         save_at=save_at,
         n_train=len(train_split),
     )
-    threads = check_threads(threads)
-    if threads is None:
-        threads = auto_threads(sum(p.numel() for _, layer in layer_lists[0] for p in layer.parameters()))
+    threads = run_threads(threads, sum(p.numel() for _, layer in layer_lists[0] for p in layer.parameters()))
     start = time.perf_counter()
     with num_threads(threads), torch.no_grad():
         stack = _stack(layer_lists, checked)

@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_lib._checks import check_seed, check_threads
+from course_lib._checks import check_seed
 from course_lib.training.config import (
     OPTIMIZERS,
     TrainConfig,
@@ -60,6 +60,7 @@ from course_lib.training.config import (
     mlp_layers,
     num_threads,
     progress_bar,
+    run_threads,
     train_config,
 )
 from course_lib.training.data import Dataset, Split
@@ -270,9 +271,7 @@ def train(
         n_train=len(train_split),
     )
     checked = checked_masks(model, masks)
-    seed, threads = check_seed(seed), check_threads(threads)
-    if threads is None:
-        threads = auto_threads(sum(p.numel() for p in model.parameters()))
+    seed, threads = check_seed(seed), run_threads(threads, sum(p.numel() for p in model.parameters()))
     recorder = _recorder(model, seed, cfg, val, test)
     start = time.perf_counter()
     # Everything, mask set-up included, runs on the chosen threads: a tensor op
