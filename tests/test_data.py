@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from course_lib.training import data as cdata
-from course_lib.training.data import DATASETS, fetch, load, read_idx, stratified_split
+from course_lib.training.data import DATASETS, as_images, fetch, load, read_idx, stratified_split
 
 
 @pytest.mark.parametrize(
@@ -186,3 +186,19 @@ def test_load_mnist_downloads_missing_files_with_checksums(tmp_path):
         load("mnist", root=root2, url=mirror.as_uri(), sha256=bad)
     assert "t10k-labels-idx1-ubyte.gz" not in {p.name for p in root2.iterdir()}
     assert not [p for p in root2.iterdir() if p.name.endswith(".part")]
+
+
+def test_as_images_adds_a_channel_axis_without_copying():
+    data = load("digits", seed=1)
+    img = as_images(data)
+    assert img.train.x.shape == (len(data.train), 1, 8, 8)
+    assert img.train.x.data_ptr() == data.train.x.data_ptr()  # a view, nothing copied
+    assert torch.equal(img.test.y, data.test.y) and img.name == data.name
+    assert as_images(img) is img  # already pictures with channels
+
+
+def test_as_images_refuses_signals_and_non_datasets():
+    with pytest.raises(ValueError, match="mnist1d.*shape \\(40,\\)"):
+        as_images(load("mnist1d"))
+    with pytest.raises(TypeError, match="Dataset"):
+        as_images(torch.zeros(3, 8, 8))

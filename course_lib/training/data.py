@@ -36,7 +36,7 @@ import functools
 import os
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,7 @@ __all__ = [
     "NORMALIZATION",
     "load",
     "stratified_split",
+    "as_images",
     # the IDX reader and verified download of course_lib.training.idx, re-exported
     "MNIST_FILES",
     "MNIST_SHA256",
@@ -129,6 +130,40 @@ class Dataset:
             f"Dataset({self.name!r}, train={len(self.train)}, val={len(self.val)}, "
             f"test={len(self.test)}, input_shape={self.input_shape}, num_classes={self.num_classes})"
         )
+
+
+def as_images(data: Dataset) -> Dataset:
+    """``data`` with a channel axis, as conv nets take pictures: ``(n, H, W) -> (n, 1, H, W)``.
+
+    Args:
+        data: a :class:`Dataset` whose inputs are ``(n, H, W)`` grayscale pictures (MNIST-5k,
+            digits, MNIST) or already ``(n, C, H, W)`` (CIFAR-10; returned as it is).
+
+    Returns:
+        A :class:`Dataset` of the same name, labels and constants whose inputs are views
+        ``(n, 1, H, W)`` of the same memory (nothing is copied).
+
+    Raises:
+        TypeError: ``data`` is not a :class:`Dataset`.
+        ValueError: inputs that are not pictures (e.g. MNIST-1D's ``(n, 40)`` signals).
+
+    >>> as_images(load("digits")).train.x.shape
+    torch.Size([1079, 1, 8, 8])
+    """
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be a course_lib.training.data.Dataset, got {type(data).__name__}")
+    if len(data.input_shape) == 3:
+        return data
+    if len(data.input_shape) != 2:
+        raise ValueError(
+            f"data must hold pictures (n, H, W) or (n, C, H, W) to give a conv net; "
+            f"{data.name!r} has inputs of shape {data.input_shape}"
+        )
+
+    def unsqueezed(split: Split) -> Split:
+        return Split(split.x.unsqueeze(1), split.y)
+
+    return replace(data, train=unsqueezed(data.train), val=unsqueezed(data.val), test=unsqueezed(data.test))
 
 
 # --------------------------------------------------------------------------- splitting
