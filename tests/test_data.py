@@ -71,8 +71,8 @@ def test_mnist1d_is_generated_and_leaves_global_rngs_alone():
 
 
 def test_unknown_name_and_bad_options():
-    with pytest.raises(ValueError, match="unknown dataset 'cifar10'; known: " + ", ".join(DATASETS)):
-        load("cifar10")
+    with pytest.raises(ValueError, match="unknown dataset 'cifar100'; known: " + ", ".join(DATASETS)):
+        load("cifar100")
     with pytest.raises(TypeError, match="root"):
         load("digits", root="x")
     with pytest.raises(TypeError, match="seed"):

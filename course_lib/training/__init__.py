@@ -1,7 +1,8 @@
 """Data, models and trainers: everything needed to train a (pruned) network.
 
 * :mod:`~course_lib.training.data`: offline data sets (MNIST-5k, MNIST-1D, digits) as splits;
-  :mod:`~course_lib.training.idx` reads (and downloads, verified) the full MNIST files;
+  :mod:`~course_lib.training.idx` reads (and downloads, verified) the full MNIST files,
+  :mod:`~course_lib.training.cifar` CIFAR-10 (downloaded, verified, only when asked);
 * :mod:`~course_lib.training.models`: MLPs and LeNet-300-100;
 * :mod:`~course_lib.training.conv_models`: conv nets (Conv-2/4/6, VGG, SimpleNet, MobileNet V1,
   DenseNet);

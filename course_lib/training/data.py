@@ -12,7 +12,11 @@ is needed:
   train (3,500 / 500 train / validation) and its own 1,000 test signals of length 40;
 * ``"mnist"``: the full MNIST IDX files, for users who have them (``root=``) or
   a network (``url=``; the download is SHA-256 verified and written atomically,
-  see :mod:`course_lib.training.idx`).
+  see :mod:`course_lib.training.idx`);
+* ``"cifar10"``: CIFAR-10 (Krizhevsky 2009), 32x32 colour pictures ``(3, 32, 32)``, from its
+  official python-version archive or extracted batches in ``root=`` (downloaded, SHA-256
+  verified, only with ``download=True``; see :mod:`course_lib.training.cifar`); split
+  45,000 / 5,000 / the official 10,000 test pictures.
 
 Inputs are ``float32``, labels ``int64``. Pixels are scaled to [0, 1] and then,
 by default (``normalize=True``), standardized with the fixed constants of
@@ -43,6 +47,7 @@ import numpy as np
 import torch
 
 from course_lib._checks import check_bool, check_int, check_seed
+from course_lib.training.cifar import CIFAR10_SHA256, CIFAR10_URL, read_cifar10
 from course_lib.training.idx import MNIST_FILES, MNIST_SHA256, fetch, read_idx, read_mnist
 
 __all__ = [
@@ -61,7 +66,7 @@ __all__ = [
 ]
 
 #: Names :func:`load` accepts.
-DATASETS = ("mnist5k", "digits", "mnist1d", "mnist")
+DATASETS = ("mnist5k", "digits", "mnist1d", "mnist", "cifar10")
 
 #: (mean, std) subtracted from / dividing the [0, 1] inputs when ``normalize=True``.
 NORMALIZATION = {
@@ -69,6 +74,11 @@ NORMALIZATION = {
     "mnist": (0.1307, 0.3081),
     "digits": (0.3053, 0.3760),
     "mnist1d": (0.0, 1.0),
+    # CIFAR-10's 50,000 training pictures in [0, 1], all pixels of the three channels together:
+    # mean 0.47336, std 0.25157. Pooled from the usual per-channel train values, means (0.4914, 0.4822,
+    # 0.4465) and stds (0.2470, 0.2435, 0.2616): mean = their average, var = average of (std_c^2 +
+    # (mean_c - mean)^2); MLDatasets.jl's CIFAR-10 test asserts the same train mean, 0.4733630.
+    "cifar10": (0.4734, 0.2516),
 }
 
 
@@ -235,7 +245,7 @@ def _dataset(
 
     def scaled(a: Any) -> torch.Tensor:
         t = _tensor(a, torch.float32)
-        return t if (mean, std) == (0.0, 1.0) else (t - mean) / std
+        return t if (mean, std) == (0.0, 1.0) else t.sub(mean).div_(std)
 
     inputs, labels = scaled(x), _tensor(y, torch.int64)
     if test_x is None:
@@ -348,11 +358,34 @@ def _load_mnist(
     )
 
 
+def _load_cifar10(
+    seed: int,
+    normalize: bool,
+    root: str | os.PathLike[str] | None = None,
+    download: bool = False,
+    url: str = CIFAR10_URL,
+    sha256: str = CIFAR10_SHA256,
+    val_size: int = 5000,
+) -> Dataset:
+    """CIFAR-10 from ``root`` (downloaded there first if ``download``); the official test set as test."""
+    if root is None:
+        raise ValueError(
+            'load("cifar10") needs root=<folder with cifar-10-python.tar.gz or cifar-10-batches-py/> '
+            "(and download=True to download the archive into it)"
+        )
+    train_x, train_y, test_x, test_y = read_cifar10(root, download, url, sha256)
+    if check_int(val_size, "val_size", 1) >= len(train_y):
+        raise ValueError(f"val_size must be an int in [1, {len(train_y) - 1}], got {val_size}")
+    frac = val_size / len(train_y)
+    return _dataset("cifar10", train_x / 255.0, train_y, test_x / 255.0, test_y, (frac,), seed, normalize)
+
+
 _LOADERS: dict[str, Callable[..., Dataset]] = {
     "mnist5k": _load_mnist5k,
     "digits": _load_digits,
     "mnist1d": _load_mnist1d,
     "mnist": _load_mnist,
+    "cifar10": _load_cifar10,
 }
 
 
@@ -360,36 +393,46 @@ def load(name: str, seed: int = 0, normalize: bool = True, **options: Any) -> Da
     """Load data set ``name`` split into train / validation / test with ``seed``.
 
     Args:
-        name: one of :data:`DATASETS`: ``"mnist5k"``, ``"digits"``, ``"mnist1d"``, ``"mnist"``.
+        name: one of :data:`DATASETS`: ``"mnist5k"``, ``"digits"``, ``"mnist1d"``, ``"mnist"``,
+            ``"cifar10"``.
         seed: seed of the stratified split (int >= 0); the same seed gives the same tensors.
         normalize: standardize the inputs with :data:`NORMALIZATION`; ``False`` keeps them in [0, 1].
         **options: ``mnist1d`` takes ``generator_seed`` (default 42, the published
             MNIST-1D of Greydanus 2020); ``mnist`` takes ``root`` (folder of the IDX
             files, ``.gz`` or not), ``url`` (base URL to download missing files from;
             checked against ``MNIST_SHA256`` or a ``sha256`` dict you pass) and
-            ``val_size`` (5,000).
+            ``val_size`` (5,000); ``cifar10`` takes ``root`` (folder of
+            ``cifar-10-python.tar.gz`` or ``cifar-10-batches-py/``), ``download`` (``False``;
+            ``True`` downloads the archive into ``root`` if neither is there), ``url`` and
+            ``sha256`` (of the download; default the official archive's) and ``val_size``
+            (5,000 of the 50,000 training pictures, stratified; the official 10,000 are the test set).
 
     Returns:
         The :class:`Dataset`: float32 inputs, int64 labels.
 
     Raises:
-        ValueError: an unknown name, a negative seed; for ``"mnist"``: no ``root``,
-            a checksum mismatch.
-        TypeError: a non-int seed, a non-bool ``normalize``, an unknown option.
-        FileNotFoundError: ``"mnist"`` files missing from ``root`` and no ``url``.
+        ValueError: an unknown name, a negative seed; for ``"mnist"`` and ``"cifar10"``: no
+            ``root``, a checksum mismatch, a ``val_size`` out of range, unreadable files.
+        TypeError: a non-int seed, a non-bool ``normalize`` or ``download``, an unknown option.
+        FileNotFoundError: ``"mnist"`` files missing from ``root`` and no ``url``; ``"cifar10"``
+            files missing from ``root`` and ``download=False`` (the message says how to get them).
 
     >>> load("mnist5k").train.x.shape
     torch.Size([3500, 28, 28])
     >>> load("cifar")
     Traceback (most recent call last):
     ...
-    ValueError: unknown dataset 'cifar'; known: mnist5k, digits, mnist1d, mnist
+    ValueError: unknown dataset 'cifar'; known: mnist5k, digits, mnist1d, mnist, cifar10
     """
     if not isinstance(name, str) or name not in _LOADERS:
         raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASETS)}")
     seed = check_seed(seed)
     normalize = check_bool(normalize, "normalize")
-    allowed = {"mnist": {"root", "url", "sha256", "val_size"}, "mnist1d": {"generator_seed"}}.get(name, set())
+    allowed = {
+        "mnist": {"root", "url", "sha256", "val_size"},
+        "cifar10": {"root", "download", "url", "sha256", "val_size"},
+        "mnist1d": {"generator_seed"},
+    }.get(name, set())
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise TypeError(f"load({name!r}) got unknown option(s) {unknown}; it accepts {sorted(allowed) or 'none'}")
