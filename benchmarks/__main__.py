@@ -12,6 +12,7 @@ import torch
 from course_lib._checks import check_threads
 from course_lib.training.models import lenet_300_100, mlp
 
+from .channels import channels_benchmark, channels_lines
 from .inference import inference_speedups
 from .training import training_benchmark, training_lines
 
@@ -20,14 +21,17 @@ QUICK = dict(model=lambda: mlp([64, 32, 16, 10], seed=0), batch=8, repeats=3, wa
 WIDE = dict(sizes=[784, 4096, 4096, 10], batch=64, repeats=10, warmup=2)
 
 
-def run(quick: bool = False, wide: bool = False) -> dict:
+def run(quick: bool = False, wide: bool = False, threads: int | None = None) -> dict:
     """Measure everything once; returns the ratios (keys as in ``--json``).
 
     ``quick``: a tiny MLP and random data (seconds, for tests); ``wide``: also time a
-    784-4096-4096-10 MLP. Ratios are time / time (no unit); ``dense_ms`` is milliseconds.
+    784-4096-4096-10 MLP; ``threads``: torch threads of the channel benchmark's headline
+    setting (``None``: its own, :data:`benchmarks.channels.MAIN`). Ratios are time / time
+    (no unit); ``dense_ms`` is milliseconds.
     """
     s = QUICK if quick else FULL
     inf = inference_speedups(s["model"](), batch_size=s["batch"], repeats=s["repeats"], warmup=s["warmup"])
+    ch = channels_benchmark(quick=quick, threads=threads)
     tr = training_benchmark(quick=quick)
     extra = {}
     if wide:
@@ -39,6 +43,8 @@ def run(quick: bool = False, wide: bool = False) -> dict:
         "structured_50_speedup": inf["structured_50_speedup"],
         "csr_speedup": inf["csr_speedup"],
         "csr_break_even": inf["csr_break_even"],
+        "channels_50_speedup": ch["channels_50_speedup"],
+        "channels_50_macs_ratio": ch["channels_50_macs_ratio"],
         "masked_train_overhead": tr["masked_train_overhead"],
         "prune_hook_overhead": tr["prune_hook_overhead"],
         "batched_train_speedup": tr["batched_train_speedup"],
@@ -53,6 +59,7 @@ def run(quick: bool = False, wide: bool = False) -> dict:
             "dense_spread": inf["dense_spread"],
         },
         "training": tr["training"],
+        "channels": ch["channels"],
         **extra,
     }
 
@@ -86,6 +93,7 @@ def report(r: dict) -> str:
             f"neurons removed (50%) {w['structured_50_speedup']:.2f}x, CSR "
             + ", ".join(f"{p}%: {v:.2f}x" for p, v in w["csr_speedup"].items())
         )
+    lines += channels_lines(r)
     lines += training_lines(r)
     lines.append("(timings on a shared machine are noisy: rerun to see the spread)")
     return "\n".join(lines)
@@ -110,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     if threads is not None:
         torch.set_num_threads(threads)
     start = time.perf_counter()
-    result = run(quick=args.quick, wide=args.wide)
+    result = run(quick=args.quick, wide=args.wide, threads=threads)
     print(report(result))
     print(f"({time.perf_counter() - start:.1f} s)")
     if args.json:

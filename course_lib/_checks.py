@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import numbers
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import torch
 
@@ -218,3 +218,20 @@ def check_iterations(values: object, name: str) -> list[int]:
     ):
         raise ValueError(f"{name} must be a non-empty list of distinct ints >= 0, got {values!r}")
     return [int(k) for k in iters]
+
+
+def check_input_size(input_size: object) -> tuple[int, ...]:
+    """``input_size`` (one input without the batch, e.g. ``(1, 28, 28)``) as a tuple of ints.
+
+    Raises ``ValueError`` unless it is a non-empty sequence (not a string) of ints >= 1.
+
+    >>> check_input_size([3, 32, 32])
+    (3, 32, 32)
+    """
+    values = list(input_size) if isinstance(input_size, Sequence) and not isinstance(input_size, str) else []
+    if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
+        raise ValueError(
+            f"input_size must be a tuple of ints >= 1 without the batch, e.g. (1, 28, 28) for "
+            f"(channels, height, width), got {input_size!r}"
+        )
+    return tuple(values)

@@ -13,10 +13,14 @@ lives in its own short module:
 * :mod:`course_lib.measure.energy`: an energy estimate per inference from Horowitz's
   45 nm table (ISSCC 2014);
 * :mod:`course_lib.measure.costs`: all of them for the four ways the course stores a
-  pruned MLP (:func:`pruned_variants`, :func:`pruning_costs`).
+  pruned MLP (:func:`pruned_variants`, :func:`pruning_costs`);
+* :mod:`course_lib.measure.conv_costs`: conv nets side by side (dense, masked, channels
+  removed): parameters, size in MB, MACs, and latency per batch of 64 and per picture
+  (:func:`conv_costs`).
 
-Units: sizes in bytes (not MB or MiB), work in MACs per sample (FLOPs = 2 x MACs),
-times in seconds (``*_ms``: milliseconds), energies in picojoules (pJ).
+Units: sizes in bytes (not MB or MiB; :func:`conv_costs`' ``size_mb``: 10^6 bytes), work in
+MACs per sample (FLOPs = 2 x MACs), times in seconds (``*_ms``: milliseconds), energies in
+picojoules (pJ).
 
 >>> from course_lib.training.models import lenet_300_100
 >>> net = lenet_300_100()
@@ -24,6 +28,7 @@ times in seconds (``*_ms``: milliseconds), energies in picojoules (pJ).
 (266610, 266200, 1066440)
 """
 
+from course_lib.measure.conv_costs import COST_KEYS, conv_costs
 from course_lib.measure.costs import pruned_variants, pruning_costs
 from course_lib.measure.energy import HOROWITZ_45NM, EnergyBreakdown, energy_per_inference, energy_table
 from course_lib.measure.size import (
@@ -52,6 +57,8 @@ from course_lib.measure.work import flops, layer_macs, macs
 __all__ = [
     "pruned_variants",
     "pruning_costs",
+    "conv_costs",
+    "COST_KEYS",
     "param_count",
     "nonzero_count",
     "masked_state",

@@ -41,7 +41,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from course_lib._checks import check_bool
+from course_lib._checks import check_bool, check_input_size
 from course_lib.measure.size import masked_state
 
 __all__ = ["layer_macs", "macs", "flops"]
@@ -62,16 +62,6 @@ def _counted_layers(model: object) -> dict[str, nn.Module]:
                 "nn.Linear, nn.Conv2d and nn.BatchNorm2d layers (and 2-D pooling)"
             )
     return {name: m for name, m in model.named_modules() if isinstance(m, _WEIGHTED + _POOLS)}
-
-
-def _check_input_size(input_size: object) -> tuple[int, ...]:
-    values = list(input_size) if isinstance(input_size, Sequence) and not isinstance(input_size, str) else []
-    if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
-        raise ValueError(
-            f"input_size must be a tuple of ints >= 1 without the batch, e.g. (1, 28, 28) for "
-            f"(channels, height, width), got {input_size!r}"
-        )
-    return tuple(values)
 
 
 def _record(calls: dict[str, list[_Shapes]], name: str, _m: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
@@ -176,7 +166,7 @@ def layer_macs(
             if isinstance(m, nn.Linear)  # all of them
         }
     else:
-        shapes = _traced_shapes(model, layers, _check_input_size(input_size))
+        shapes = _traced_shapes(model, layers, check_input_size(input_size))
     out = {}
     for name, layer in layers.items():
         key = f"{name}.weight" if name else "weight"

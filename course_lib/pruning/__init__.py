@@ -8,6 +8,9 @@
 * :mod:`~course_lib.pruning.nm`: n:m semi-structured masks (Mishra et al. 2021);
 * :mod:`~course_lib.pruning.channels`: filters by norm (Li et al. 2017) or BatchNorm scale
   (Liu et al. 2017), removing channels of plain conv chains;
+* :mod:`~course_lib.pruning.depgraph`: channel groups of any conv graph (depthwise convs,
+  concatenations, residual additions) found by Torch-Pruning (DepGraph, Fang et al. 2023),
+  their masks and their removal;
 * :mod:`~course_lib.pruning.error`: what a pruned layer's output loses;
 * :mod:`~course_lib.pruning.schedules`: how much to prune, round by round (Frankle & Carbin
   2019) or step by step (Zhu & Gupta 2017).
