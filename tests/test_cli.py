@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from course_lib.__main__ import main
 
@@ -46,7 +47,20 @@ def test_cli_end_to_end_writes_json_and_plot_and_is_reproducible(tmp_path, capsy
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--dataset", "cifar10"], "invalid choice: 'cifar10'"),
+        (["--dataset", "cifar100"], "invalid choice: 'cifar100'"),
+        (["--dataset", "cifar10"], "--dataset cifar10 needs --data-root"),
+        (["--download"], "--download applies only to --dataset cifar10"),
+        (["--dataset", "mnist", "--data-root", ".", "--download"], "--download applies only to --dataset cifar10"),
+        (["--data-root", "."], "--data-root/--data-url apply only to --dataset mnist or cifar10"),
+        (["--model", "resnet18"], "conv net, one of conv2, conv4, conv6, vgg11"),
+        (["--device", "tpu"], "--device: --device must be one of 'auto', 'cpu', 'cuda', 'cuda:N'"),
+        (["--device", "cuda:x"], "--device"),
+        (["--rewind-iter", "0,0"], "--rewind-iter: must be distinct ints >= 0"),
+        (["--rewind-iter", "-1"], "--rewind-iter: must be distinct ints >= 0"),
+        (["--rewind-iter", "0,,5"], "--rewind-iter: must be distinct ints >= 0"),
+        (["--width", "0"], "--width: must be a finite number > 0"),
+        (["--dataset", "mnist1d", "--model", "conv2"], "pictures"),
+        (["--dataset", "digits", "--model", "16", "--width", "2"], "width applies to conv nets"),
         (["--rounds", "0"], "--rounds: must be an int >= 1"),
         (["--seeds", "0"], "--seeds: must be an int >= 1"),
         (["--seeds", "two"], "--seeds: must be an int >= 1"),
@@ -70,6 +84,40 @@ def test_bad_arguments_exit_2_with_a_message(args, message, capsys, tmp_path, mo
         main(["lottery", *args])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
+def test_cuda_where_there_is_none_exits_2_saying_what_there_is(device, capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["lottery", "--device", device])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--device={device!r} asks for CUDA" in err and "available: cpu" in err
+
+
+def test_cifar10_files_missing_exit_2_saying_how_to_get_them(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["lottery", "--dataset", "cifar10", "--data-root", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "could not load --dataset cifar10" in capsys.readouterr().err
+
+
+def test_conv_net_at_two_rewinding_points_writes_both_results(tmp_path, capsys):
+    js, png = tmp_path / "conv.json", tmp_path / "conv.png"
+    args = ["lottery", "--dataset", "digits", "--model", "conv2", "--width", "0.25", "--rounds", "1", "--seeds", "1"]
+    args += ["--epochs", "1", "--rewind-iter", "0,3", "--variants", "ticket,reinit", "--device", "auto"]
+    assert main([*args, "--json", str(js), "--plot", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "rewound to iteration 0:" in out and "rewound to iteration 3:" in out
+    result = json.loads(js.read_text())
+    assert result["rewind_iters"] == [0, 3]
+    assert [r["config"]["rewind_iter"] for r in result["results"]] == [0, 3]
+    for res in result["results"]:
+        assert res["config"]["model"] == "conv2" and "conv1.weight" in res["config"]["layer_rates"]
+        assert [(r["variant"], r["round"]) for r in res["rows"]] == [("ticket", 1), ("reinit", 1)]
+    assert result["results"][0]["dense_test_acc"] == result["results"][1]["dense_test_acc"]  # same dense runs
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_directory_and_impossible_paths(capsys, tmp_path):

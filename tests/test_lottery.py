@@ -227,7 +227,7 @@ def test_bad_arguments(digits):
     with pytest.raises(ValueError, match="model"):
         make_model("lenet5", 64, 10)
     with pytest.raises(ValueError, match="unknown dataset"):
-        lottery_study("cifar10", progress=False)
+        lottery_study("cifar100", progress=False)
     with pytest.raises(TypeError, match="Dataset"):
         lottery_study(digits.train, progress=False)
 
@@ -306,3 +306,73 @@ def test_rewind_checks_everything_before_it_writes(state_edit, masks, match):
 def test_study_options_are_checked_before_anything_runs(digits, option, error, match):
     with pytest.raises(error, match=match):
         lottery_study(digits, model="8", rounds=1, seeds=1, **{"progress": False, **option})
+
+
+# --------------------------------------------------------------------------- conv nets
+CONV_OPTIONS = dict(rounds=2, seeds=[0, 1], epochs=1, lr=5e-3, progress=False)
+
+
+@pytest.fixture(scope="module")
+def conv_study(digits):
+    """Conv-2 on the 8x8 digits as pictures, 2 rounds at the paper's per-layer rates."""
+    return lottery_study(digits, model="conv2", width=0.25, **CONV_OPTIONS)
+
+
+def test_conv_study_prunes_conv_and_fc_weights_at_the_papers_rates(conv_study):
+    from course_lib.experiments.lottery import LTH_CONV_RATES
+
+    cfg = conv_study.config
+    assert cfg["model"] == "conv2" and cfg["width"] == 0.25
+    assert cfg["layer_rates"] == {
+        "conv1.weight": 0.1,
+        "conv2.weight": 0.1,
+        "fc1.weight": 0.2,
+        "fc2.weight": 0.2,
+        "fc3.weight": 0.1,
+    }
+    assert (cfg["conv_rate"], cfg["rate"], cfg["output_rate"]) == LTH_CONV_RATES["conv2"]
+    for rnd in (1, 2):
+        for name, density in conv_study.layer_density[rnd].items():
+            assert density == pytest.approx((1 - cfg["layer_rates"][name]) ** rnd, abs=0.01)
+        ticket = conv_study.nonzero_density[("ticket", rnd)]
+        for variant in ("reinit", "random_prune"):  # the controls keep the ticket's per-layer sparsity
+            for a, b in zip(ticket, conv_study.nonzero_density[(variant, rnd)], strict=True):
+                assert a == pytest.approx(b, abs=0.02)
+    assert [(r["variant"], r["round"]) for r in conv_study.rows()] == [(v, r) for v in VARIANTS for r in (1, 2)]
+
+
+def test_conv_study_same_arguments_same_json(conv_study, digits):
+    again = lottery_study(digits, model="conv2", width=0.25, **CONV_OPTIONS)
+    assert json.dumps(again.to_json(curves=True)) == json.dumps(conv_study.to_json(curves=True))
+
+
+def test_a_given_rate_prunes_every_layer_at_it_and_batchnorm_is_never_pruned(digits):
+    res = rewinding_study(
+        digits, [0, 4], model="VGG11", rate=0.3, rounds=1, seeds=[0], epochs=1, keep_history=True, progress=False
+    )
+    first = res[0]
+    assert first.config["model"] == "VGG11" and first.config["width"] is None
+    rates = first.config["layer_rates"]
+    assert set(rates) == {f"conv{i}.weight" for i in range(1, 9)} | {"fc1.weight"}  # no BatchNorm, no bias
+    assert [rates[n] for n in rates][:-1] == [0.3] * 8 and rates["fc1.weight"] == 0.15
+    assert sorted(res) == [0, 4] and res[4].variants == ["ticket"]
+    masks = first.masks[1][0]
+    assert masks["conv3.weight"].dim() == 4
+    assert float(masks["conv3.weight"].float().mean()) == pytest.approx(0.7, abs=0.01)
+    assert all(t.device.type == "cpu" for t in first.final[1][0].values())
+
+
+def test_conv_study_bad_arguments(digits, monkeypatch):
+    with pytest.raises(ValueError, match="pictures"):
+        lottery_study("mnist1d", model="conv2", rounds=1, seeds=1, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="width applies to conv nets"):
+        lottery_study(digits, model="16", width=0.5, rounds=1, seeds=1, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="densenet.*width"):
+        lottery_study(digits, model="densenet", width=0.5, rounds=1, seeds=1, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="width"):
+        lottery_study(digits, model="conv2", width=0.0, rounds=1, seeds=1, epochs=1, progress=False)
+    with pytest.raises(ValueError, match="model"):
+        lottery_study(digits, model="resnet18", rounds=1, seeds=1, epochs=1, progress=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="device='cuda' asks for CUDA"):
+        lottery_study(digits, model="conv2", device="cuda", rounds=1, seeds=1, epochs=1, progress=False)

@@ -204,8 +204,14 @@ def test_bad_arguments_leave_the_model_untouched():
         train(net, DATA, epochs=1, save_at=[1000], progress=False)
     with pytest.raises(TypeError, match="Dataset"):
         train(net, (DATA.train.x, DATA.train.y), progress=False)
-    with pytest.raises(TypeError, match="course MLP"):
-        train(nn.Linear(64, 10), DATA, progress=False)
+    with pytest.raises(TypeError, match="torch.nn.Module"):
+        train("lenet", DATA, progress=False)
+    with pytest.raises(ValueError, match="does not accept the data.*shape \\(2, 8, 8\\)"):
+        train(nn.Linear(64, 10), DATA, progress=False)  # any module, but it must take the inputs
+    with pytest.raises(ValueError, match="logits"):
+        train(nn.Sequential(nn.Flatten(), nn.Linear(64, 5)), DATA, progress=False)  # labels go up to 9
+    with pytest.raises(ValueError, match="device='cuda:7'"):
+        train(net, DATA, device="cuda:7", progress=False)
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
     with pytest.raises(ValueError, match="same layer shapes"):
         train_many([mlp(SIZES), mlp([64, 10])], DATA, progress=False)

@@ -18,6 +18,11 @@ runs of a round together (:func:`course_lib.training.stacked.train_many`; the lo
 rewinds the tickets of the same dense runs to several iterations (late rewinding,
 Frankle et al. 2020, "Linear Mode Connectivity and the Lottery Ticket Hypothesis").
 
+Conv nets: ``model="conv4"`` (any name of :data:`~course_lib.training.conv_models.CONV_MODELS`)
+studies that net on the data as pictures, each run trained alone by
+:func:`~course_lib.training.train.train`, with layer-wise magnitude masks of the conv and
+Linear weights (not BatchNorm); Conv-2/4/6 at :data:`LTH_CONV_RATES` unless ``rate`` is given.
+
 >>> from course_lib.training.data import load
 >>> result = lottery_study(load("digits"), model="32", rounds=1, seeds=1, epochs=1, progress=False)
 >>> [(row["variant"], row["round"]) for row in result.rows()]
@@ -31,6 +36,7 @@ import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import torch
 from torch import nn
 
 from course_lib._checks import (
@@ -47,10 +53,12 @@ from course_lib.experiments.lottery_result import VARIANTS, LotteryResult
 from course_lib.experiments.lottery_run import StudySetup, run_study
 from course_lib.pruning.masks import prunable_weights
 from course_lib.pruning.schedules import layer_rates
-from course_lib.training.data import Dataset, load
+from course_lib.training.conv_models import CONV_MODELS, conv_model
+from course_lib.training.data import Dataset, as_images, load
+from course_lib.training.device import resolve_device
 from course_lib.training.models import lenet_300_100, mlp
 
-__all__ = ["PRESETS", "make_model", "lottery_study", "rewinding_study"]
+__all__ = ["PRESETS", "LTH_CONV_RATES", "make_model", "lottery_study", "rewinding_study"]
 
 #: Defaults of :func:`lottery_study` per data set: model, rate per round, rounds,
 #: epochs per round, Adam learning rate.
@@ -61,7 +69,17 @@ PRESETS: dict[str, dict[str, Any]] = {
     "digits": dict(model="100,100", rate=0.5, rounds=6, epochs=20, lr=5e-3),
 }
 
-#: A model spec of :func:`make_model`: ``"lenet"`` or hidden widths (``"100,100"`` or ``[100, 100]``).
+#: Per-round rates (conv layers, hidden Linear layers, output layer) of Conv-2/4/6 in
+#: Frankle & Carbin 2019 (Figure 2: conv 10%, 10%, 15%, fc 20%; the output layer at half the
+#: fc rate): the default of :func:`lottery_study` for these nets when no ``rate`` is given.
+LTH_CONV_RATES: dict[str, tuple[float, float, float]] = {
+    "conv2": (0.1, 0.2, 0.1),
+    "conv4": (0.1, 0.2, 0.1),
+    "conv6": (0.15, 0.2, 0.1),
+}
+
+#: A model spec of :func:`make_model`: ``"lenet"`` or hidden widths (``"100,100"`` or ``[100, 100]``);
+#: :func:`lottery_study` also takes a conv net's name (:data:`~course_lib.training.conv_models.CONV_MODELS`).
 ModelSpec = str | Sequence[int]
 
 
@@ -127,22 +145,31 @@ def lottery_study(
         rewind_iter: the iteration (>= 0, at most the dense run's length) to rewind to;
             for several, use :func:`rewinding_study`.
         variants: a subset of :data:`VARIANTS` that includes ``"ticket"``.
-        **options: ``model`` (``"lenet"`` or hidden widths), ``rounds`` (>= 1), ``seeds``
+        **options: ``model`` (``"lenet"``, hidden widths, or a conv net's name such as
+            ``"conv4"`` or ``"vgg11"``), ``rounds`` (>= 1), ``seeds``
             (how many, or a list of distinct ints >= 0; default 3), ``rate`` (fraction of
             the remaining weights pruned per round), ``output_rate``, ``epochs`` (per round),
             ``lr`` (Adam), ``batch_size`` (default 60), ``optimizer`` (default ``"adam"``),
             ``keep_history`` (keep every round's masks and weights, see
             :class:`~course_lib.experiments.lottery_result.LotteryResult`), ``data_seed``,
-            ``progress`` (a tqdm bar), ``threads`` (CPU threads).
+            ``progress`` (a tqdm bar), ``threads`` (CPU threads), ``width`` (a conv net's
+            channel multiplier; default its builder's), ``device`` (``"cpu"``, the default;
+            ``"cuda"``, ``"auto"``, ...: :func:`~course_lib.training.device.resolve_device`).
             ``None`` or absent ``model``, ``rounds``, ``rate``, ``epochs``, ``lr`` take the
-            data set's :data:`PRESETS`.
+            data set's :data:`PRESETS`. A conv net is built with
+            ``conv_model(name, in_channels=C, input_size=H, classes=..., seed=seed)`` for
+            the data's ``(C, H, H)`` pictures; Conv-2/4/6 without ``rate`` prune at
+            :data:`LTH_CONV_RATES` (``output_rate`` still overrides the output layer's),
+            every other net at ``rate`` with the output layer at ``output_rate`` (default
+            ``rate / 2``).
 
     Returns:
         A :class:`~course_lib.experiments.lottery_result.LotteryResult`.
 
     Raises:
         ValueError: a bad option (the message names it), ``rewind_iter`` beyond training,
-            an unknown data set name.
+            an unknown data set name, a conv net on data that are not square pictures,
+            a device this machine lacks.
         TypeError: ``data`` is neither a Dataset nor a name, or an unknown option.
 
     >>> from course_lib.training.data import load
@@ -232,6 +259,8 @@ def _setup(
     data_seed: int = 0,
     progress: bool = True,
     threads: int | None = None,
+    width: float | None = None,
+    device: str | torch.device | None = "cpu",
 ) -> StudySetup:
     """The study's settings: presets filled in, arguments checked, per-layer rates, config."""
     preset = PRESETS.get(data.name, PRESETS["digits"])
@@ -248,18 +277,18 @@ def _setup(
     keep_history, progress = check_bool(keep_history, "keep_history"), check_bool(progress, "progress")
     data_seed, threads = check_seed(data_seed, "data_seed"), check_threads(threads)
     seed_list = check_seeds(seeds)
-    train_kw: dict[str, Any] = dict(
-        epochs=n_epochs, lr=learning_rate, batch_size=batch_size, optimizer=optimizer, progress=False, threads=threads
-    )
+    conv = _conv_name(spec)
+    train_kw: dict[str, Any] = dict(epochs=n_epochs, lr=learning_rate, batch_size=batch_size, optimizer=optimizer)
+    # a conv run takes a while: it shows its own bar; MLP runs are trained stacked, silently
+    train_kw.update(progress=progress and conv is not None, threads=threads, device=resolve_device(device))
     _check_within_training(plans, data, int(n_epochs), int(batch_size))
-    names = list(prunable_weights(make_model(spec, data.in_features, data.num_classes)))
-    rates = layer_rates(names, per_round, output_rate)
+    data, build, rates, extra = _network(spec, conv, data, per_round, rate is not None, output_rate, width)
     config = dict(
         dataset=data.name,
         model=spec if isinstance(spec, str) else list(spec),
         rounds=n_rounds,
-        rate=per_round,
-        output_rate=rates[names[-1]],
+        rate=extra.pop("rate", per_round),
+        output_rate=list(rates.values())[-1],
         layer_rates=rates,
         epochs=int(n_epochs),
         lr=float(learning_rate),
@@ -269,13 +298,87 @@ def _setup(
         variants=[],
         data_seed=int(data_seed),
         n_train=len(data.train),
+        **extra,
     )
-    build = _Builder(spec, data)
-    return StudySetup(data, build, seed_list, n_rounds, rates, plans, config, train_kw, keep_history, progress)
+    return StudySetup(
+        data, build, seed_list, n_rounds, rates, plans, config, train_kw, keep_history, progress, stacked=conv is None
+    )
+
+
+def _network(
+    spec: ModelSpec,
+    conv: str | None,
+    data: Dataset,
+    rate: float,
+    rate_given: bool,
+    output_rate: float | None,
+    width: float | None,
+) -> tuple[Dataset, _Builder | _ConvBuilder, dict[str, float], dict[str, Any]]:
+    """The study's data (pictures for a conv net), network builder, per-layer rates and extra config keys."""
+    if conv is None:
+        if width is not None:
+            raise ValueError(f"width applies to conv nets ({', '.join(CONV_MODELS)}), not to model={spec!r}")
+        names = list(prunable_weights(make_model(spec, data.in_features, data.num_classes)))
+        return data, _Builder(spec, data), layer_rates(names, rate, output_rate), {}
+    data = as_images(data)
+    build = _ConvBuilder(conv, data, width)
+    paper = not rate_given and conv in LTH_CONV_RATES
+    rates, extra = _conv_rates(build(0), conv, rate, paper, output_rate)
+    return data, build, rates, {**extra, "width": width}
 
 
 #: The options of :func:`lottery_study` and :func:`rewinding_study` (keyword arguments of ``_setup``).
 _OPTIONS = tuple(inspect.signature(_setup).parameters)[2:]
+
+
+def _conv_name(spec: object) -> str | None:
+    """The conv net a model spec names (a key of ``CONV_MODELS``, any case), or ``None`` for an MLP spec."""
+    if isinstance(spec, str) and spec.strip().lower() in CONV_MODELS:
+        return spec.strip().lower()
+    return None
+
+
+def _conv_rates(
+    net: nn.Module, name: str, rate: float, paper: bool, output_rate: float | None
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Per-layer rates of a conv net, and what its config records beyond the MLP keys.
+
+    ``paper`` (Conv-2/4/6 and no ``rate`` given): :data:`LTH_CONV_RATES` by layer type (the
+    last prunable weight is the output layer); otherwise
+    :func:`~course_lib.pruning.schedules.layer_rates` at ``rate``.
+    """
+    names = list(prunable_weights(net))
+    if not paper:
+        return layer_rates(names, rate, output_rate), {"rate": rate}
+    conv_rate, fc_rate, out_rate = LTH_CONV_RATES[name]
+    convs = {f"{n}.weight" for n, m in net.named_modules() if isinstance(m, nn.Conv2d)}
+    rates = {n: conv_rate if n in convs else fc_rate for n in names}
+    rates[names[-1]] = out_rate if output_rate is None else output_rate
+    return rates, {"rate": fc_rate, "conv_rate": conv_rate}
+
+
+class _ConvBuilder:
+    """``build(seed)``: a fresh conv net ``conv_model(name, ...)`` for the data's pictures (picklable).
+
+    Raises ``ValueError`` on creation for pictures that are not square or a ``width`` the
+    net does not take (what ``conv_model`` itself raises too).
+    """
+
+    def __init__(self, name: str, data: Dataset, width: float | None):
+        channels, height, side = data.input_shape
+        if height != side:
+            raise ValueError(f"model={name!r} needs square pictures, got {data.name!r} of shape {data.input_shape}")
+        self.name, self.width = name, width
+        self.kwargs: dict[str, Any] = dict(in_channels=channels, input_size=side, classes=data.num_classes)
+        if width is not None:
+            self.kwargs["width"] = width
+        try:
+            self(0)
+        except TypeError as err:  # e.g. densenet has no width
+            raise ValueError(f"model={name!r} does not take these options {sorted(self.kwargs)}: {err}") from None
+
+    def __call__(self, seed: int) -> nn.Module:
+        return conv_model(self.name, seed=seed, **self.kwargs)
 
 
 class _Builder:

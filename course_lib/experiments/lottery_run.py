@@ -3,10 +3,12 @@
 A study (Frankle & Carbin 2019) follows, per seed and rewinding point, one *lineage*: the
 dense network, then the ticket of each round. :func:`run_study` trains the dense networks
 once (:func:`train_dense`), then per round prunes and rewinds every lineage's ticket and
-starts its controls (:func:`start_round`), trains all of them together
-(:func:`course_lib.training.stacked.train_many`) and records the round
-(:func:`record_round`). The settings come checked from
-:func:`course_lib.experiments.lottery.rewinding_study` as a :class:`StudySetup`.
+starts its controls (:func:`start_round`), trains all of them (:func:`train_runs`: MLPs
+together with :func:`course_lib.training.stacked.train_many`, conv nets one by one with
+:func:`course_lib.training.train.train`) and records the round (:func:`record_round`).
+The settings come checked from :func:`course_lib.experiments.lottery.rewinding_study` as a
+:class:`StudySetup`. Pruning, rewinding and the records happen on the CPU (the networks
+are moved back after training), so a study on a GPU keeps the same bookkeeping.
 
 >>> from course_lib.experiments.lottery import lottery_study
 >>> from course_lib.training.data import load
@@ -31,10 +33,11 @@ from course_lib.experiments.tickets import prune_and_rewind, start_variant
 from course_lib.pruning.masks import prunable_weights
 from course_lib.pruning.schedules import layer_sparsities
 from course_lib.training.data import Dataset
+from course_lib.training.record import cpu_copy
 from course_lib.training.stacked import train_many
-from course_lib.training.train import TrainResult
+from course_lib.training.train import TrainResult, train
 
-__all__ = ["StudySetup", "Lineage", "Job", "run_study", "train_dense", "start_round", "record_round"]
+__all__ = ["StudySetup", "Lineage", "Job", "run_study", "train_runs", "train_dense", "start_round", "record_round"]
 
 
 @dataclass
@@ -49,9 +52,11 @@ class StudySetup:
         rates: {parameter name: fraction of its remaining weights pruned per round}.
         plans: {rewinding iteration: its variants}, the first one first.
         config: the JSON-able settings each :class:`LotteryResult` records.
-        train_kw: keyword arguments of :func:`course_lib.training.stacked.train_many`.
+        train_kw: keyword arguments of the trainers (epochs, lr, ..., ``device``).
         keep_history: keep every round's masks and weights.
         progress: show a tqdm bar over rounds.
+        stacked: train a round's runs together (:func:`~course_lib.training.stacked.train_many`,
+            MLPs) or one by one (:func:`~course_lib.training.train.train`, conv nets).
     """
 
     data: Dataset
@@ -64,6 +69,7 @@ class StudySetup:
     train_kw: dict[str, Any]
     keep_history: bool = False
     progress: bool = True
+    stacked: bool = True
 
 
 @dataclass
@@ -103,7 +109,38 @@ class Job:
 
 
 def _state(model: nn.Module) -> TensorDict:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return cpu_copy(model.state_dict())
+
+
+def train_runs(
+    setup: StudySetup,
+    nets: Sequence[nn.Module],
+    masks: Sequence[TensorDict] | None,
+    seeds: Sequence[int],
+    save_at: Sequence[int] = (),
+) -> list[TrainResult]:
+    """Train ``nets`` in place (net ``i`` with ``masks[i]`` and minibatch seed ``seeds[i]``) with ``setup.train_kw``.
+
+    Args:
+        setup: the study's settings; ``setup.stacked`` picks the trainer.
+        nets: the networks.
+        masks: one mask dict per network, or ``None`` (dense).
+        seeds: one minibatch seed per network.
+        save_at: iterations whose weights each run snapshots.
+
+    Returns:
+        One :class:`~course_lib.training.train.TrainResult` per network, in order.
+
+    Raises:
+        ValueError, TypeError: as the trainers, for a hand-made ``setup``.
+    """
+    if setup.stacked:
+        return train_many(nets, setup.data, masks, seeds=list(seeds), save_at=save_at, **setup.train_kw)
+    job_masks = [None] * len(nets) if masks is None else list(masks)
+    return [
+        train(net, setup.data, m, seed=s, save_at=save_at, **setup.train_kw)
+        for net, m, s in zip(nets, job_masks, seeds, strict=True)
+    ]
 
 
 def train_dense(setup: StudySetup) -> tuple[dict[int, LotteryResult], dict[int, list[Lineage]]]:
@@ -124,7 +161,7 @@ def train_dense(setup: StudySetup) -> tuple[dict[int, LotteryResult], dict[int, 
     """
     nets = [setup.build(s) for s in setup.seeds]
     inits = [_state(n) for n in nets]
-    dense = train_many(nets, setup.data, seeds=setup.seeds, save_at=sorted(setup.plans), **setup.train_kw)
+    dense = train_runs(setup, nets, None, setup.seeds, save_at=sorted(setup.plans))
     rewind_states = {k: [r.snapshots[k] for r in dense] for k in setup.plans}
     for r in dense:
         r.snapshots.clear()
@@ -168,6 +205,7 @@ def start_round(setup: StudySetup, lineages: dict[int, list[Lineage]], pruning_r
     jobs = []
     for k, variants in setup.plans.items():
         for lin in lineages[k]:
+            lin.net.cpu()  # trained on setup.train_kw's device; pruned and rewound on the CPU
             lin.masks = prune_and_rewind(lin.net, lin.rewind_state, target, prior=lin.masks)
         for variant in variants:
             for lin in lineages[k]:
@@ -251,9 +289,7 @@ def run_study(setup: StudySetup) -> dict[int, LotteryResult]:
     bar.update(1)
     for rnd in range(1, setup.rounds + 1):
         jobs = start_round(setup, lineages, rnd)
-        runs = train_many(
-            [j.net for j in jobs], setup.data, [j.masks for j in jobs], seeds=[j.seed for j in jobs], **setup.train_kw
-        )
+        runs = train_runs(setup, [j.net for j in jobs], [j.masks for j in jobs], [j.seed for j in jobs])
         record_round(setup, results, lineages, jobs, runs, rnd)
         ticket = mean_std(first.test_accs("ticket", rnd))[0]
         bar.set_postfix(weights=f"{100 * first.weights_remaining[rnd]:.1f}%", ticket=f"{ticket:.1f}%")

@@ -10,5 +10,7 @@
 * :mod:`~course_lib.training.stacked`: several runs of the same MLP trained at once;
 * :mod:`~course_lib.training.config` and :mod:`~course_lib.training.record`: what both
   trainers share: the checked settings of a run, and the recorder of its losses and
-  accuracies (:class:`~course_lib.training.record.TrainResult`).
+  accuracies (:class:`~course_lib.training.record.TrainResult`);
+* :mod:`~course_lib.training.device`: where a run computes: ``resolve_device`` (``"auto"``,
+  ``"cpu"``, ``"cuda"``) and the CPU threads (``auto_threads``).
 """

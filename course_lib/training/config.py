@@ -9,7 +9,10 @@ settings and check them here, so they raise the same errors:
 * :func:`check_splits`, :func:`checked_masks` and :func:`mlp_layers` check the data,
   the masks and the model;
 * :func:`make_optimizer` builds the Adam or SGD optimizer of the run;
-* :func:`auto_threads` and :func:`num_threads` choose and set torch's CPU threads.
+* :func:`~course_lib.training.device.auto_threads` and
+  :func:`~course_lib.training.device.num_threads` (defined with the device in
+  :mod:`course_lib.training.device`, importable from here too) choose and set torch's
+  CPU threads.
 
 Defaults of the trainers follow the LTH paper for LeNet-300-100 (Frankle & Carbin 2019,
 "The Lottery Ticket Hypothesis", ICLR 2019, Figure 2): Adam, learning rate 1.2e-3,
@@ -22,18 +25,18 @@ minibatches of 60.
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from course_lib._checks import check_float, check_int, check_threads
+from course_lib._checks import check_float, check_int
 from course_lib.pruning.masks import check_masks
 from course_lib.training.data import Split
+from course_lib.training.device import COMPUTE_BOUND_MACS, auto_threads, num_threads, run_threads
 
 __all__ = [
     "OPTIMIZERS",
@@ -42,7 +45,11 @@ __all__ = [
     "check_splits",
     "checked_masks",
     "mlp_layers",
+    "check_model",
+    "has_conv",
+    "check_model_fits",
     "make_optimizer",
+    "COMPUTE_BOUND_MACS",
     "auto_threads",
     "run_threads",
     "num_threads",
@@ -184,6 +191,94 @@ def checked_masks(model: nn.Module, masks: Mapping[str, torch.Tensor] | None) ->
     return {} if masks is None else check_masks(model, masks)
 
 
+def check_model(model: object) -> nn.Module:
+    """``model`` if :func:`~course_lib.training.train.train` can train it: an ``nn.Module`` with float parameters.
+
+    Args:
+        model: the network (an MLP of :mod:`course_lib.training.models`, a conv net of
+            :mod:`course_lib.training.conv_models`, or any other ``nn.Module``).
+
+    Returns:
+        ``model`` itself.
+
+    Raises:
+        TypeError: not an ``nn.Module``, or a parameter that is not a float tensor.
+        ValueError: a model without parameters.
+
+    >>> check_model(nn.Linear(2, 2)).out_features
+    2
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    params = dict(model.named_parameters())
+    if not params:
+        raise ValueError(f"model ({type(model).__name__}) has no parameters to train")
+    bad = [(n, p.dtype) for n, p in params.items() if not p.is_floating_point()]
+    if bad:
+        raise TypeError(f"model's parameters must be float tensors; {bad[0][0]} is {bad[0][1]}")
+    return model
+
+
+def has_conv(model: nn.Module) -> bool:
+    """Whether ``model`` holds an ``nn.Conv2d`` (a conv net: it takes pictures ``(n, C, H, W)``).
+
+    >>> has_conv(nn.Sequential(nn.Conv2d(1, 2, 3))), has_conv(nn.Linear(2, 2))
+    (True, False)
+    """
+    return any(isinstance(m, nn.Conv2d) for m in model.modules())
+
+
+def check_model_fits(model: nn.Module, split: Split) -> None:
+    """Raise a clear error unless ``model`` maps ``split``'s inputs to logits ``(batch, classes)``.
+
+    Runs the model once on (up to) two examples of ``split``, in eval mode without
+    gradients (BatchNorm statistics untouched; every module's mode is restored), moved to
+    the device and dtype of the model's first parameter.
+
+    Args:
+        model: an ``nn.Module`` with parameters (:func:`check_model`).
+        split: a :class:`~course_lib.training.data.Split`; its labels set the classes needed.
+
+    Raises:
+        ValueError: the forward pass fails (e.g. a conv net given MNIST's ``(n, 28, 28)``
+            inputs: the message says to pass ``course_lib.training.data.as_images(data)``),
+            or its output is not ``(batch, classes)`` with more classes than the largest label.
+
+    >>> from course_lib.training.data import load
+    >>> try:
+    ...     check_model_fits(nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten()), load("digits").train)
+    ... except ValueError as err:
+    ...     print(str(err)[-45:])
+    pass course_lib.training.data.as_images(data)
+    """
+    param = next(model.parameters())
+    x = split.x[:2].to(param.device, param.dtype)
+    modes = {m: m.training for m in model.modules()}
+    hint = (
+        ". A conv net takes pictures (n, C, H, W): pass course_lib.training.data.as_images(data)"
+        if x.dim() == 3 and has_conv(model)
+        else ""
+    )
+    try:
+        model.eval()
+        with torch.no_grad():
+            out = model(x)
+    except (RuntimeError, ValueError, TypeError, IndexError) as err:
+        raise ValueError(
+            f"model does not accept the data: its forward pass failed on inputs of shape {tuple(x.shape)}: {err}{hint}"
+        ) from err
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+    classes = int(split.y.max()) + 1 if len(split) else 0
+    shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+    if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != len(x) or out.shape[1] < classes:
+        raise ValueError(
+            f"model must map inputs of shape {tuple(x.shape)} to logits ({len(x)}, classes >= {classes}), "
+            f"got {shape}{hint}"
+        )
+
+
 def mlp_layers(model: nn.Module) -> list[tuple[str, nn.Linear]]:
     """The named ``nn.Linear`` layers of a course MLP (``nn.Sequential`` of Flatten/Linear/ReLU).
 
@@ -248,81 +343,6 @@ def make_optimizer(params: Iterable[torch.Tensor], cfg: TrainConfig) -> torch.op
         return cls(param_list, fused=True, **kwargs)
     except (RuntimeError, TypeError, ValueError):  # pragma: no cover - builds without fused CPU kernels
         return cls(param_list, **kwargs)
-
-
-def auto_threads(n_params: int) -> int:
-    """CPU threads used to train a model of ``n_params`` parameters when none are given.
-
-    The course's MLPs (up to LeNet-300-100, 266k parameters) train on 1 thread:
-    per-step overhead dominates, and on a shared CPU two OpenMP threads wait on
-    each other (measured here under load: a LeNet step took 5x longer on 2 threads
-    than on 1). Models above 1M parameters keep torch's current setting.
-
-    Args:
-        n_params: the model's number of parameters (int >= 0).
-
-    Returns:
-        The number of threads, an ``int`` >= 1: 1 below 1,000,000 parameters, else
-        ``torch.get_num_threads()``.
-
-    Raises:
-        ValueError: a negative or non-int ``n_params``.
-
-    >>> auto_threads(266_610)
-    1
-    """
-    return 1 if check_int(n_params, "n_params", 0) < 1_000_000 else torch.get_num_threads()
-
-
-def run_threads(threads: object, n_params: int) -> int:
-    """The CPU threads a run uses: ``threads`` if given (an int >= 1), else :func:`auto_threads`.
-
-    Args:
-        threads: an int >= 1, or ``None`` to choose by model size.
-        n_params: the model's parameter count (of one run).
-
-    Returns:
-        An ``int`` >= 1.
-
-    Raises:
-        ValueError: ``threads`` is not ``None`` or an int >= 1.
-
-    >>> run_threads(None, 266_610), run_threads(2, 266_610)
-    (1, 2)
-    """
-    checked = check_threads(threads)
-    return auto_threads(n_params) if checked is None else checked
-
-
-@contextlib.contextmanager
-def num_threads(n: int | None) -> Iterator[None]:
-    """Context manager: run torch on ``n`` CPU threads (``None``: keep), restoring the previous number after.
-
-    Args:
-        n: the number of threads (int >= 1), or ``None`` to keep the current one.
-
-    Returns:
-        A context manager; it yields ``None``.
-
-    Raises:
-        ValueError: (on entering the ``with`` block, :func:`course_lib._checks.check_threads`)
-            ``n`` is neither ``None`` nor an int >= 1.
-
-    >>> before = torch.get_num_threads()
-    >>> with num_threads(1):
-    ...     torch.get_num_threads()
-    1
-    >>> torch.get_num_threads() == before
-    True
-    """
-    threads = check_threads(n)
-    previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def progress_bar(total: int, enabled: bool, desc: str) -> Any:

@@ -38,7 +38,7 @@ from torch import nn
 from course_lib.training.config import TrainConfig
 from course_lib.training.data import Split
 
-__all__ = ["TrainResult", "Recorder", "evaluate", "loss_acc"]
+__all__ = ["TrainResult", "Recorder", "evaluate", "loss_acc", "cpu_copy"]
 
 #: Per-run mean loss and accuracy (percent) of the runs on a split, one number per run.
 Evaluator = Callable[[Split], tuple[list[float], list[float]]]
@@ -140,14 +140,18 @@ def loss_acc(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, split: Split) -> tuple[float, float]:
+def evaluate(model: nn.Module, split: Split, batch_size: int | None = None) -> tuple[float, float]:
     """Mean cross-entropy loss and accuracy (percent) of ``model`` on a split (``.x``, ``.y``).
 
-    The model runs in eval mode on the whole split at once (its mode is restored after).
+    The model runs in eval mode (BatchNorm on its running statistics; every module's mode
+    is restored after), on the whole split at once or in chunks of ``batch_size`` examples
+    whose logits are joined before the loss is taken.
 
     Args:
-        model: maps ``split.x`` (float32, ``(n, ...)``) to logits ``(n, classes)``.
+        model: maps ``split.x`` (float, ``(n, ...)``, on the model's device) to logits ``(n, classes)``.
         split: a :class:`course_lib.training.data.Split` (int64 labels ``y`` of shape ``(n,)``).
+        batch_size: examples per forward pass (int >= 1), or ``None`` for all at once (as the
+            MLPs are evaluated; chunks bound the memory of a conv net's activations).
 
     Returns:
         ``(loss, accuracy)`` as Python floats.
@@ -160,16 +164,40 @@ def evaluate(model: nn.Module, split: Split) -> tuple[float, float]:
     >>> net = nn.Sequential(nn.Flatten(), nn.Linear(2, 2))
     >>> with torch.no_grad():
     ...     _ = net[1].weight.copy_(torch.eye(2)); _ = net[1].bias.zero_()
-    >>> evaluate(net, Split(torch.tensor([[1., 0.], [0., 1.]]), torch.tensor([0, 0])))[1]
-    50.0
+    >>> split = Split(torch.tensor([[1., 0.], [0., 1.]]), torch.tensor([0, 0]))
+    >>> evaluate(net, split)[1], evaluate(net, split, batch_size=1) == evaluate(net, split)
+    (50.0, True)
     """
-    was_training = model.training
+    modes = {m: m.training for m in model.modules()}
     model.eval()
     try:
-        loss, acc = loss_acc(model(split.x), split.y)
+        if batch_size is None:
+            logits = model(split.x)
+        else:
+            logits = torch.cat([model(x) for x in split.x.split(batch_size)])
+        loss, acc = loss_acc(logits, split.y)
     finally:
-        model.train(was_training)
+        for m, mode in modes.items():
+            m.training = mode
     return float(loss), float(acc)
+
+
+def cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A copy of a ``state_dict`` on the CPU, in the standard (contiguous) memory layout.
+
+    What the records keep (snapshots, a lottery study's weights), so that runs on a GPU
+    and on the CPU compare directly.
+
+    Args:
+        state: {name: tensor} on any device and memory format.
+
+    Returns:
+        {name: a new, detached, contiguous CPU tensor with the same values}.
+
+    >>> w = torch.ones(2); c = cpu_copy({"w": w}); c["w"].device.type, c["w"] is w
+    ('cpu', False)
+    """
+    return {k: v.detach().to("cpu", memory_format=torch.contiguous_format, copy=True) for k, v in state.items()}
 
 
 class Recorder:

@@ -17,6 +17,9 @@ weights of all ``K`` runs stacked for the whole run:
 For small MLPs that is several times faster than one run after the other; results
 agree with :func:`~course_lib.training.train.train` up to float rounding (a test
 checks it). The records are kept by :class:`course_lib.training.record.Recorder`.
+Only MLPs stack this way (one matrix product per layer); conv nets and other models
+train one by one with :func:`~course_lib.training.train.train`. Like ``train``, it runs
+on a ``device`` (the models are moved there in place; the records hold CPU tensors).
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ from course_lib.training.config import (
     train_config,
 )
 from course_lib.training.data import Dataset, Split
-from course_lib.training.record import Recorder, TrainResult, loss_acc
+from course_lib.training.device import resolve_device
+from course_lib.training.record import Recorder, TrainResult, cpu_copy, loss_acc
 
 __all__ = ["train_many"]
 
@@ -93,7 +97,7 @@ def _stacked_backward(
     target = y.unsqueeze(-1)
     losses = logp.gather(-1, target).squeeze(-1).mean(-1).neg_()
     g = logp.exp_().mul_(1.0 / n)  # softmax / n ...
-    g.scatter_add_(-1, target, torch.full(target.shape, -1.0 / n, dtype=g.dtype))  # ... - onehot / n
+    g.scatter_add_(-1, target, torch.full(target.shape, -1.0 / n, dtype=g.dtype, device=g.device))  # ... - onehot / n
     for i in range(len(weights) - 1, -1, -1):
         torch.bmm(g.transpose(1, 2), acts[i], out=grad_w[i])
         torch.sum(g, 1, out=grad_b[i])
@@ -128,9 +132,9 @@ class _Stack:
         for k in range(self.weights[0].shape[0]):
             state = {}
             for name, w, b in zip(self.names, self.weights, self.biases, strict=True):
-                state[f"{name}.weight"] = w[k].clone()
-                state[f"{name}.bias"] = b[k].clone()
-            out.append(state)
+                state[f"{name}.weight"] = w[k]
+                state[f"{name}.bias"] = b[k]
+            out.append(cpu_copy(state))
         return out
 
     def evaluate(self, split: Split) -> tuple[list[float], list[float]]:
@@ -147,14 +151,18 @@ def _views(flat: torch.Tensor, shapes: list[tuple[int, ...]]) -> list[torch.Tens
 
 
 def _keep_mask(
-    shapes: list[tuple[int, ...]], keys: list[str], masks: list[dict[str, torch.Tensor]], dtype: torch.dtype
+    shapes: list[tuple[int, ...]],
+    keys: list[str],
+    masks: list[dict[str, torch.Tensor]],
+    dtype: torch.dtype,
+    device: torch.device,
 ) -> torch.Tensor:
     """The 0/1 float keep-mask of the flat tensor up to the last tensor any run masks (empty if none)."""
     masked = [i for i, key in enumerate(keys) if any(key in m for m in masks)]
     if not masked:
-        return torch.ones(0, dtype=dtype)
+        return torch.ones(0, dtype=dtype, device=device)
     covered = shapes[: masked[-1] + 1]
-    keep = torch.ones(sum(math.prod(s) for s in covered), dtype=dtype)
+    keep = torch.ones(sum(math.prod(s) for s in covered), dtype=dtype, device=device)
     views = _views(keep, covered)
     for i in masked:
         for k, m in enumerate(masks):
@@ -163,21 +171,21 @@ def _keep_mask(
     return keep
 
 
-def _stack(layer_lists: list[Layers], masks: list[dict[str, torch.Tensor]]) -> _Stack:
-    """Copy the runs' weights into one flat tensor and zero their pruned entries."""
+def _stack(layer_lists: list[Layers], masks: list[dict[str, torch.Tensor]], device: torch.device) -> _Stack:
+    """Copy the runs' weights into one flat tensor on ``device`` and zero their pruned entries."""
     k_runs, first = len(layer_lists), layer_lists[0]
     names = [name for name, _ in first]
     n = len(names)
     shapes = [(k_runs, *layer.weight.shape) for _, layer in first]
     shapes += [(k_runs, s[1]) for s in shapes]
-    flat = torch.empty(sum(math.prod(s) for s in shapes), dtype=first[0][1].weight.dtype)
+    flat = torch.empty(sum(math.prod(s) for s in shapes), dtype=first[0][1].weight.dtype, device=device)
     views = _views(flat, shapes)
     for k, layers in enumerate(layer_lists):
         for i, (_, layer) in enumerate(layers):
             views[i][k].copy_(layer.weight)
             views[n + i][k].copy_(layer.bias)
     keys = [f"{name}.weight" for name in names] + [f"{name}.bias" for name in names]
-    keep = _keep_mask(shapes, keys, masks, flat.dtype)
+    keep = _keep_mask(shapes, keys, masks, flat.dtype, device)
     flat[: keep.numel()].mul_(keep)
     param = nn.Parameter(flat)  # the optimizer's one leaf; shares flat's memory
     grad = torch.zeros_like(flat)
@@ -196,20 +204,20 @@ def _unstack(stack: _Stack, layer_lists: list[Layers]) -> None:
 
 # --------------------------------------------------------------------------- the steps of a run
 def _batches(
-    train_split: Split, seeds: Sequence[int], batch_size: int, epochs: int
+    train_split: Split, seeds: Sequence[int], batch_size: int, epochs: int, device: torch.device
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Each step's stacked minibatch ``(K, B, in)`` inputs and ``(K, B)`` labels.
+    """Each step's stacked minibatch ``(K, B, in)`` inputs and ``(K, B)`` labels, on ``device``.
 
     Run ``k`` sees the minibatches :func:`train` draws from seed ``seeds[k]``: a fresh
-    permutation from its generator each epoch, cut into ``batch_size`` pieces.
+    permutation from its generator (on the CPU) each epoch, cut into ``batch_size`` pieces.
     """
     n, k_runs = len(train_split), len(seeds)
-    x, y = train_split.x.reshape(n, -1), train_split.y
+    x, y = train_split.x.reshape(n, -1).to(device), train_split.y.to(device)
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     for _ in range(epochs):
         order = torch.stack([torch.randperm(n, generator=g) for g in gens])  # (K, n)
         for lo in range(0, n, batch_size):
-            idx = order[:, lo : lo + batch_size].reshape(-1)
+            idx = order[:, lo : lo + batch_size].reshape(-1).to(device)
             yield x.index_select(0, idx).view(k_runs, -1, x.shape[1]), y.index_select(0, idx).view(k_runs, -1)
 
 
@@ -237,7 +245,13 @@ def _check_runs(
         raise ValueError("models must hold at least one model")
     if not isinstance(optimizer, str):
         raise TypeError(f"train_many takes an optimizer name, one of {OPTIMIZERS}; got {type(optimizer).__name__}")
-    layer_lists = [mlp_layers(m) for m in models]
+    try:
+        layer_lists = [mlp_layers(m) for m in models]
+    except TypeError as err:
+        raise TypeError(
+            f"train_many stacks course MLPs only (one matrix product per layer): {err}. Train a conv net "
+            "(or any other nn.Module) with course_lib.training.train.train, one run at a time"
+        ) from None
     shapes = [[tuple(layer.weight.shape) for _, layer in layers] for layers in layer_lists]
     if any(s != shapes[0] for s in shapes):
         raise ValueError(f"all models must have the same layer shapes, got {shapes}")
@@ -282,6 +296,7 @@ def train_many(
     save_at: Sequence[int] = (),
     progress: bool = True,
     threads: int | None = None,
+    device: str | torch.device | None = "cpu",
 ) -> list[TrainResult]:
     """Train several MLPs of the same architecture at once; each is trained in place.
 
@@ -297,14 +312,18 @@ def train_many(
         seeds: one int >= 0 per model (its minibatch order); ``None``: 0 for every run. As
             everywhere in the course, ``seeds`` holds the seeds themselves.
         optimizer: ``"adam"`` or ``"sgd"`` (no optimizer object: there is one for all runs).
+        device: where to train (as :func:`~course_lib.training.train.train`); the models are
+            moved there in place, the data once.
 
     Returns:
-        One :class:`TrainResult` per model, in order; ``seconds`` is the total time / ``K``.
+        One :class:`TrainResult` per model, in order; ``seconds`` is the total time / ``K``;
+        snapshots are CPU tensors.
 
     Raises:
         ValueError: no models, different shapes, no bias, a mask or seed count that is not ``K``,
-            an argument out of range.
-        TypeError: an optimizer object, a model that is not a course MLP, ``data`` without splits.
+            an argument out of range, a device this machine lacks.
+        TypeError: an optimizer object, a model that is not a course MLP (a conv net: the
+            message points to :func:`~course_lib.training.train.train`), ``data`` without splits.
 
     >>> from course_lib.training.data import load
     >>> from course_lib.training.models import mlp
@@ -327,14 +346,18 @@ def train_many(
         n_train=len(train_split),
     )
     threads = run_threads(threads, sum(p.numel() for _, layer in layer_lists[0] for p in layer.parameters()))
+    where = resolve_device(device)
     start = time.perf_counter()
     with num_threads(threads), torch.no_grad():
-        stack = _stack(layer_lists, checked)
+        for model in models:
+            model.to(where)
+        stack = _stack(layer_lists, checked, where)
         opt = make_optimizer([stack.param], cfg)
+        val, test = (Split(s.x.to(where), s.y.to(where)) for s in (val, test))
         recorder = Recorder(seed_list, cfg, stack.evaluate, stack.state_dicts, val, test)
         recorder.start()
         with progress_bar(cfg.total, progress, f"train x{len(seed_list)}") as bar:
-            batches = _batches(train_split, seed_list, cfg.batch_size, cfg.epochs)
+            batches = _batches(train_split, seed_list, cfg.batch_size, cfg.epochs, where)
             for it, (xb, yb) in enumerate(batches, start=1):
                 recorder.step(it, _step(stack, opt, xb, yb))
                 bar.update(1)

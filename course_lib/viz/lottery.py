@@ -29,6 +29,7 @@ from matplotlib.ticker import FixedLocator, NullLocator
 from course_lib._checks import mean_std
 from course_lib.experiments.analysis import input_density
 from course_lib.experiments.lottery_result import LotteryResult
+from course_lib.training.conv_models import CONV_MODELS
 from course_lib.training.train import TrainResult
 from course_lib.viz.figure import finish_axes, new_figure
 from course_lib.viz.finetune import draw_input_density
@@ -100,7 +101,10 @@ def _default_title(js: Mapping[str, Any]) -> str | None:
     if not config:
         return None
     model = config.get("model", "")
-    model = "LeNet-300-100" if model == "lenet" else f"MLP, hidden {model}"
+    if model == "lenet":
+        model = "LeNet-300-100"
+    elif str(model).lower() not in CONV_MODELS:
+        model = f"MLP, hidden {model}"
     rewind = config.get("rewind_iter", 0)
     seeds = len(js.get("seeds", [])) or "?"
     return f"{config.get('dataset', '')}, {model}: {seeds} seeds, rewind to " + (
