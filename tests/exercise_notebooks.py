@@ -77,3 +77,23 @@ def solution_notebook(add_body="return a + b", double_body="return 2 * x", extra
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
     return nb
+
+
+SOLUTIONS = ROOT / "solutions"
+
+
+def grade_answers(tmp_path: Path, notebook: str, sources: dict[str, str]) -> dict[str, dict]:
+    """Per exercise (passed, points, message) of solution ``notebook`` with the cells ``sources`` names
+    (cell id -> new source) replaced, graded by the real grader from a copy in ``tmp_path``."""
+    import nbformat
+
+    from course_lib import grading
+
+    nb = nbformat.read(SOLUTIONS / notebook, as_version=4)
+    for cell_id, source in sources.items():
+        cells = [c for c in nb.cells if c.get("id") == cell_id]
+        assert len(cells) == 1, f"{notebook} has no cell {cell_id!r}"
+        cells[0].source = source
+    path = tmp_path / notebook
+    nbformat.write(nb, path)
+    return grading.grade(path, SOLUTIONS).exercises()

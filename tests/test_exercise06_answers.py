@@ -5,14 +5,10 @@ The three exercises are independent (each check calls only its own exercise's fu
 grading run tries one answer of each exercise at once: a *round*. The exercises left out of a
 round keep the solution and must pass."""
 
-from pathlib import Path
-
 import nbformat
 import pytest
+from exercise_notebooks import SOLUTIONS, grade_answers
 
-from course_lib import grading
-
-SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
 NOTEBOOK = "06_channels_exercise.ipynb"
 CELLS = {"filter_mask": "solution-filter_mask", "remove_channels": "solution-remove_channels", "macs": "solution-macs"}
 
@@ -348,18 +344,6 @@ ROUNDS = [
     for i in range(max(len(a) for a in ANSWERS.values()))
 ]
 CASES = [(i, ex, label) for i, answers in enumerate(ROUNDS) for ex, label in answers.items()]
-
-
-def grade_answers(tmp_path: Path, notebook: str, sources: dict[str, str]) -> dict[str, dict]:
-    """Per exercise (passed, points, message) of ``notebook`` with each cell ``sources`` names replaced."""
-    nb = nbformat.read(SOLUTIONS / notebook, as_version=4)
-    for cell_id, source in sources.items():
-        cells = [c for c in nb.cells if c.get("id") == cell_id]
-        assert len(cells) == 1, f"{notebook} has no cell {cell_id!r}"
-        cells[0].source = source
-    path = tmp_path / notebook
-    nbformat.write(nb, path)
-    return grading.grade(path, SOLUTIONS).exercises()
 
 
 _graded: dict[int, dict[str, dict]] = {}

@@ -3,23 +3,13 @@ by the real grader (a student's solution cell replaced in a copy of the solution
 
 from pathlib import Path
 
-import nbformat
 import pytest
-
-from course_lib import grading
-
-SOLUTIONS = Path(__file__).resolve().parent.parent / "solutions"
+from exercise_notebooks import grade_answers
 
 
 def grade_answer(tmp_path: Path, notebook: str, cell_id: str, source: str) -> dict[str, dict]:
     """Per exercise (passed, points, message) of ``notebook`` with cell ``cell_id`` replaced."""
-    nb = nbformat.read(SOLUTIONS / notebook, as_version=4)
-    cells = [c for c in nb.cells if c.get("id") == cell_id]
-    assert len(cells) == 1, f"{notebook} has no cell {cell_id!r}"
-    cells[0].source = source
-    path = tmp_path / notebook
-    nbformat.write(nb, path)
-    return grading.grade(path, SOLUTIONS).exercises()
+    return grade_answers(tmp_path, notebook, {cell_id: source})
 
 
 RANDOM_MASKS = {
