@@ -255,7 +255,7 @@ ARG_ERRORS = [
     ({"sparsity": -0.1}, ValueError, "sparsity"),
     ({"sparsity": True}, TypeError, "sparsity"),
     ({"sparsity": "0.5"}, TypeError, "sparsity"),
-    ({"norm": 3}, ValueError, "norm must be 1 or 2"),
+    ({"norm": 3}, ValueError, "norm must be the int 1 or 2"),
 ]
 CASES = [(fn, *case) for fn in (channel_groups, channel_group_masks, prune_channels) for case in MODEL_ERRORS] + [
     (fn, vgg, *case) for fn in (channel_group_masks, prune_channels) for case in ARG_ERRORS
@@ -278,3 +278,13 @@ def test_bad_input_is_a_clear_error_and_the_model_is_untouched(fn, model, kwargs
 def test_not_a_module():
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         channel_groups("vgg", SIZE)
+
+
+@pytest.mark.parametrize("norm", [1.0, 2.0, True, "1"])
+def test_norm_must_be_the_int_1_or_2(norm):
+    """Found by a review: norm=1.0 passed the check and failed later on a bare assert."""
+    from course_lib.training.conv_models import conv2
+
+    net = conv2()
+    with pytest.raises(ValueError, match="norm must be the int 1 or 2"):
+        prune_channels(net, 0.5, (1, 28, 28), norm=norm)

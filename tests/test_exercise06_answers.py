@@ -122,6 +122,10 @@ def remove_answer(
 
 
 REMOVE_CHANNELS = {
+    "wrong: the next conv loses its stride (found by a review)": (
+        False,
+        remove_answer(layers=_NEW_LAYERS.replace("stride=next_conv.stride,\n                         ", "")),
+    ),
     "wrong: prunes the conv's input channels instead of its filters": (
         False,
         """def my_remove_channels(conv, bn, next_conv, keep):
@@ -224,6 +228,22 @@ def my_block_macs(conv, bn, next_conv, height, width):
 """
 
 MACS = {
+    "wrong: the next conv keeps its input's size (found by a review)": (
+        False,
+        _OUTPUT_SIZE
+        + """def my_conv_macs(conv, height, width):
+    out_h, out_w = my_output_size(conv, height, width)
+    kh, kw = conv.kernel_size
+    return out_h * out_w * conv.out_channels * (conv.in_channels // conv.groups) * kh * kw
+
+
+def my_block_macs(conv, bn, next_conv, height, width):
+    out_h, out_w = my_output_size(conv, height, width)
+    kh, kw = next_conv.kernel_size
+    nxt = out_h * out_w * next_conv.out_channels * next_conv.in_channels * kh * kw
+    return my_conv_macs(conv, height, width) + bn.num_features * out_h * out_w + nxt
+""",
+    ),
     "wrong: forgets the groups": (
         False,
         _OUTPUT_SIZE

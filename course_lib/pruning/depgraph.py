@@ -241,8 +241,8 @@ def _check_args(sparsity: object, norm: object) -> float:
     s = check_sparsity(sparsity)
     if s >= 1.0:
         raise ValueError(f"sparsity must be in [0, 1) (every group keeps a channel), got {sparsity!r}")
-    if isinstance(norm, bool) or norm not in (1, 2):
-        raise ValueError(f"norm must be 1 or 2 (L1 or L2 norm of the filters), got {norm!r}")
+    if type(norm) is not int or norm not in (1, 2):
+        raise ValueError(f"norm must be the int 1 or 2 (L1 or L2 norm of the filters), got {norm!r}")
     return s
 
 
