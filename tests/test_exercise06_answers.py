@@ -220,6 +220,15 @@ _OUTPUT_SIZE = """def my_output_size(conv, height, width):
 
 
 """
+# ... and a correct my_conv_macs after it: the wrong answers that change only my_block_macs.
+_CORRECT_CONV = (
+    _OUTPUT_SIZE
+    + """def my_conv_macs(conv, height, width):
+    out_h, out_w = my_output_size(conv, height, width)
+    kh, kw = conv.kernel_size
+    return out_h * out_w * conv.out_channels * (conv.in_channels // conv.groups) * kh * kw
+"""
+)
 _BLOCK = """
 
 def my_block_macs(conv, bn, next_conv, height, width):
@@ -230,12 +239,8 @@ def my_block_macs(conv, bn, next_conv, height, width):
 MACS = {
     "wrong: the next conv keeps its input's size (found by a review)": (
         False,
-        _OUTPUT_SIZE
-        + """def my_conv_macs(conv, height, width):
-    out_h, out_w = my_output_size(conv, height, width)
-    kh, kw = conv.kernel_size
-    return out_h * out_w * conv.out_channels * (conv.in_channels // conv.groups) * kh * kw
-
+        _CORRECT_CONV
+        + """
 
 def my_block_macs(conv, bn, next_conv, height, width):
     out_h, out_w = my_output_size(conv, height, width)
@@ -282,12 +287,8 @@ def my_conv_macs(conv, height, width):
     ),
     "wrong: the next conv on the input picture's size": (
         False,
-        _OUTPUT_SIZE
-        + """def my_conv_macs(conv, height, width):
-    out_h, out_w = my_output_size(conv, height, width)
-    kh, kw = conv.kernel_size
-    return out_h * out_w * conv.out_channels * (conv.in_channels // conv.groups) * kh * kw
-
+        _CORRECT_CONV
+        + """
 
 def my_block_macs(conv, bn, next_conv, height, width):
     out_h, out_w = my_output_size(conv, height, width)
@@ -296,12 +297,8 @@ def my_block_macs(conv, bn, next_conv, height, width):
     ),
     "wrong: forgets the BatchNorm": (
         False,
-        _OUTPUT_SIZE
-        + """def my_conv_macs(conv, height, width):
-    out_h, out_w = my_output_size(conv, height, width)
-    kh, kw = conv.kernel_size
-    return out_h * out_w * conv.out_channels * (conv.in_channels // conv.groups) * kh * kw
-
+        _CORRECT_CONV
+        + """
 
 def my_block_macs(conv, bn, next_conv, height, width):
     out_h, out_w = my_output_size(conv, height, width)
