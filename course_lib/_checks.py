@@ -220,10 +220,10 @@ def check_iterations(values: object, name: str) -> list[int]:
     return [int(k) for k in iters]
 
 
-def check_input_size(input_size: object) -> tuple[int, ...]:
+def check_input_size(input_size: object, name: str = "input_size") -> tuple[int, ...]:
     """``input_size`` (one input without the batch, e.g. ``(1, 28, 28)``) as a tuple of ints.
 
-    Raises ``ValueError`` unless it is a non-empty sequence (not a string) of ints >= 1.
+    Raises ``ValueError`` (naming ``name``) unless it is a non-empty sequence (not a string) of ints >= 1.
 
     >>> check_input_size([3, 32, 32])
     (3, 32, 32)
@@ -231,7 +231,7 @@ def check_input_size(input_size: object) -> tuple[int, ...]:
     values = list(input_size) if isinstance(input_size, Sequence) and not isinstance(input_size, str) else []
     if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
         raise ValueError(
-            f"input_size must be a tuple of ints >= 1 without the batch, e.g. (1, 28, 28) for "
+            f"{name} must be a tuple of ints >= 1 without the batch, e.g. (1, 28, 28) for "
             f"(channels, height, width), got {input_size!r}"
         )
     return tuple(values)

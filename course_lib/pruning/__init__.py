@@ -13,7 +13,11 @@
   their masks and their removal;
 * :mod:`~course_lib.pruning.error`: what a pruned layer's output loses;
 * :mod:`~course_lib.pruning.schedules`: how much to prune, round by round (Frankle & Carbin
-  2019) or step by step (Zhu & Gupta 2017).
+  2019) or step by step (Zhu & Gupta 2017);
+* :mod:`~course_lib.pruning.scores`: any scores -> keep-masks (larger = keep, global or per
+  layer), magnitude and random scores;
+* :mod:`~course_lib.pruning.at_init`: pruning at initialization: SNIP (Lee et al. 2019), GraSP
+  (Wang et al. 2020), SynFlow (Tanaka et al. 2020), ``init_masks``.
 
 Words: ``sparsity`` is the total fraction pruned, ``density = 1 - sparsity``, and a ``rate``
 is only the fraction of the *remaining* weights pruned in one round.

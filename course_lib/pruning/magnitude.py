@@ -22,7 +22,14 @@ import torch
 from torch import nn
 
 from course_lib._checks import check_sparsity
-from course_lib.pruning.masks import check_mask, check_weight, n_to_prune, prunable_weights, smallest_k_mask
+from course_lib.pruning.masks import (
+    check_mask,
+    check_weight,
+    check_weights,
+    n_to_prune,
+    prunable_weights,
+    smallest_k_mask,
+)
 
 __all__ = ["magnitude_mask", "global_magnitude_masks", "magnitude_masks", "SCOPES"]
 
@@ -30,7 +37,8 @@ __all__ = ["magnitude_mask", "global_magnitude_masks", "magnitude_masks", "SCOPE
 SCOPES = ("layer", "global")
 
 
-def _prior_sparsity_error(name: str, sparsity: float, pruned: int, numel: int) -> ValueError:
+def prior_sparsity_error(name: str, sparsity: float, pruned: int, numel: int) -> ValueError:
+    """The error for a target ``sparsity`` below what a prior mask already pruned (masks only shrink)."""
     return ValueError(
         f"{name}={sparsity} is below the prior mask's sparsity {pruned / numel:.4f}: "
         "masks only shrink, so the target must be at least what is already pruned"
@@ -86,7 +94,7 @@ def magnitude_mask(weight: torch.Tensor, sparsity: float, prior: torch.Tensor | 
     if prior is not None:
         already = int((~prior).sum().item())
         if k < already:
-            raise _prior_sparsity_error("sparsity", s, already, weight.numel())
+            raise prior_sparsity_error("sparsity", s, already, weight.numel())
     return smallest_k_mask(_scores(weight, prior), k)
 
 
@@ -120,12 +128,7 @@ def global_magnitude_masks(
     >>> m["a"], m["b"]
     (tensor([False,  True]), tensor([False,  True]))
     """
-    if not isinstance(weights, Mapping):
-        raise TypeError(f"weights must be a dict {{name: floating-point tensor}}, got {type(weights).__name__}")
-    if not weights:
-        raise ValueError("weights must be a non-empty dict {name: floating-point tensor}, got an empty one")
-    for name, w in weights.items():
-        check_weight(w, name=f"weights[{name!r}]")
+    check_weights(weights)
     s = check_sparsity(sparsity)
     if prior is not None:
         if not isinstance(prior, Mapping):
@@ -143,7 +146,7 @@ def global_magnitude_masks(
     if prior is not None:
         already = sum(int((~prior[n]).sum().item()) for n in names)
         if k < already:
-            raise _prior_sparsity_error("sparsity", s, already, flat.numel())
+            raise prior_sparsity_error("sparsity", s, already, flat.numel())
     keep = smallest_k_mask(flat, k)
     pieces = keep.split([weights[n].numel() for n in names])
     # clone: each mask owns its storage (not a view into one long vector)

@@ -25,6 +25,7 @@ from torch import nn
 
 __all__ = [
     "check_weight",
+    "check_weights",
     "check_mask",
     "check_masks",
     "n_to_prune",
@@ -74,6 +75,22 @@ def check_weight(weight: object, name: str = "weight", min_dim: int = 1) -> torc
     if not torch.isfinite(weight).all():
         raise ValueError(f"{name} must contain only finite values (no NaN or inf)")
     return weight
+
+
+def check_weights(weights: object, name: str = "weights") -> dict[str, torch.Tensor]:
+    """``weights`` as a dict, or raise: a non-empty mapping {name: tensor} each passing :func:`check_weight`.
+
+    Raises:
+        TypeError: not a mapping, or a tensor of the wrong dtype.
+        ValueError: empty, or a tensor that is empty or not finite.
+    """
+    if not isinstance(weights, Mapping):
+        raise TypeError(f"{name} must be a dict {{name: floating-point tensor}}, got {type(weights).__name__}")
+    if not weights:
+        raise ValueError(f"{name} must be a non-empty dict {{name: floating-point tensor}}, got an empty one")
+    for key, w in weights.items():
+        check_weight(w, name=f"{name}[{key!r}]")
+    return dict(weights)
 
 
 def check_mask(mask: object, shape: Iterable[int], name: str = "mask") -> torch.Tensor:
@@ -150,9 +167,16 @@ def smallest_k_mask(scores: torch.Tensor, k: int) -> torch.Tensor:
     tensor([ True, False, False,  True])
     """
     flat = scores.reshape(-1)
-    order = torch.argsort(flat, stable=True)
-    keep = torch.ones(flat.numel(), dtype=torch.bool, device=scores.device)
-    keep[order[:k]] = False
+    n = flat.numel()
+    keep = torch.ones(n, dtype=torch.bool, device=scores.device)
+    k = max(n + k, 0) if k < 0 else min(k, n)  # slice semantics of order[:k], as documented
+    if k == 0:
+        return keep.reshape(scores.shape)
+    # the k-th smallest value; everything below it goes, and of the entries equal to it the
+    # earliest ones (a stable sort's order) without sorting all n entries
+    threshold = torch.kthvalue(flat, k).values
+    below, ties = flat < threshold, flat == threshold
+    keep[below | (ties & (torch.cumsum(ties, 0) <= k - int(below.sum())))] = False
     return keep.reshape(scores.shape)
 
 
