@@ -8,6 +8,8 @@
   DenseNet);
 * :mod:`~course_lib.training.train`: one seeded run that keeps pruned weights at zero;
 * :mod:`~course_lib.training.stacked`: several runs of the same MLP trained at once;
+* :mod:`~course_lib.training.sparse_training`: sparse training from scratch (SET, RigL) with exact
+  per-layer counts;
 * :mod:`~course_lib.training.config` and :mod:`~course_lib.training.record`: what both
   trainers share: the checked settings of a run, and the recorder of its losses and
   accuracies (:class:`~course_lib.training.record.TrainResult`);

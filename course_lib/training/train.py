@@ -51,7 +51,7 @@ True
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -120,6 +120,16 @@ def mask_optimizer_state(optimizer: torch.optim.Optimizer, pruned: Mapping[torch
 
 
 # --------------------------------------------------------------------------- the steps of a run
+#: A private step hook (:mod:`course_lib.training.sparse_training`'s drop and grow): called before
+#: each step with ``(iteration, x, y, keep, optimizer)``; returns the minibatch loss (0-d, detached)
+#: when it took the step in place of the optimizer step, ``None`` to let the usual step run. It may
+#: change ``keep`` (the 0/1 masks of the gradients) in place.
+StepHook = Callable[
+    [int, torch.Tensor, torch.Tensor, Mapping[nn.Parameter, torch.Tensor], torch.optim.Optimizer],
+    torch.Tensor | None,
+]
+
+
 def _batches(n: int, batch_size: int, epochs: int, gen: torch.Generator) -> Iterator[torch.Tensor]:
     """Index minibatches: a fresh permutation from ``gen`` each epoch; the last batch may be smaller."""
     for _ in range(epochs):
@@ -198,8 +208,9 @@ def _run(
     seed: int,
     recorder: Recorder,
     progress: bool,
+    hook: StepHook | None = None,
 ) -> None:
-    """Mask the weights, build the optimizer, then take every step, recording as it goes."""
+    """Mask the weights, build the optimizer, then take every step (or the ``hook``'s), recording as it goes."""
     keep = _mask_weights(model, masks)
     opt, mask_after = _optimizer(model, masks, cfg)
     gen = torch.Generator().manual_seed(seed)
@@ -209,7 +220,10 @@ def _run(
     with progress_bar(cfg.total, progress, "train") as bar:
         for it, idx in enumerate(_batches(len(train_split), cfg.batch_size, cfg.epochs, gen), start=1):
             idx = idx.to(x.device)  # the order is drawn on the CPU: the same on every device
-            loss = _step(model, opt, x[idx], y[idx], keep, mask_after)
+            xb, yb = x[idx], y[idx]
+            loss = None if hook is None else hook(it, xb, yb, keep, opt)
+            if loss is None:
+                loss = _step(model, opt, xb, yb, keep, mask_after)
             recorder.step(it, loss.to(torch.float64))  # summed in float64, as Python floats were
             bar.update(1)
 
@@ -246,6 +260,7 @@ def _train_on(
     seed: int,
     device: torch.device,
     progress: bool,
+    hook: StepHook | None = None,
 ) -> Recorder:
     """Move ``model`` and the data to ``device``, train, and restore the model's modes and memory layout."""
     modes = {m: m.training for m in model.modules()}
@@ -258,7 +273,7 @@ def _train_on(
     train_split, val, test = (_placed(s, device, dtype, channels_last) for s in splits)
     recorder = _recorder(model, seed, cfg, val, test, CONV_EVAL_BATCH if has_conv(model) else None)
     try:
-        _run(model, train_split, masks, cfg, seed, recorder, progress)
+        _run(model, train_split, masks, cfg, seed, recorder, progress, hook)
     finally:
         if channels_last:
             model.to(memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # as above
@@ -285,6 +300,7 @@ def train(
     progress: bool = True,
     threads: int | None = None,
     device: str | torch.device | None = "cpu",
+    _hook: StepHook | None = None,
 ) -> TrainResult:
     """Train ``model`` in place on ``data.train`` and return the record of the run.
 
@@ -318,6 +334,8 @@ def train(
         device: where to train (:func:`course_lib.training.device.resolve_device`:
             ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"auto"``, a ``torch.device``; ``None`` is the
             CPU). The model is moved there in place (it stays there) and the data once.
+        _hook: private (:func:`course_lib.training.sparse_training.sparse_training`): a
+            :data:`StepHook` that may take a step in place of the optimizer's.
 
     Returns:
         The :class:`TrainResult` (losses, accuracies in percent, snapshots as CPU tensors).
@@ -360,5 +378,5 @@ def train(
     # Everything, mask set-up included, runs on the chosen threads: a tensor op
     # on a shared CPU's second OpenMP thread can wait milliseconds for it.
     with num_threads(threads):
-        recorder = _train_on(model, splits, checked, cfg, seed, where, progress)
+        recorder = _train_on(model, splits, checked, cfg, seed, where, progress, _hook)
     return recorder.finish(time.perf_counter() - start)[0]
