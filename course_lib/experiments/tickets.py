@@ -41,7 +41,7 @@ from course_lib.pruning.schedules import layer_sparsities
 from course_lib.training.data import Dataset
 from course_lib.training.train import TrainResult, train
 
-__all__ = ["derived_seed", "random_masks", "rewind", "prune_and_rewind", "imp_round", "start_variant"]
+__all__ = ["derived_seed", "random_masks", "check_state", "rewind", "prune_and_rewind", "imp_round", "start_variant"]
 
 
 def derived_seed(*parts: int) -> int:
@@ -94,6 +94,24 @@ def random_masks(masks: Mapping[str, torch.Tensor], seed: int = 0) -> TensorDict
     return out
 
 
+def check_state(model: nn.Module, state: Mapping[str, torch.Tensor], name: str = "state") -> None:
+    """Raise ``ValueError`` unless ``state`` has exactly the names and shapes of ``model.state_dict()``.
+
+    >>> from course_lib.training.models import mlp
+    >>> check_state(mlp([2, 1]), {})
+    Traceback (most recent call last):
+    ...
+    ValueError: state must hold exactly the model's entries: missing ['fc1.bias', 'fc1.weight'], unexpected []
+    """
+    current = model.state_dict()
+    missing, extra = sorted(set(current) - set(state)), sorted(set(state) - set(current))
+    if missing or extra:
+        raise ValueError(f"{name} must hold exactly the model's entries: missing {missing}, unexpected {extra}")
+    wrong = [n for n, t in state.items() if tuple(t.shape) != tuple(current[n].shape)]
+    if wrong:
+        raise ValueError(f"{name} has tensors of another shape than the model's: {wrong}")
+
+
 def rewind(model: nn.Module, state: Mapping[str, torch.Tensor], masks: Mapping[str, torch.Tensor] | None) -> None:
     """Set ``model``'s weights to ``state`` (a saved ``state_dict``) and zero the pruned ones, in place.
 
@@ -121,13 +139,7 @@ def rewind(model: nn.Module, state: Mapping[str, torch.Tensor], masks: Mapping[s
     >>> net.fc1.weight.data.equal(init["fc1.weight"] * torch.tensor([[1., 0.], [1., 1.]]))
     True
     """
-    current = model.state_dict()
-    missing, extra = sorted(set(current) - set(state)), sorted(set(state) - set(current))
-    if missing or extra:
-        raise ValueError(f"state must hold exactly the model's entries: missing {missing}, unexpected {extra}")
-    wrong = [n for n, t in state.items() if tuple(t.shape) != tuple(current[n].shape)]
-    if wrong:
-        raise ValueError(f"state has tensors of another shape than the model's: {wrong}")
+    check_state(model, state)
     checked = check_masks(model, masks) if masks else {}
     model.load_state_dict(state)
     if checked:
