@@ -1,4 +1,7 @@
-"""Command line: ``python -m course_lib lottery ...`` runs a lottery ticket study.
+"""Command line: ``python -m course_lib lottery ...`` runs a lottery ticket study;
+``python -m course_lib compare ...`` compares the ways of finding tickets cheaply
+(:func:`course_lib.experiments.compare.compare_study`; JSON ``rows``: ``method``, ``sparsity``,
+``weights_remaining``, ``test_acc_mean``, ``test_acc_std``, ``cost_iterations``).
 
 Example (about 2 minutes on 2 CPU cores)::
 
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from course_lib._checks import check_float, check_int, check_iterations, check_rate
+from course_lib.experiments.compare import METHODS
 from course_lib.experiments.lottery_result import VARIANTS
 from course_lib.training.conv_models import CONV_MODELS
 from course_lib.training.data import DATASETS
@@ -43,6 +47,8 @@ PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")
 CLI_DATASETS = tuple(dict.fromkeys([*DATASETS, "cifar10"]))
 #: Data sets read from files under ``--data-root``.
 FILE_DATASETS = ("mnist", "cifar10")
+#: The data sets of ``compare --dataset`` (shipped with the package; the networks are MLPs).
+COMPARE_DATASETS = tuple(d for d in DATASETS if d not in FILE_DATASETS)
 
 
 def _argument(convert: Callable[[str], Any], check: Callable[[Any], Any], accepted: str) -> Callable[[str], Any]:
@@ -85,7 +91,7 @@ def _device(text: str) -> Any:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m course_lib`` argument parser (one sub-command: ``lottery``)."""
+    """The ``python -m course_lib`` argument parser (sub-commands ``lottery`` and ``compare``)."""
     parser = argparse.ArgumentParser(prog="python -m course_lib", description="course_lib command line tools")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     lot = sub.add_parser(
@@ -137,7 +143,55 @@ def build_parser() -> argparse.ArgumentParser:
     lot.add_argument("--curves", action="store_true", help="also store every run's validation/test curves in the JSON")
     lot.add_argument("--plot", dest="plot_path", help=f"write the plot here ({', '.join(PLOT_SUFFIXES)})")
     lot.add_argument("--quiet", action="store_true", help="no progress bar and no table on stdout")
+    _add_compare(sub)
     return parser
+
+
+def _add_compare(sub: Any) -> None:
+    """The ``compare`` sub-command: every ticket-finding method side by side."""
+    cmp = sub.add_parser(
+        "compare",
+        help="IMP vs pruning at initialization vs early-bird vs sparse training: accuracy and cost",
+        description="Compare ticket-finding methods at several sparsities over seeds (about a minute by default).",
+    )
+    cmp.add_argument("--dataset", default="mnist5k", choices=COMPARE_DATASETS, help="data set (default: mnist5k)")
+    for flag, kind, default, text in (
+        ("--methods", _methods, list(METHODS), f"comma-separated subset of {','.join(METHODS)} (default: all)"),
+        ("--sparsities", _sparsities, [0.9, 0.98], "target fractions pruned, comma-separated (default 0.9,0.98)"),
+        ("--seeds", _positive_int, 3, "number of seeds, 0..S-1 (default 3)"),
+        ("--epochs", _positive_int, 4, "epochs of every training run (default 4)"),
+        ("--model", str, "lenet", "'lenet' (LeNet-300-100) or hidden widths such as '100,100'"),
+        ("--lr", _positive_float, 1.2e-3, "Adam learning rate (default 1.2e-3)"),
+        ("--imp-rate", _rate, 0.5, "IMP: fraction of the remaining weights pruned per round (default 0.5)"),
+    ):
+        cmp.add_argument(flag, type=kind, default=default, help=text)
+    cmp.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's)")
+    cmp.add_argument("--json", dest="json_path", help="write the result here (JSON)")
+    cmp.add_argument("--plot", dest="plot_path", help=f"write the plot here ({', '.join(PLOT_SUFFIXES)})")
+    cmp.add_argument("--quiet", action="store_true", help="no progress bar and no table on stdout")
+
+
+def _list_of(item: Callable[[str], Any], accepted: str) -> Callable[[str], Any]:
+    """An argparse type: a comma-separated list of ``item(text)`` (non-empty, distinct; ``item``
+    raises ``ValueError`` on a bad entry), else argparse's message saying what is ``accepted``."""
+
+    def parse(text: str) -> list[Any]:
+        try:
+            values = [item(p.strip()) for p in text.split(",") if p.strip()]
+        except ValueError:
+            values = []
+        if not values or len(set(values)) != len(values):
+            raise argparse.ArgumentTypeError(f"must be {accepted}, got {text!r}")
+        return values
+
+    parse.__name__ = accepted
+    return parse
+
+
+_methods = _list_of(lambda t: METHODS[METHODS.index(t)], f"distinct names among {','.join(METHODS)}")
+_sparsities = _list_of(
+    lambda t: float(t) if 0.0 < float(t) < 1.0 else float("x"), "distinct numbers in (0, 1), comma-separated"
+)
 
 
 def _check_writable(parser: argparse.ArgumentParser, path: str | None, option: str) -> None:
@@ -281,12 +335,54 @@ def _lottery(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run ``compare``: the study, its JSON (``rows``, ``versus_random``), plot and table."""
+    from course_lib.experiments.compare import compare_study
+    from course_lib.experiments.lottery import make_model
+
+    for path, option in ((args.json_path, "--json"), (args.plot_path, "--plot")):
+        _check_writable(parser, path, option)
+    if args.plot_path and Path(args.plot_path).suffix.lower() not in PLOT_SUFFIXES:
+        parser.error(f"--plot must end in one of {', '.join(PLOT_SUFFIXES)}, got {args.plot_path!r}")
+    try:
+        make_model(args.model, 4, 2)
+    except ValueError:
+        parser.error(f"--model must be 'lenet' or hidden widths such as '100,100', got {args.model!r}")
+    result = compare_study(
+        args.dataset,
+        methods=args.methods,
+        sparsities=args.sparsities,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        model=args.model,
+        lr=args.lr,
+        imp_rate=args.imp_rate,
+        threads=args.threads,
+        progress=not args.quiet,
+    )
+    if args.json_path:
+        _write_atomic(args.json_path, json.dumps(result.to_dict(), indent=1) + "\n")
+    if args.plot_path:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        from course_lib.viz.compare import compare_figure
+
+        compare_figure(result).savefig(args.plot_path, dpi=120, bbox_inches="tight")
+    if not args.quiet:
+        print(result.table())
+        print(f"{result.seconds:.1f} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m course_lib``; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "lottery":
         return _lottery(parser, args)
+    if args.command == "compare":
+        return _compare(parser, args)
     parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first
     return 2
 

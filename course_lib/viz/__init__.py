@@ -10,6 +10,10 @@ Submodules, one per topic of the course:
 * :mod:`course_lib.viz.lottery`: Part II, lottery tickets (the LTH plot, training curves,
   rewinding, the ticket's masks, weight movement, transfer);
 * :mod:`course_lib.viz.cost`: size, speed and energy of pruned models;
+* :mod:`course_lib.viz.conv`: Part III, conv nets (filter masks, channel sweep, the lecture's table);
+* :mod:`course_lib.viz.compare`: Part IV, finding tickets early (accuracy vs sparsity, accuracy
+  against cost with its Pareto front, per-layer densities, sanity checks, error barriers, the
+  sparsity slider);
 * :mod:`course_lib.viz.widgets`: the sliders that redraw a plot;
 * :mod:`course_lib.viz.figure`: ``new_figure``, the one way they make a figure.
 

@@ -1,0 +1,202 @@
+"""compare_study, its result, the sanity checks and the ``compare`` command line."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from course_lib.__main__ import main
+from course_lib.experiments.compare import AT_INIT, METHODS, compare_study, imp_schedule, score_batch
+from course_lib.experiments.compare_result import CompareResult, MethodRun, versus
+from course_lib.experiments.lottery import make_model
+from course_lib.experiments.sanity import CHECKS, check_variant, sanity_checks
+from course_lib.pruning.at_init import SCORE_PASSES, init_masks
+from course_lib.training.data import load
+
+SMALL = dict(model="32", seeds=2, epochs=1, lr=5e-3, sparsities=(0.5, 0.9))
+ROW_KEYS = {"method", "sparsity", "weights_remaining", "test_acc_mean", "test_acc_std", "cost_iterations"}
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load("digits")
+
+
+@pytest.fixture(scope="module")
+def study(digits):
+    return compare_study(digits, **SMALL)
+
+
+# --------------------------------------------------------------------------- schedule
+@given(
+    st.lists(st.floats(0.05, 0.99), min_size=1, max_size=4, unique=True),
+    st.floats(0.1, 0.9),
+)
+def test_imp_schedule_lands_on_every_target_and_never_prunes_more_than_the_rate(targets, rate):
+    schedule = imp_schedule(targets, rate)
+    assert all(t in schedule for t in targets)
+    assert schedule == sorted(schedule) and len(set(schedule)) == len(schedule)
+    density = 1.0
+    for s in schedule:
+        pruned_of_remaining = 1 - (1 - s) / density
+        assert pruned_of_remaining <= rate + 1e-9
+        density = 1 - s
+    assert schedule[-1] == max(targets)
+
+
+# --------------------------------------------------------------------------- the study
+def test_rows_hold_every_method_and_sparsity_with_the_documented_fields(study):
+    rows = study.rows()
+    assert [(r["method"], r["sparsity"]) for r in rows] == [(m, s) for m in METHODS for s in (0.5, 0.9)]
+    for r in rows:
+        assert ROW_KEYS <= set(r)
+        assert len(r["test_acc"]) == 2 and r["test_acc_mean"] == pytest.approx(sum(r["test_acc"]) / 2)
+        assert 10 < r["test_acc_mean"] <= 100
+        # global methods hit the target exactly; layer-wise ones within rounding per layer
+        assert r["weights_remaining"] == pytest.approx(1 - r["sparsity"], abs=2e-3)
+
+
+def test_costs_count_the_training_each_method_pays(study, digits):
+    t = -(-len(digits.train) // 60)  # one epoch
+    cost = {(r["method"], r["sparsity"]): r["cost_iterations"] for r in study.rows()}
+    # IMP at rate 0.5: rounds 0.5 -> (1 dense + 1 round), 0.9 after 0.5, 0.75, 0.875, 0.9 -> 1 + 4
+    assert cost[("imp", 0.5)] == 2 * t and cost[("imp", 0.9)] == 5 * t
+    for m in AT_INIT:
+        assert cost[(m, 0.5)] == t + SCORE_PASSES[m]
+    assert cost[("rigl", 0.9)] == cost[("set", 0.9)] == t
+    assert t <= cost[("earlybird", 0.9)] - t <= t  # drawn within its one epoch of dense training
+
+
+def test_imp_masks_only_shrink_and_at_init_masks_are_the_library_s(study, digits):
+    for seed in (0, 1):
+        lo, hi = (study.runs_of("imp", s)[seed].masks for s in (0.5, 0.9))
+        assert all(not (hi[n] & ~lo[n]).any() for n in lo)
+        net = make_model("32", digits.in_features, 10, seed=seed)
+        x, y = score_batch(digits, seed)
+        run = study.runs_of("snip", 0.9)[seed]
+        expected = init_masks("snip", net, 0.9, x=x, y=y)
+        assert all(torch.equal(run.masks[n], expected[n]) for n in expected)
+        assert all(torch.equal(run.init[k], v) for k, v in net.state_dict().items())
+
+
+def test_same_arguments_same_json(digits):
+    options = dict(SMALL, methods=["snip", "random", "rigl"], sparsities=[0.8])
+    a, b = (compare_study(digits, **options).to_dict() for _ in range(2))
+    assert json.dumps(a) == json.dumps(b)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(methods=["imp", "lottery"]), "unknown method"),
+        (dict(methods="imp"), "methods must be"),
+        (dict(sparsities=[0.5, 1.0]), r"\(0, 1\)"),
+        (dict(sparsities=[1.5]), "sparsities entries"),
+        (dict(imp_rate=1.0), "imp_rate"),
+        (dict(epochs=0), "epochs"),
+        (dict(seeds=0), "seeds"),
+    ],
+)
+def test_bad_options_are_refused_by_name(digits, options, message):
+    with pytest.raises(ValueError, match=message):
+        compare_study(digits, **options)
+
+
+def test_unknown_option_is_a_type_error(digits):
+    with pytest.raises(TypeError, match="rounds"):
+        compare_study(digits, rounds=3)
+
+
+# --------------------------------------------------------------------------- verdicts
+def _run(method, acc, seed=0):
+    return MethodRun(method, 0.5, seed, acc, 1, {"w": torch.tensor([True, False])}, {})
+
+
+def test_versus_random_needs_the_gap_to_exceed_both_spreads():
+    assert versus({"test_acc_mean": 80.0, "test_acc_std": 0.0}, {"test_acc_mean": 80.0, "test_acc_std": 0.0}) == 0
+    assert versus({"test_acc_mean": 79.0, "test_acc_std": 0.4}, {"test_acc_mean": 80.0, "test_acc_std": 0.5}) == -1
+    res = CompareResult({}, [_run("random", 80, 0), _run("random", 82, 1), _run("snip", 83, 0), _run("snip", 85, 1)])
+    [v] = res.versus_random()
+    # gap 3, spread 1 + 1 = 2 -> beats
+    assert (v["method"], v["gap"], v["verdict"]) == ("snip", 3.0, "beats random")
+    res = CompareResult({}, [_run("random", 80, 0), _run("random", 84, 1), _run("snip", 83, 0), _run("snip", 85, 1)])
+    assert res.versus_random()[0]["verdict"] == "no better than random"
+    assert "snip" in res.table() and "no better than random" in res.table()
+
+
+# --------------------------------------------------------------------------- sanity checks
+def test_sanity_variants_keep_the_counts_they_promise(study, digits):
+    run = study.runs_of("snip", 0.9)[0]
+    shuffled, init = check_variant("shuffled", "snip", run, digits, study.config)
+    assert init is run.init
+    assert {n: int(m.sum()) for n, m in shuffled.items()} == {n: int(m.sum()) for n, m in run.masks.items()}
+    assert any(not torch.equal(shuffled[n], run.masks[n]) for n in shuffled)
+    masks, fresh = check_variant("reinit", "snip", run, digits, study.config)
+    assert masks is run.masks and not torch.equal(fresh["fc1.weight"], run.init["fc1.weight"])
+    inverted, _ = check_variant("inverted", "magnitude", study.runs_of("magnitude", 0.9)[0], digits, study.config)
+    kept = torch.cat([run.init[n].abs()[inverted[n]] for n in inverted])
+    dropped = torch.cat([run.init[n].abs()[~inverted[n]] for n in inverted])
+    assert kept.max() <= dropped.min()  # inverted magnitude keeps the smallest |w|
+    assert sum(int(m.sum()) for m in inverted.values()) == sum(int(m.sum()) for m in run.masks.values())
+
+
+def test_sanity_checks_train_every_variant(study, digits):
+    res = sanity_checks(study, digits, 0.9, methods=["imp", "snip"])
+    rows = res.rows()
+    assert {(r["method"], r["check"]) for r in rows} == {("snip", c) for c in CHECKS} | {
+        ("imp", c) for c in CHECKS[:3]
+    }
+    for r in rows:
+        assert len(res.accs[(r["method"], r["check"])]) == 2
+        assert (r["effect"] == "") == (r["check"] == "original")
+    assert res.accs[("snip", "original")] == [r.test_acc for r in study.runs_of("snip", 0.9)]
+    assert "n/a" in res.table()  # IMP has no inverted check
+    with pytest.raises(ValueError, match="random"):
+        sanity_checks(study, digits, 0.9, methods=["random"])
+    with pytest.raises(ValueError, match="sparsity 0.7"):
+        sanity_checks(study, digits, 0.7)
+
+
+# --------------------------------------------------------------------------- command line
+CLI = ["compare", "--dataset", "digits", "--model", "32", "--epochs", "1", "--seeds", "2", "--quiet"]
+
+
+def test_cli_writes_rows_and_is_byte_identical_on_a_rerun(tmp_path):
+    paths = [tmp_path / "a.json", tmp_path / "b.json"]
+    for p in paths:
+        assert main([*CLI, "--methods", "imp,snip,random", "--sparsities", "0.6", "--json", str(p)]) == 0
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    rows = json.loads(paths[0].read_text())["rows"]
+    assert [r["method"] for r in rows] == ["imp", "snip", "random"] and all(ROW_KEYS <= set(r) for r in rows)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--methods", "imp,lottery"], "--methods: must be distinct names"),
+        (["--methods", "snip,snip"], "--methods: must be distinct names"),
+        (["--sparsities", "0.5,1"], "--sparsities: must be distinct numbers in (0, 1)"),
+        (["--sparsities", "half"], "--sparsities"),
+        (["--imp-rate", "0"], "--imp-rate"),
+        (["--model", "resnet"], "--model must be"),
+        (["--dataset", "cifar10"], "invalid choice"),
+        (["--plot", "out.txt"], "--plot must end"),
+    ],
+)
+def test_cli_bad_arguments_exit_2_with_a_message(extra, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main([*CLI, *extra])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_study_does_not_touch_the_dataset(digits):
+    before = copy.deepcopy(digits.train.x)
+    compare_study(digits, **dict(SMALL, methods=["grasp"], sparsities=[0.5]))
+    assert torch.equal(before, digits.train.x)
