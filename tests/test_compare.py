@@ -148,9 +148,7 @@ def test_sanity_variants_keep_the_counts_they_promise(study, digits):
 def test_sanity_checks_train_every_variant(study, digits):
     res = sanity_checks(study, digits, 0.9, methods=["imp", "snip"])
     rows = res.rows()
-    assert {(r["method"], r["check"]) for r in rows} == {("snip", c) for c in CHECKS} | {
-        ("imp", c) for c in CHECKS[:3]
-    }
+    assert {(r["method"], r["check"]) for r in rows} == {("snip", c) for c in CHECKS} | {("imp", c) for c in CHECKS[:3]}
     for r in rows:
         assert len(res.accs[(r["method"], r["check"])]) == 2
         assert (r["effect"] == "") == (r["check"] == "original")
