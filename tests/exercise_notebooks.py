@@ -97,3 +97,48 @@ def grade_answers(tmp_path: Path, notebook: str, sources: dict[str, str]) -> dic
     path = tmp_path / notebook
     nbformat.write(nb, path)
     return grading.grade(path, SOLUTIONS).exercises()
+
+
+class AnswerRounds:
+    """Wrong answers and valid alternatives of one exercise notebook, graded in *rounds*.
+
+    ``answers`` maps each exercise (its check name) to ``{label: (should_pass, source)}``;
+    ``cells`` maps each exercise to the id of its solution cell. The exercises of a notebook are
+    independent (each check calls only its own exercise's functions), so round ``i`` tries the
+    i-th answer of every exercise that has one in a single grading run; the exercises a round
+    leaves out keep the solution and must pass. Verdicts are cached per round and process."""
+
+    def __init__(self, notebook: str, cells: dict[str, str], answers: dict[str, dict[str, tuple[bool, str]]]):
+        self.notebook, self.cells, self.answers = notebook, cells, answers
+        self.rounds = [
+            {ex: list(a)[i] for ex, a in answers.items() if i < len(a)}
+            for i in range(max(len(a) for a in answers.values()))
+        ]
+        #: (round, exercise, label) of every answer: the test parameters.
+        self.cases = [(i, ex, label) for i, r in enumerate(self.rounds) for ex, label in r.items()]
+        self.ids = [f"{ex}: {label}" for _, ex, label in self.cases]
+        self._graded: dict[int, dict[str, dict]] = {}
+
+    def verdict(self, tmp_path_factory, i: int, exercise: str, label: str) -> dict:
+        """The grader's verdict on ``exercise`` in round ``i``, after asserting that it passed
+        exactly when ``label`` should and that the exercises the round left alone still pass."""
+        if i not in self._graded:
+            sources = {self.cells[ex]: self.answers[ex][lab][1] for ex, lab in self.rounds[i].items()}
+            self._graded[i] = grade_answers(tmp_path_factory.mktemp(f"round{i}"), self.notebook, sources)
+        result = self._graded[i]
+        assert result[exercise]["passed"] is self.answers[exercise][label][0], result[exercise]
+        untouched = {ex: r["passed"] for ex, r in result.items() if ex not in self.rounds[i]}
+        assert all(untouched.values()), untouched
+        return result[exercise]
+
+    def check_complete(self) -> None:
+        """Every exercise has wrong answers that fail and valid ones that pass, and every check of
+        the solution notebook has answers."""
+        import nbformat
+
+        for ex, answers in self.answers.items():
+            verdicts = {should_pass for should_pass, _ in answers.values()}
+            assert verdicts == {True, False}, f"{ex}: needs wrong answers that fail and valid ones that pass"
+        nb = nbformat.read(SOLUTIONS / self.notebook, as_version=4)
+        checks = {c.metadata["course"]["check"] for c in nb.cells if c.metadata.get("course", {}).get("check")}
+        assert checks == set(self.answers)

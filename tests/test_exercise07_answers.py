@@ -1,14 +1,10 @@
 """Exercise 07 (SNIP scores, the layer-wise shuffle, RigL's drop and grow): plausible wrong answers must
 fail and valid alternatives must pass, graded by the real grader (solution cells replaced in a copy of
 the solution notebook).
+Graded in rounds: see ``AnswerRounds``."""
 
-The three exercises are independent (each check calls only its own exercise's functions), so one
-grading run tries one answer of each exercise at once: a *round*. The exercises left out of a
-round keep the solution and must pass."""
-
-import nbformat
 import pytest
-from exercise_notebooks import SOLUTIONS, grade_answers
+from exercise_notebooks import AnswerRounds
 
 NOTEBOOK = "07_tickets_early_exercise.ipynb"
 CELLS = {
@@ -447,48 +443,18 @@ CAUGHT_BY = {
     "wrong: changes the mask in place": "weight, mask or grad changed",
     "wrong: returns a float mask": "return a torch.bool mask",
 }
-# Round i tries the i-th answer of every exercise that has one.
-ROUNDS = [
-    {ex: list(answers)[i] for ex, answers in ANSWERS.items() if i < len(answers)}
-    for i in range(max(len(a) for a in ANSWERS.values()))
-]
-CASES = [(i, ex, label) for i, answers in enumerate(ROUNDS) for ex, label in answers.items()]
+ROUNDS = AnswerRounds(NOTEBOOK, CELLS, ANSWERS)
 
 
-_graded: dict[int, dict[str, dict]] = {}
-
-
-@pytest.fixture
-def graded_round(tmp_path_factory):
-    """The grader's verdicts for round ``i``, graded once per test session (and process)."""
-
-    def verdicts(i: int) -> dict[str, dict]:
-        if i not in _graded:
-            sources = {CELLS[ex]: ANSWERS[ex][label][1] for ex, label in ROUNDS[i].items()}
-            _graded[i] = grade_answers(tmp_path_factory.mktemp(f"round{i}"), NOTEBOOK, sources)
-        return _graded[i]
-
-    return verdicts
-
-
-@pytest.mark.parametrize(("i", "exercise", "label"), CASES, ids=[f"{ex}: {label}" for _, ex, label in CASES])
-def test_exercise07_answer(graded_round, i, exercise, label):
-    should_pass = ANSWERS[exercise][label][0]
-    result = graded_round(i)
-    assert result[exercise]["passed"] is should_pass, result[exercise]
-    if not should_pass:  # caught by a check's assertion, for the reason the answer gets wrong
-        assert result[exercise]["error"] == "AssertionError", result[exercise]
-        assert CAUGHT_BY[label] in result[exercise]["message"], result[exercise]
-    untouched = {ex: r["passed"] for ex, r in result.items() if ex not in ROUNDS[i]}
-    assert all(untouched.values()), untouched  # the exercises this round left alone still pass
+@pytest.mark.parametrize(("i", "exercise", "label"), ROUNDS.cases, ids=ROUNDS.ids)
+def test_exercise07_answer(tmp_path_factory, i, exercise, label):
+    result = ROUNDS.verdict(tmp_path_factory, i, exercise, label)
+    if not ANSWERS[exercise][label][0]:  # caught by a check's assertion, for the reason the answer gets wrong
+        assert result["error"] == "AssertionError", result
+        assert CAUGHT_BY[label] in result["message"], result
 
 
 def test_every_exercise_has_wrong_and_valid_answers():
-    for ex, answers in ANSWERS.items():
-        verdicts = {should_pass for should_pass, _ in answers.values()}
-        assert verdicts == {True, False}, f"{ex}: needs wrong answers that fail and valid ones that pass"
+    ROUNDS.check_complete()
     wrong = {label for answers in ANSWERS.values() for label, (ok, _) in answers.items() if not ok}
     assert wrong == set(CAUGHT_BY)
-    nb = nbformat.read(SOLUTIONS / NOTEBOOK, as_version=4)
-    checks = {c.metadata["course"]["check"] for c in nb.cells if c.metadata.get("course", {}).get("check")}
-    assert checks == set(ANSWERS)
