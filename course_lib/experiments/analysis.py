@@ -22,7 +22,6 @@ adds what the notebooks measure on top:
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Sequence
 
@@ -32,6 +31,7 @@ from torch import nn
 from course_lib._checks import check_sparsity, mean_std
 from course_lib.pruning.magnitude import magnitude_masks
 from course_lib.pruning.masks import apply_masks
+from course_lib.pruning.reparam import plain_copy
 from course_lib.training.data import Split
 from course_lib.training.train import TrainResult, evaluate
 
@@ -146,6 +146,8 @@ def pruned_accuracy(model: nn.Module, split: Split, sparsity: float, scope: str 
 
     Args:
         model: a trained network; not changed.
+            A model reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` is copied plain
+            (:func:`course_lib.pruning.reparam.plain_copy`): the weights it computes with.
         split: the examples to measure on (e.g. ``data.test``).
         sparsity: the fraction of weights pruned, in [0, 1].
         scope: ``"layer"`` (every layer at ``sparsity``) or ``"global"`` (one |w| threshold,
@@ -164,7 +166,7 @@ def pruned_accuracy(model: nn.Module, split: Split, sparsity: float, scope: str 
     True
     """
     check_sparsity(sparsity)
-    net = copy.deepcopy(model)
+    net = plain_copy(model)  # torch.nn.utils.prune / parametrize made permanent
     apply_masks(net, magnitude_masks(net, sparsity, scope=scope))
     return evaluate(net, split)[1]
 

@@ -25,7 +25,6 @@ Nothing here changes the model it is given.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from course_lib.measure.work import macs
 from course_lib.pruning.channels import channel_masks, filter_norm_mask
 from course_lib.pruning.depgraph import prune_channels
 from course_lib.pruning.masks import apply_masks
+from course_lib.pruning.reparam import plain_copy
 from course_lib.training.data import Dataset
 from course_lib.training.record import evaluate
 from course_lib.training.train import train
@@ -144,6 +144,8 @@ def filter_sensitivity(
 
     Args:
         model: the trained conv net; not changed (a copy is pruned).
+            A model reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` is copied plain
+            (:func:`course_lib.pruning.reparam.plain_copy`): the weights it computes with.
         data: the data set, inputs ``(n, C, H, W)`` (:func:`course_lib.training.data.as_images`).
         sparsities: fractions of a layer's filters to prune, each in [0, 1].
         layers: conv weight names to scan (default :func:`conv_layers`).
@@ -161,7 +163,7 @@ def filter_sensitivity(
     known = conv_layers(model)  # TypeError for a non-module, before anything is copied
     part = evaluation_split(data, split)
     fractions = [check_sparsity(s) for s in sparsities]
-    net = copy.deepcopy(model).eval()
+    net = plain_copy(model).eval()  # torch.nn.utils.prune / parametrize made permanent
     names = known if layers is None else list(layers)
     unknown = [n for n in names if n not in known]
     if unknown:
@@ -229,6 +231,8 @@ def channel_sweep(
 
     Args:
         model: a trained conv net taking ``data``'s pictures; not changed.
+            A model reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` is copied plain
+            (:func:`course_lib.pruning.reparam.plain_copy`): the weights it computes with.
         data: the data set, inputs ``(n, C, H, W)``.
         rates: fractions in [0, 1) (0 gives a copy of ``model``).
         split: where accuracy is measured.
@@ -251,7 +255,7 @@ def channel_sweep(
         raise ValueError(f"rates must be a non-empty sequence of distinct fractions in [0, 1), got {list(rates)}")
     repeats, threads = check_int(repeats, "repeats", 1), check_threads(threads)
     size = tuple(data.input_shape)
-    nets = {r: prune_channels(model, r, size) if r else copy.deepcopy(model) for r in fractions}
+    nets = {r: prune_channels(model, r, size) if r else plain_copy(model) for r in fractions}
     rows = conv_costs({str(r): m for r, m in nets.items()}, size, 64, threads=threads, repeats=repeats)
     accs = [evaluate(m, part)[1] for m in nets.values()]
     dense_macs, dense_acc = macs(model, skip_zeros=False, input_size=size), evaluate(model, part)[1]

@@ -32,7 +32,6 @@ epoch 12 (52%, 16% and 2% of the kept weights swapped); threshold 0.1 draws at e
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -156,12 +155,20 @@ def settled_epoch(distances: Sequence[float], threshold: float, window: int) -> 
 
 
 def _epoch_masks(model: nn.Module, states: list[TensorDict], sparsity: float, scope: str) -> list[TensorDict]:
-    """Magnitude masks of ``model`` loaded with each of ``states`` (``model`` is not changed)."""
-    scratch = copy.deepcopy(model)
+    """Magnitude masks of ``model`` loaded with each of ``states``; ``model`` gets its own state back.
+
+    Loaded into ``model`` itself (not a deep copy, which torch refuses for a model pruned by
+    ``torch.nn.utils.prune``): its states hold ``weight_orig`` and ``weight_mask`` then, and the
+    masks rank the weights it computes with.
+    """
+    saved = {k: v.detach().clone() for k, v in model.state_dict().items()}
     out = []
-    for state in states:
-        scratch.load_state_dict(state)
-        out.append(magnitude_masks(scratch, sparsity, scope=scope))
+    try:
+        for state in states:
+            model.load_state_dict(state)
+            out.append(magnitude_masks(model, sparsity, scope=scope))
+    finally:
+        model.load_state_dict(saved)
     return out
 
 
@@ -194,7 +201,8 @@ def early_bird(
 
     Args:
         model: the dense network (any model :func:`~course_lib.training.train.train` takes);
-            trained in place.
+            trained in place. One pruned by ``torch.nn.utils.prune`` trains under its mask, and
+            the masks rank the weights it computes with.
         data: a :class:`course_lib.training.data.Dataset`.
         sparsity: the ticket's sparsity (fraction of the prunable weights pruned), in [0, 1].
         threshold: the distance below which the masks count as settled, in [0, 1]; the

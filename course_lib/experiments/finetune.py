@@ -22,7 +22,6 @@ Fine-tuning runs of several sparsities are trained together
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -32,6 +31,7 @@ from torch import nn
 from course_lib._checks import check_int, check_sparsity
 from course_lib.pruning.magnitude import magnitude_mask, magnitude_masks
 from course_lib.pruning.masks import apply_masks, prunable_weights
+from course_lib.pruning.reparam import plain_copy
 from course_lib.pruning.schedules import rate_for_density
 from course_lib.training.data import Dataset, Split
 from course_lib.training.stacked import train_many
@@ -117,6 +117,8 @@ def prune_finetune(
 
     Args:
         model: the trained MLP; not changed.
+            A model reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` is copied plain
+            (:func:`course_lib.pruning.reparam.plain_copy`): the weights it computes with.
         data: the data set (training on ``data.train``, accuracy on ``data.test``).
         sparsities: fractions of weights to prune, each in [0, 1] (at least one).
         epochs: fine-tuning epochs.
@@ -145,7 +147,7 @@ def prune_finetune(
     dense_acc = evaluate(model, data.test)[1]
     copies, all_masks, pruned_accs = [], [], []
     for s in sparsities:
-        net = copy.deepcopy(model)
+        net = plain_copy(model)  # torch.nn.utils.prune / parametrize made permanent
         masks = magnitude_masks(net, s, scope=scope)
         apply_masks(net, masks)
         pruned_accs.append(evaluate(net, data.test)[1])
@@ -187,6 +189,8 @@ def train_prune_finetune(
     Args:
         model: an untrained MLP; not changed (a copy is trained for ``train_epochs``
             with minibatch seed ``seed``).
+            A model reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` is copied plain
+            (:func:`course_lib.pruning.reparam.plain_copy`): the weights it computes with.
         data, sparsities, epochs, scope, lr, batch_size, progress, threads: as in
             :func:`prune_finetune` (which runs with minibatch seed ``seed + 1``).
         train_epochs: epochs of dense training.
@@ -206,7 +210,7 @@ def train_prune_finetune(
     >>> res[0].dense_acc == dense.final_test_acc
     True
     """
-    net = copy.deepcopy(model)
+    net = plain_copy(model)
     dense = train(
         net, data, epochs=train_epochs, lr=lr, batch_size=batch_size, seed=seed, progress=progress, threads=threads
     )
@@ -278,6 +282,8 @@ def one_shot_vs_iterative(
 
     Args:
         model: the trained MLP; not changed.
+            A model reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` is copied plain
+            (:func:`course_lib.pruning.reparam.plain_copy`): the weights it computes with.
         data: the data set.
         target_sparsity: the final sparsity, in [0, 1].
         steps: the number of pruning steps, >= 1.
@@ -301,7 +307,7 @@ def one_shot_vs_iterative(
     target = check_sparsity(target_sparsity, name="target_sparsity")
     steps = check_int(steps, "steps", 1)
     rate = rate_for_density(1.0 - target, steps) if target < 1 else 1.0
-    one_shot, iterative = copy.deepcopy(model), copy.deepcopy(model)
+    one_shot, iterative = plain_copy(model), plain_copy(model)
     shot_masks = magnitude_masks(one_shot, target, scope=scope)
     apply_masks(one_shot, shot_masks)
     out = OneShotVsIterative(
@@ -368,6 +374,8 @@ def layer_sensitivity(
 
     Args:
         model: the trained network; not changed.
+            A model reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` is copied plain
+            (:func:`course_lib.pruning.reparam.plain_copy`): the weights it computes with.
         data: the data set.
         sparsities: the sparsities to try, each in [0, 1].
         layers: the prunable weights to scan, by parameter name (default all).
@@ -387,7 +395,7 @@ def layer_sensitivity(
     """
     part = evaluation_split(data, split)
     sparsities = [check_sparsity(s) for s in sparsities]
-    net = copy.deepcopy(model)
+    net = plain_copy(model)  # its weights are written: plain parameters, not computed ones
     weights = prunable_weights(net)
     layers = list(weights) if layers is None else list(layers)
     unknown = [n for n in layers if n not in weights]

@@ -45,6 +45,7 @@ from course_lib._checks import (
     check_threads,
 )
 from course_lib.experiments.tickets import check_state, rewind
+from course_lib.pruning.reparam import plain_copy
 from course_lib.training.config import check_model, check_splits, checked_masks, has_conv, mlp_layers
 from course_lib.training.data import Dataset, Split
 from course_lib.training.record import TrainResult, cpu_copy, evaluate
@@ -294,6 +295,8 @@ def instability(
 
     Args:
         model: the network at initialization (its weights are the parent's start).
+            A model reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` is copied plain
+            (:func:`course_lib.pruning.reparam.plain_copy`): the weights it computes with.
         data: a :class:`course_lib.training.data.Dataset`.
         rewind_iters: distinct iterations ``k`` of the parent run, ints in
             ``[0, epochs * ceil(n_train / batch_size)]``.
@@ -334,7 +337,7 @@ def instability(
         raise ValueError(f"rewind_iters must be in [0, {total}] (the parent run's iterations), got {iters}")
     points = check_int(points, "points", 2)
     progress, threads = check_bool(progress, "progress"), check_threads(threads)
-    parent = copy.deepcopy(model)
+    parent = plain_copy(model)  # trained together with plain copies: torch.nn.utils.prune / parametrize made permanent
     snaps = _train_all([parent], data, checked, [seed], settings, iters, progress, threads)[0].snapshots
     nets = [copy.deepcopy(parent) for _ in range(2 * len(iters))]
     for i, net in enumerate(nets):

@@ -17,7 +17,6 @@ Linear ...``); nothing here changes the model it is given.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +25,7 @@ from torch import nn
 
 from course_lib._checks import check_sparsity
 from course_lib.experiments.finetune import evaluation_split
+from course_lib.pruning.reparam import plain, plain_copy
 from course_lib.pruning.structured import remove_neurons, row_keep, row_norm_mask
 from course_lib.training.data import Dataset
 from course_lib.training.train import evaluate, mlp_layers
@@ -90,6 +90,8 @@ def remove_layer_neurons(model: nn.Sequential, layer: str, keep: torch.Tensor) -
 
     Args:
         model: an MLP; not changed.
+            A model reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` is copied plain
+            (:func:`course_lib.pruning.reparam.plain_copy`): the weights it computes with.
         layer: a hidden Linear layer's name.
         keep: bool tensor of shape ``(out_features,)``, ``True`` = keep the neuron; or a
             row mask of the layer's weight shape (whole rows kept or pruned).
@@ -108,7 +110,7 @@ def remove_layer_neurons(model: nn.Sequential, layer: str, keep: torch.Tensor) -
         keep = row_keep(keep)
     if keep.shape != (first.out_features,):
         raise ValueError(f"keep must have shape ({first.out_features},), got {tuple(keep.shape)}")
-    small = copy.deepcopy(model)
+    small = plain_copy(model)  # torch.nn.utils.prune / parametrize made permanent
     names = [n for n, _ in model.named_children()]
     new_first, new_second = remove_neurons(first, second, keep)
     setattr(small, names[a], new_first)
@@ -205,6 +207,8 @@ def refit_scan(
 
     Args:
         model: a trained MLP; not changed.
+            A model reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` is copied plain
+            (:func:`course_lib.pruning.reparam.plain_copy`): the weights it computes with.
         data: the data set; the refit uses the first ``n_fit`` training inputs (default all).
         layer: a hidden Linear layer's name.
         sparsities: fractions of the layer's neurons to remove, each in [0, 1]; the neurons
@@ -229,7 +233,7 @@ def refit_scan(
     (1, 1)
     """
     part = evaluation_split(data, split)
-    first = _layer_pair(model, layer)[2]
+    first = _layer_pair(plain(model), layer)[2]  # a pruned / parametrized layer: the weight it computes with
     x_fit = data.train.x if n_fit is None else data.train.x[:n_fit]
     scan = RefitScan(layer, [check_sparsity(s) for s in sparsities], [], [], evaluate(model, part)[1], split)
     for s in scan.sparsities:

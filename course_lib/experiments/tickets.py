@@ -37,6 +37,7 @@ from course_lib._checks import check_int
 from course_lib.experiments.lottery_result import VARIANTS, TensorDict
 from course_lib.pruning.magnitude import magnitude_masks
 from course_lib.pruning.masks import apply_masks, check_mask, check_masks, prunable_weights
+from course_lib.pruning.reparam import PRUNE, check_plain
 from course_lib.pruning.schedules import layer_sparsities
 from course_lib.training.data import Dataset
 from course_lib.training.train import TrainResult, train
@@ -124,10 +125,15 @@ def rewind(model: nn.Module, state: Mapping[str, torch.Tensor], masks: Mapping[s
         state: a ``state_dict`` of ``model`` (same names and shapes), e.g. saved at iteration k.
         masks: {parameter name: bool tensor of that parameter's shape}, ``True`` = keep.
 
+    A model pruned by ``torch.nn.utils.prune`` is rewound with its own ``state_dict`` (holding
+    ``weight_orig`` and ``weight_mask``), and its masks (named ``"fc1.weight"``) are combined into
+    ``weight_mask`` (:func:`course_lib.pruning.masks.apply_masks`).
+
     Raises:
         ValueError: ``state`` misses or adds names, or has a tensor of another shape; a mask
-            names an unknown parameter or has the wrong shape. Checked before anything is
-            written: on an error ``model`` is unchanged.
+            names an unknown parameter or has the wrong shape, or a weight computed by
+            ``torch.nn.utils.parametrize``. Checked before anything is written: on an error
+            ``model`` is unchanged.
         TypeError: a mask is not a bool tensor.
 
     >>> import copy
@@ -141,6 +147,7 @@ def rewind(model: nn.Module, state: Mapping[str, torch.Tensor], masks: Mapping[s
     """
     check_state(model, state)
     checked = check_masks(model, masks) if masks else {}
+    check_plain(model, "rewind with masks", names=checked, allow=(PRUNE,))  # before anything is written
     model.load_state_dict(state)
     if checked:
         apply_masks(model, checked)

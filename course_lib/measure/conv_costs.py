@@ -11,7 +11,6 @@ processes hits them alike; medians and spreads).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ from course_lib._checks import check_bool, check_input_size, check_int, check_se
 from course_lib.measure.size import model_bytes, nonzero_count, param_count
 from course_lib.measure.timing import compare_latency
 from course_lib.measure.work import macs
+from course_lib.pruning.reparam import plain_copy
 
 __all__ = ["conv_costs", "COST_KEYS"]
 
@@ -64,7 +64,8 @@ def _timed(
     """Interleaved latency of eval-mode copies of the models on a seeded batch of ``batch_size``, then one picture."""
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     # Module.to(memory_format=...) works (torch docs) but is missing from torch's type stubs
-    nets = {name: copy.deepcopy(m).eval().to(memory_format=fmt) for name, m in models.items()}  # type: ignore[call-overload]
+    # plain copies: torch refuses to deepcopy a model pruned by torch.nn.utils.prune, and its hook is no kernel cost
+    nets = {name: plain_copy(m).eval().to(memory_format=fmt) for name, m in models.items()}  # type: ignore[call-overload]
     like = next(next(iter(nets.values())).parameters(), torch.zeros(0))
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn(batch_size, *size, generator=gen, dtype=like.dtype).to(like.device)
@@ -98,6 +99,8 @@ def conv_costs(
         models: name -> ``nn.Module`` taking ``(batch, *input_size)`` (e.g. ``"dense"``,
             ``"masked"``, ``"removed"``); parameters only in ``nn.Conv2d``, ``nn.BatchNorm2d``
             and ``nn.Linear`` (what :func:`course_lib.measure.work.macs` counts). Not changed.
+            Weights reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` are counted and
+            timed as the plain weights they compute (:func:`course_lib.pruning.reparam.plain_copy`).
         input_size: one picture without the batch, e.g. ``(1, 28, 28)`` (channels, height, width).
         batch_size: pictures per timed batch (int >= 1).
         threads: torch CPU threads while timing (int >= 1), ``None``: torch's current setting.

@@ -10,7 +10,10 @@ Three ways to store a pruned model:
 * ``"shrunk"``: neurons whose weight row is fully pruned are removed
   (:func:`course_lib.shrink_mlp`), leaving a smaller dense model.
 
-Sizes in memory count parameter bytes only (no Python objects, no buffers).
+Sizes in memory count parameter bytes only (no Python objects, no buffers). A model
+pruned by ``torch.nn.utils.prune`` or reparametrized by ``torch.nn.utils.parametrize`` is
+measured as it computes: ``fc1.weight = weight_orig * weight_mask`` (or the computed value),
+not ``weight_orig`` and its mask (:func:`course_lib.pruning.reparam.effective_parameters`).
 Sizes on disk are the length of ``torch.save(state_dict)``, which adds a
 small zip/pickle overhead per tensor. Every size is in **bytes** (divide by
 1024**2 for MiB, by 10**6 for MB). This is the "storage" motivation of Han et al.
@@ -29,6 +32,7 @@ from torch import nn
 
 from course_lib._checks import check_int
 from course_lib.pruning.masks import check_mask
+from course_lib.pruning.reparam import effective_parameters
 from course_lib.pruning.structured import shrink_mlp
 
 __all__ = [
@@ -102,6 +106,10 @@ def shrunk(model: nn.Module, masks: Mapping[str, torch.Tensor] | None) -> nn.Seq
 def param_count(model: nn.Module) -> int:
     """Number of parameters of ``model`` (weights and biases), pruned or not.
 
+    A weight reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` counts as the one
+    tensor the model computes with (not ``weight_orig`` plus a mask, nor a parametrization's
+    own tensors).
+
     Args:
         model: any ``nn.Module``.
 
@@ -114,11 +122,16 @@ def param_count(model: nn.Module) -> int:
     >>> param_count(nn.Linear(3, 2))
     8
     """
-    return sum(p.numel() for p in _check_model(model).parameters())
+    return sum(p.numel() for p in effective_parameters(_check_model(model)).values())
 
 
 def masked_state(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
     """The model's parameters by name, with ``masks`` applied (new tensors; ``model`` is unchanged).
+
+    The parameters are those the model computes with
+    (:func:`course_lib.pruning.reparam.effective_parameters`): a weight reparametrized by
+    ``torch.nn.utils.prune`` is ``"fc1.weight"`` holding ``weight_orig * weight_mask``, one by
+    ``torch.nn.utils.parametrize`` its computed value.
 
     Args:
         model: any ``nn.Module``.
@@ -135,7 +148,7 @@ def masked_state(model: nn.Module, masks: Mapping[str, torch.Tensor] | None = No
     >>> masked_state(net, {"weight": torch.tensor([[True, False]])})["weight"][0, 1].item()
     0.0
     """
-    params = dict(_check_model(model).named_parameters())
+    params = effective_parameters(_check_model(model))
     masks = {} if masks is None else masks
     if not isinstance(masks, Mapping):
         raise TypeError(f"masks must be a dict {{parameter name: bool tensor}} or None, got {type(masks).__name__}")

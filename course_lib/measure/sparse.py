@@ -15,7 +15,6 @@ returns a smaller dense model.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 
 import torch
@@ -23,8 +22,13 @@ from torch import nn
 
 from course_lib.measure.size import masked_state, to_csr
 from course_lib.pruning.masks import check_mask
+from course_lib.pruning.reparam import effective_parameters, plain_copy
 
-__all__ = ["CSRMLP", "csr_mlp", "semi_structured_support", "semi_structured_mlp"]
+__all__ = ["CSR_DTYPES", "CSRMLP", "csr_mlp", "semi_structured_support", "semi_structured_mlp"]
+
+#: The dtypes torch's CPU sparse CSR matmul (``addmm``, MKL) computes in; float16 and bfloat16
+#: raise ``NotImplementedError`` there (checked on torch 2.13), so :func:`csr_mlp` refuses them.
+CSR_DTYPES = (torch.float32, torch.float64)
 
 
 class CSRMLP(nn.Module):
@@ -66,8 +70,11 @@ def csr_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor] | None = Non
     Zeros (pruned or not) are not stored; indices are int32
     (:func:`course_lib.measure.size.to_csr`). Run it under ``torch.no_grad()``.
 
+    Layers reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` are stored as they
+    compute (``weight_orig * weight_mask``, ...; :func:`course_lib.measure.size.masked_state`).
+
     Args:
-        model: the MLP (float32); it is not changed.
+        model: the MLP, float32 or float64 (:data:`CSR_DTYPES`); it is not changed.
         masks: parameter name -> bool keep-mask, or ``None``.
 
     Returns:
@@ -76,7 +83,15 @@ def csr_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor] | None = Non
     Raises:
         TypeError: ``model`` is not an ``nn.Sequential`` of Flatten (first), Linear and
             ReLU layers; a mask is not bool.
-        ValueError: masks with unknown names or wrong shapes.
+        ValueError: masks with unknown names or wrong shapes; a Linear layer on the CPU whose
+            weight or bias is not float32 or float64 (float16, bfloat16: torch's CPU sparse
+            kernels lack them), raised here rather than by the first forward pass.
+
+    >>> csr_mlp(nn.Sequential(nn.Linear(4, 2)).half())
+    Traceback (most recent call last):
+    ...
+    ValueError: csr_mlp: layer '0' has dtype torch.float16, but torch's CPU sparse CSR kernels \
+compute only in (torch.float32, torch.float64): convert it first, e.g. csr_mlp(model.float(), masks)
 
     >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
     >>> x = torch.randn(5, 4)
@@ -90,6 +105,7 @@ def csr_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor] | None = Non
     layers: list[tuple[str, torch.Tensor | None, torch.Tensor | None]] = []
     for name, m in model.named_children():
         if isinstance(m, nn.Linear):
+            _check_csr_dtype(name, [state[f"{name}.{k}"] for k in ("weight", "bias") if f"{name}.{k}" in state])
             bias = None if m.bias is None else state[f"{name}.bias"].reshape(-1, 1)
             layers.append(("linear", to_csr(state[f"{name}.weight"]), bias))
         elif isinstance(m, nn.ReLU):
@@ -101,6 +117,16 @@ def csr_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor] | None = Non
                 f"csr_mlp handles Flatten (first), Linear and ReLU layers only, found {type(m).__name__} {name!r}"
             )
     return CSRMLP(layers)
+
+
+def _check_csr_dtype(layer: str, tensors: list[torch.Tensor]) -> None:
+    """Raise ``ValueError`` if a CPU tensor of Linear ``layer`` has a dtype outside :data:`CSR_DTYPES`."""
+    for t in tensors:
+        if t.device.type == "cpu" and t.dtype not in CSR_DTYPES:
+            raise ValueError(
+                f"csr_mlp: layer {layer!r} has dtype {t.dtype}, but torch's CPU sparse CSR kernels compute only in "
+                f"{CSR_DTYPES}: convert it first, e.g. csr_mlp(model.float(), masks)"
+            )
 
 
 def semi_structured_support() -> tuple[bool, str]:
@@ -134,7 +160,8 @@ def semi_structured_mlp(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> 
     sparse deep neural networks", arXiv:2104.08378).
 
     Args:
-        model: the model (it is copied, not changed).
+        model: the model (it is copied, not changed; weights reparametrized by
+            ``torch.nn.utils.prune`` / ``parametrize`` are copied as they compute).
         masks: ``"<layer>.weight"`` -> 2-D bool keep-mask (e.g. :func:`course_lib.nm_mask`
             with n=2, m=4) that keeps at most 2 of every 4 consecutive inputs of a row;
             only these layers are converted (NVIDIA's kernels want both weight
@@ -155,14 +182,14 @@ def semi_structured_mlp(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> 
 
     if not isinstance(masks, Mapping) or not masks:
         raise TypeError("masks must be a non-empty dict {'<layer>.weight': 2:4 bool mask}")
-    params = dict(model.named_parameters())
+    params = effective_parameters(model)
     for key, m in masks.items():
         if key not in params:
             raise ValueError(f"masks has unknown parameter name {key!r}")
         check_mask(m, params[key].shape, name=f"masks[{key!r}]")
         if m.dim() != 2 or m.shape[1] % 4 or m.reshape(-1, 4).sum(1).max() > 2:
             raise ValueError(f"masks[{key!r}] must keep at most 2 of every 4 consecutive inputs (2:4)")
-    small = copy.deepcopy(model).half().cuda().eval()
+    small = plain_copy(model).half().cuda().eval()  # torch.nn.utils.prune / parametrize made permanent
     modules = dict(small.named_modules())
     with torch.no_grad():
         for key, m in masks.items():

@@ -17,7 +17,6 @@ neurons removed (:func:`course_lib.shrink_mlp`, a smaller dense model).
 
 from __future__ import annotations
 
-import copy
 import math
 import statistics
 import time
@@ -30,7 +29,8 @@ from torch import nn
 from course_lib._checks import check_int, check_seed, check_sparsity
 from course_lib.measure.sparse import csr_mlp
 from course_lib.pruning.magnitude import magnitude_masks
-from course_lib.pruning.masks import prunable_weights
+from course_lib.pruning.masks import apply_masks, prunable_weights
+from course_lib.pruning.reparam import plain, plain_copy
 from course_lib.pruning.structured import row_norm_mask, shrink_mlp
 from course_lib.training.config import num_threads
 
@@ -360,7 +360,9 @@ def speed_sweep(
     variants evict each other's weights between calls).
 
     Args:
-        model: an ``nn.Sequential`` MLP (Flatten / Linear / ReLU layers); not changed.
+        model: an ``nn.Sequential`` MLP (Flatten / Linear / ReLU layers); not changed. Weights
+            reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` are timed as plain
+            weights holding what they compute (:func:`course_lib.pruning.reparam.plain`).
         sparsities: the sparsities to time, each in [0, 1], strictly ascending.
         batch_size: rows of the input batch (int >= 1).
         repeats: timed runs per variant (int >= 1).
@@ -389,14 +391,11 @@ def speed_sweep(
         raise ValueError(f"sparsities must be a non-empty ascending sequence, got {xs!r}")
     weights = prunable_weights(model)
     hidden = list(weights)[:-1]
-    variants: dict[str, Callable] = {"dense": model}
+    variants: dict[str, Callable] = {"dense": plain(model)}  # not timing torch.nn.utils.prune's hooks
     for i, s in enumerate(xs):
         masks = magnitude_masks(model, s)
-        zeroed = copy.deepcopy(model)
-        with torch.no_grad():
-            for k, p in zeroed.named_parameters():
-                if k in masks:
-                    p.masked_fill_(~masks[k], 0.0)
+        zeroed = plain_copy(model)
+        apply_masks(zeroed, masks)
         variants[f"masked {i}"] = zeroed
         variants[f"csr {i}"] = csr_mlp(model, masks)
         variants[f"neurons removed {i}"] = shrink_mlp(model, {k: row_norm_mask(weights[k], s) for k in hidden})

@@ -43,6 +43,7 @@ from torch import nn
 
 from course_lib._checks import check_bool, check_input_size
 from course_lib.measure.size import masked_state
+from course_lib.pruning.reparam import plain
 
 __all__ = ["layer_macs", "macs", "flops"]
 
@@ -51,17 +52,20 @@ _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d
 _Shapes = tuple[torch.Size, torch.Size]
 
 
-def _counted_layers(model: object) -> dict[str, nn.Module]:
-    """The model's counted layers by name; raise if a parameter lives in any other layer."""
+def _counted_layers(model: object) -> tuple[nn.Module, dict[str, nn.Module]]:
+    """The model to count (:func:`~course_lib.pruning.reparam.plain`: torch.nn.utils.prune /
+    parametrize made permanent) and its counted layers by name; raise if a parameter lives in
+    any other layer."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    model = plain(model)
     for name, m in model.named_modules():
         if not isinstance(m, _WEIGHTED) and any(True for _ in m.parameters(recurse=False)):
             raise TypeError(
                 f"model has parameters in {type(m).__name__} layer {name!r}; MACs are counted for "
                 "nn.Linear, nn.Conv2d and nn.BatchNorm2d layers (and 2-D pooling)"
             )
-    return {name: m for name, m in model.named_modules() if isinstance(m, _WEIGHTED + _POOLS)}
+    return model, {name: m for name, m in model.named_modules() if isinstance(m, _WEIGHTED + _POOLS)}
 
 
 def _record(calls: dict[str, list[_Shapes]], name: str, _m: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
@@ -119,6 +123,8 @@ def layer_macs(
     Args:
         model: a model whose parameters all sit in ``nn.Linear``, ``nn.Conv2d`` and
             ``nn.BatchNorm2d`` layers (pooling, ReLU, flatten, ... are fine). Not changed.
+            Weights reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` are counted
+            as the model computes with them (its plain copy is counted).
         masks: parameter name -> bool keep-mask, or ``None``.
         skip_zeros: ``True`` counts the non-zero weights after applying ``masks``
             (what a sparse kernel, or a model with removed neurons or channels, does);
@@ -150,7 +156,7 @@ def layer_macs(
     {'0': 5184, '1': 288, '2': 288}
     """
     check_bool(skip_zeros, "skip_zeros")
-    layers = _counted_layers(model)
+    model, layers = _counted_layers(model)
     state = masked_state(model, masks)
     if input_size is None:
         spatial = [(n, m) for n, m in layers.items() if not isinstance(m, nn.Linear)]
@@ -170,7 +176,7 @@ def layer_macs(
     out = {}
     for name, layer in layers.items():
         key = f"{name}.weight" if name else "weight"
-        weight = state[key] if key in state else getattr(layer, "weight", None)  # reparametrized: computed weight
+        weight = state[key] if key in state else None  # a BatchNorm2d without affine weight
         weight = weight.detach() if weight is not None else None
         out[name] = sum(_count(layer, weight, io, skip_zeros) for io in shapes[name])
     return out

@@ -2,6 +2,8 @@
 
 * :mod:`~course_lib.pruning.masks`: what a mask is (bool, ``True`` = keep), sparsity and
   density, validating masks, applying them to a model;
+* :mod:`~course_lib.pruning.reparam`: the weights a model computes with under
+  ``torch.nn.utils.prune`` / ``parametrize`` (``fc1.weight``, not ``fc1.weight_orig``), plain copies;
 * :mod:`~course_lib.pruning.magnitude`: magnitude masks, layer-wise and global (Han et al. 2015);
 * :mod:`~course_lib.pruning.structured`: whole rows (neurons) by L1/L2 norm (Li et al. 2017),
   and removing them;

@@ -28,7 +28,6 @@ dropout masks from torch's global RNG; the course's models have none).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 
 import torch
@@ -39,6 +38,7 @@ from torch.func import functional_call
 from course_lib._checks import check_float, check_input_size, check_int, check_seed, check_sparsity
 from course_lib.pruning.magnitude import SCOPES
 from course_lib.pruning.masks import apply_masks, check_masks
+from course_lib.pruning.reparam import plain, plain_copy
 from course_lib.pruning.scores import check_prunable, magnitude_scores, random_scores, score_masks
 
 __all__ = [
@@ -103,9 +103,12 @@ def _loss_grads(
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """The prunable weights (leaf copies) and dL/dw of the mean cross-entropy of ``model(x) / T`` vs ``y``.
 
-    The model runs on copies of its parameters and buffers, so nothing of it changes.
+    The model runs on copies of its parameters and buffers, so nothing of it changes; a model
+    reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` runs as its plain copy
+    (:func:`~course_lib.pruning.reparam.plain`), so ``w`` is the weight it computes with.
     """
     names = list(check_prunable(model))
+    model = plain(model)
     xb, yb = _check_batch(x, y)
     params = {n: p.detach().clone().requires_grad_(n in names) for n, p in model.named_parameters()}
     buffers = {n: b.clone() for n, b in model.named_buffers()}
@@ -131,7 +134,8 @@ def snip_scores(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str,
     (:data:`PAPER_SCOPE`).
 
     Args:
-        model: an ``nn.Module`` mapping ``x`` to logits ``(batch, classes)``; not changed.
+        model: an ``nn.Module`` mapping ``x`` to logits ``(batch, classes)``; not changed. Weights
+            reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` are scored as computed.
         x: a float tensor ``(batch, ...)``, batch >= 1 (moved to the model's device and dtype).
         y: int64 class labels ``(batch,)`` in ``[0, classes)``.
 
@@ -190,7 +194,8 @@ def hessian_gradient_product(
     It is computed as the gradient of ``g(w) · v`` (Pearlmutter 1994), never forming ``H``.
 
     Args:
-        model: an ``nn.Module`` mapping ``x`` to logits ``(batch, classes)``; not changed.
+        model: an ``nn.Module`` mapping ``x`` to logits ``(batch, classes)``; not changed. Weights
+            reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` are scored as computed.
         x: a float tensor ``(batch, ...)``, batch >= 1 (moved to the model's device and dtype).
         y: int64 class labels ``(batch,)`` in ``[0, classes)``.
         vector: {prunable weight name: tensor of the weight's shape} for every prunable
@@ -227,7 +232,8 @@ def grasp_scores(
     GraSP ranks globally (:data:`PAPER_SCOPE`). Scores are signed.
 
     Args:
-        model: an ``nn.Module`` mapping ``x`` to logits ``(batch, classes)``; not changed.
+        model: an ``nn.Module`` mapping ``x`` to logits ``(batch, classes)``; not changed. Weights
+            reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` are scored as computed.
         x: a float tensor ``(batch, ...)``, batch >= 1.
         y: int64 class labels ``(batch,)`` in ``[0, classes)``.
         temperature: ``T``, a float > 0 dividing the logits.
@@ -251,7 +257,7 @@ def grasp_scores(
 def _linearized(model: nn.Module) -> nn.Module:
     """A float64 copy of ``model`` in eval mode with every float parameter and buffer replaced
     by its absolute value (Tanaka et al.'s code does the same to the whole state dict)."""
-    net = copy.deepcopy(model).double().eval()
+    net = plain_copy(model).double().eval()  # a pruned or parametrized model: the weights it computes with
     with torch.no_grad():
         for t in [*net.parameters(), *net.buffers()]:
             if t.is_floating_point():
@@ -306,7 +312,8 @@ def synflow_scores(
     One round; the paper prunes iteratively (:func:`synflow_masks`).
 
     Args:
-        model: an ``nn.Module`` with prunable weights; not changed.
+        model: an ``nn.Module`` with prunable weights; not changed. Weights reparametrized by
+            ``torch.nn.utils.prune`` / ``parametrize`` are read as the model computes with them.
         input_shape: one input without the batch, e.g. ``(784,)`` or ``(1, 28, 28)``, ints >= 1.
         masks: {parameter name: bool mask} for some of the parameters, applied to the copy.
 
@@ -356,7 +363,8 @@ def synflow_masks(
     carries more of the conserved flow per weight, so it is spared.
 
     Args:
-        model: an ``nn.Module`` with prunable weights; not changed.
+        model: an ``nn.Module`` with prunable weights; not changed. Weights reparametrized by
+            ``torch.nn.utils.prune`` / ``parametrize`` are read as the model computes with them.
         sparsity: the final fraction pruned, a float in [0, 1].
         input_shape: one input without the batch, e.g. ``(1, 28, 28)``.
         rounds: the number of scoring rounds, an int >= 1 (the paper: 100).
@@ -419,7 +427,8 @@ def init_scores(
 
     Args:
         method: one of :data:`METHODS`.
-        model: an ``nn.Module`` with prunable weights; not changed.
+        model: an ``nn.Module`` with prunable weights; not changed. Weights reparametrized by
+            ``torch.nn.utils.prune`` / ``parametrize`` are read as the model computes with them.
         x: a float batch ``(batch, ...)``; needed by snip, grasp and synflow.
         y: int64 labels ``(batch,)``; needed by snip and grasp.
         seed: an int >= 0, the seed of ``"random"``.
@@ -477,7 +486,8 @@ def init_masks(
 
     Args:
         method: one of :data:`METHODS`.
-        model: an ``nn.Module`` with prunable weights; not changed.
+        model: an ``nn.Module`` with prunable weights; not changed. Weights reparametrized by
+            ``torch.nn.utils.prune`` / ``parametrize`` are read as the model computes with them.
         sparsity: the fraction of the prunable weights to prune, a float in [0, 1].
         x, y, seed: as :func:`init_scores` (SynFlow needs ``x`` for its shape only).
         scope: ``None`` (as the paper), ``"global"`` or ``"layer"``.

@@ -32,7 +32,6 @@ Graphs with residual additions, depthwise convs or concatenations are Torch-Prun
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -41,6 +40,7 @@ import torch.fx
 from torch import nn
 
 from course_lib.pruning.masks import apply_masks, check_mask, check_masks
+from course_lib.pruning.reparam import plain, plain_copy
 from course_lib.pruning.structured import remove_neurons, row_keep, row_norm_mask
 
 __all__ = [
@@ -126,7 +126,9 @@ def conv_bn_pairs(model: nn.Module) -> dict[str, str]:
     concatenated) normalizes only one use of a conv's output, and is not paired.
 
     Args:
-        model: an ``nn.Module`` that ``torch.fx.symbolic_trace`` can trace; not changed.
+        model: an ``nn.Module`` that ``torch.fx.symbolic_trace`` can trace; not changed. One
+            reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` is traced as its
+            plain copy (:func:`course_lib.pruning.reparam.plain`).
 
     Returns:
         A dict in the order of the forward pass.
@@ -137,7 +139,7 @@ def conv_bn_pairs(model: nn.Module) -> dict[str, str]:
     >>> conv_bn_pairs(nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU()))
     {'0': '1'}
     """
-    _check_model(model)
+    model = plain(_check_model(model))  # traced without torch.nn.utils.prune's hooks / parametrize's classes
     try:
         graph = torch.fx.symbolic_trace(model).graph
     except Exception as err:  # fx raises many kinds (TraceError, TypeError, ...) on dynamic code
@@ -168,6 +170,7 @@ def bn_scale_scores(model: nn.Module) -> dict[str, torch.Tensor]:
 
     Args:
         model: an ``nn.Module`` (traced by ``torch.fx``, see :func:`conv_bn_pairs`); not changed.
+            A scale reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` is read as computed.
 
     Returns:
         ``{"<conv>.weight": float tensor of that weight's shape}`` for each conv whose output
@@ -183,7 +186,8 @@ def bn_scale_scores(model: nn.Module) -> dict[str, torch.Tensor]:
     >>> bn_scale_scores(net)["0.weight"].flatten()
     tensor([0.5000, 2.0000])
     """
-    modules = dict(_check_model(model).named_modules())
+    model = plain(_check_model(model))  # torch.nn.utils.prune / parametrize: the scales it computes with
+    modules = dict(model.named_modules())
     scores = {}
     for conv_name, bn_name in conv_bn_pairs(model).items():
         conv, bn = modules[conv_name], modules[bn_name]
@@ -203,7 +207,9 @@ def channel_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> dict[s
     what removing it (Li et al. 2017; Torch-Pruning) computes. Pure: a new dict is returned.
 
     Args:
-        model: the ``nn.Module`` the masks belong to (traced by ``torch.fx``); not changed.
+        model: the ``nn.Module`` the masks belong to (traced by ``torch.fx``); not changed. Names
+            of weights reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` are plain
+            (``"conv1.weight"``), as :func:`course_lib.pruning.masks.check_masks` reads them.
         masks: ``{parameter name: bool mask}``; a conv weight's mask keeps a channel if it
             keeps any of its entries (:func:`course_lib.row_keep`).
 
@@ -222,6 +228,7 @@ def channel_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> dict[s
     [('0.bias', [True, False]), ('1.bias', [True, False]), ('1.weight', [True, False])]
     """
     checked = check_masks(_check_model(model), masks)
+    model = plain(model)  # torch.nn.utils.prune / parametrize: plain names "<conv>.weight", as check_masks reads
     params = dict(model.named_parameters())
     modules = dict(model.named_modules())
     pairs = conv_bn_pairs(model)
@@ -412,7 +419,8 @@ def remove_channels(
     Returns:
         ``(new_conv, new_bn, new_next)``: new layers (``new_bn`` is ``None`` when ``bn`` is) with
         the inputs' dtype, device, train/eval mode and ``requires_grad``; ``new_next`` gets a
-        bias when a fold needs one. The inputs are not changed.
+        bias when a fold needs one. The inputs are not changed. A layer reparametrized by
+        ``torch.nn.utils.prune`` / ``parametrize`` is read as it computes; the new ones are plain.
 
     Raises:
         TypeError: a layer of the wrong type, ``keep`` not bool, ``activation`` not callable.
@@ -432,6 +440,8 @@ def remove_channels(
     _check_triple(conv, bn, next_layer)
     if not callable(activation):
         raise TypeError(f"activation must be callable (e.g. torch.relu), got {type(activation).__name__}")
+    conv, next_layer = plain(conv), plain(next_layer)  # pruned / parametrized: the weights they compute with
+    bn = plain(bn) if bn is not None else None
     keep = _check_keep(keep, conv)
     with torch.no_grad():
         const = _constants(conv, bn, ~keep, activation)
@@ -516,7 +526,8 @@ def shrink_conv_chain(model: nn.Sequential, masks: Mapping[str, torch.Tensor]) -
         masks: ``{parameter name: bool keep-mask of its shape}``.
 
     Returns:
-        A new ``nn.Sequential`` with the same layer names and fewer channels and neurons.
+        A new ``nn.Sequential`` with the same layer names and fewer channels and neurons; layers
+        reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` come out plain.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Sequential`` of those layers, or a mask is not bool.
@@ -532,7 +543,7 @@ def shrink_conv_chain(model: nn.Sequential, masks: Mapping[str, torch.Tensor]) -
     (4, 4, 4)
     """
     plan = _chain_plan(model)
-    small = copy.deepcopy(model)
+    small = plain_copy(model)  # torch.nn.utils.prune / parametrize made permanent: the weights it computes with
     apply_masks(small, masks)  # validates every mask first
     new_first: nn.Module
     new_second: nn.Module

@@ -37,7 +37,6 @@ neurons of Linear layers stay (:func:`course_lib.shrink_mlp` removes neurons).
 
 from __future__ import annotations
 
-import copy
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +47,7 @@ from torch import nn
 
 from course_lib._checks import check_input_size, check_sparsity
 from course_lib.pruning.masks import n_to_prune, smallest_k_mask
+from course_lib.pruning.reparam import effective_parameters, plain_copy
 
 __all__ = ["GroupMember", "ChannelGroup", "channel_groups", "channel_group_masks", "prune_channels", "SUPPORTED"]
 
@@ -146,7 +146,7 @@ def _traced(model: nn.Module, input_size: object) -> tuple[nn.Module, Any, list[
     size = check_input_size(input_size)
     if len(size) != 3:
         raise ValueError(f"input_size must be (channels, height, width) of one picture, got {input_size!r}")
-    net = copy.deepcopy(_check_model(model))
+    net = _check_model(plain_copy(model))  # torch.nn.utils.prune / parametrize made permanent
     for p in net.parameters():
         p.requires_grad_(True)  # Torch-Pruning traces through autograd
     like = next(net.parameters(), torch.zeros(0))
@@ -212,7 +212,9 @@ def channel_groups(model: nn.Module, input_size: tuple[int, ...]) -> list[Channe
 
     Args:
         model: an ``nn.Module`` whose parameters all sit in :data:`SUPPORTED` layers (convs
-            with ``groups=1`` or depthwise); not changed (a deep copy is traced).
+            with ``groups=1`` or depthwise); not changed (a deep copy is traced: one with every
+            ``torch.nn.utils.prune`` / ``parametrize`` reparametrization made permanent,
+            :func:`course_lib.pruning.reparam.plain_copy`, so the weights it computes with).
         input_size: one picture without the batch, ``(channels, height, width)`` ints >= 1.
 
     Returns:
@@ -352,7 +354,7 @@ def prune_channels(model: nn.Module, sparsity: float, input_size: tuple[int, ...
         if drop:
             root = net.get_submodule(group.root)
             graph.get_pruning_group(root, graph.get_pruner_of_module(root).prune_out_channels, drop).prune()
-    flags = {n: p.requires_grad for n, p in model.named_parameters()}
+    flags = {n: p.requires_grad for n, p in effective_parameters(model).items()}
     for n, p in net.named_parameters():
         p.requires_grad_(flags.get(n, True))
     modes = {n: m.training for n, m in model.named_modules()}

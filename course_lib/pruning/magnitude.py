@@ -163,7 +163,9 @@ def magnitude_masks(
     """Magnitude masks of a model's prunable weights (every weight with 2 or more dims).
 
     The one function for "magnitude masks of a model's layers" (Han et al. 2015):
-    :func:`magnitude_mask` per tensor, or :func:`global_magnitude_masks` across them.
+    :func:`magnitude_mask` per tensor, or :func:`global_magnitude_masks` across them. The
+    weights ranked are those the model computes with (:func:`~course_lib.pruning.masks.prunable_weights`):
+    under ``torch.nn.utils.prune``, ``weight_orig * weight_mask``, named ``"fc1.weight"``.
 
     Args:
         model: any ``nn.Module``; it is not changed (pure).

@@ -14,6 +14,11 @@ Conventions (kept by every module of the course, see CONTRIBUTING.md):
 
 This is how ``torch.nn.utils.prune`` splits the work too (``compute_mask`` apart from
 ``apply``), and its ``custom_from_mask`` accepts these masks.
+
+A model pruned by ``torch.nn.utils.prune`` or reparametrized by ``torch.nn.utils.parametrize``
+is read as it computes: its weights are named ``"fc1.weight"`` (not ``fc1.weight_orig``) and
+hold ``weight_orig * weight_mask`` or the parametrization's value
+(:mod:`course_lib.pruning.reparam`).
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from collections.abc import Iterable, Mapping
 
 import torch
 from torch import nn
+
+from course_lib.pruning.reparam import PRUNE, check_plain, effective_parameters, reparametrized
 
 __all__ = [
     "check_weight",
@@ -257,35 +264,48 @@ def masks_sparsity(masks: Mapping[str, torch.Tensor]) -> float:
     return pruned / total
 
 
-def prunable_weights(model: nn.Module) -> dict[str, torch.nn.Parameter]:
-    """The parameters the course prunes: every weight with 2 or more dimensions.
+def prunable_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The weights the course prunes, as the model computes with them: every weight with 2 or more dimensions.
 
-    Biases (1-D) are never pruned; Linear and conv weights are.
+    Biases (1-D) are never pruned; Linear and conv weights are. A weight that
+    ``torch.nn.utils.prune`` or ``torch.nn.utils.parametrize`` reparametrizes is listed under
+    its plain name (``"fc1.weight"``, never ``fc1.weight_orig`` or
+    ``fc1.parametrizations.weight.original``) with the value the model computes with
+    (``weight_orig * weight_mask``, or the parametrization's output): a new tensor, so
+    writing into it changes nothing (:func:`course_lib.pruning.reparam.effective_parameters`).
 
     Args:
         model: any ``nn.Module``.
 
     Returns:
-        {parameter name: the parameter itself (not a copy)}, in ``named_parameters`` order.
+        {parameter name: tensor}: a plain weight is the parameter itself (not a copy); in the
+        order of ``named_parameters`` of the model with its reparametrizations removed.
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``.
 
     >>> list(prunable_weights(nn.Sequential(nn.Linear(3, 2), nn.ReLU(), nn.Linear(2, 1))))
     ['0.weight', '2.weight']
+    >>> from torch.nn.utils import prune
+    >>> net = nn.Sequential(nn.Linear(4, 2))
+    >>> _ = prune.l1_unstructured(net[0], "weight", amount=0.5)
+    >>> {n: int((w == 0).sum()) for n, w in prunable_weights(net).items()}
+    {'0.weight': 4}
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    return {name: p for name, p in model.named_parameters() if p.dim() >= 2}
+    return {name: p for name, p in effective_parameters(model).items() if p.dim() >= 2}
 
 
 def model_sparsity(model: nn.Module, names: Iterable[str] | None = None) -> float:
     """Fraction of zeros over a model's prunable weights, or over the parameters ``names``.
 
+    Counts the weights the model computes with: a weight pruned by ``torch.nn.utils.prune``
+    counts the zeros of ``weight_orig * weight_mask`` (named ``"fc1.weight"``), one of
+    ``torch.nn.utils.parametrize`` those of its computed value (:func:`prunable_weights`).
+
     Args:
         model: any ``nn.Module``.
-        names: parameter names to count, e.g. ``["fc1.weight"]``; ``None`` counts every
-            prunable weight (:func:`prunable_weights`).
+        names: parameter names to count, e.g. ``["fc1.weight"]`` (plain names, also for a
+            reparametrized weight); ``None`` counts every prunable weight (:func:`prunable_weights`).
 
     Returns:
         ``zero entries / all entries`` of the chosen parameters, a float in [0, 1].
@@ -300,9 +320,7 @@ def model_sparsity(model: nn.Module, names: Iterable[str] | None = None) -> floa
     >>> model_sparsity(model)
     0.5
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    params = dict(model.named_parameters())
+    params = effective_parameters(model)  # raises TypeError for a non-module
     if names is None:
         chosen = prunable_weights(model)
         if not chosen:
@@ -328,6 +346,9 @@ def model_sparsity(model: nn.Module, names: Iterable[str] | None = None) -> floa
 def check_masks(model: nn.Module, masks: object) -> dict[str, torch.Tensor]:
     """Validate the masks of a model: one bool mask per named parameter, of its shape.
 
+    Names and shapes are those of :func:`course_lib.pruning.reparam.effective_parameters`: a
+    weight reparametrized by ``torch.nn.utils.prune`` or ``parametrize`` is ``"fc1.weight"``.
+
     Args:
         model: the ``nn.Module`` the masks belong to.
         masks: {parameter name: bool mask}; a subset of the parameters is fine.
@@ -347,7 +368,7 @@ def check_masks(model: nn.Module, masks: object) -> dict[str, torch.Tensor]:
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(masks, Mapping):
         raise TypeError(f"masks must be a dict {{parameter name: bool tensor}}, got {type(masks).__name__}")
-    params = dict(model.named_parameters())
+    params = effective_parameters(model)
     unknown = [n for n in masks if n not in params]
     if unknown:
         raise ValueError(f"masks has unknown parameter name(s) {unknown}; the model has {sorted(params)}")
@@ -361,6 +382,12 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> None:
     untouched. It mutates and returns ``None``; it computes nothing. Biases and
     parameters without a mask are left alone.
 
+    A weight pruned by ``torch.nn.utils.prune`` (``"fc1.weight"``) is pruned the way torch
+    prunes it again: the mask is combined into its ``weight_mask`` buffer (``weight_orig`` keeps
+    its values, the hook keeps the pruned entries at zero, ``prune.remove`` later keeps them
+    pruned). A weight computed by ``torch.nn.utils.parametrize`` cannot be zeroed in place
+    (it is recomputed on every access): a mask on one raises ``ValueError``.
+
     Args:
         model: the ``nn.Module`` to prune.
         masks: {parameter name: bool mask of that parameter's shape}, ``True`` = keep;
@@ -368,6 +395,8 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> None:
 
     Raises:
         TypeError, ValueError: as :func:`check_masks`.
+        ValueError: a mask on a weight computed by ``torch.nn.utils.parametrize``; the
+            message says to call ``torch.nn.utils.parametrize.remove_parametrizations`` first.
 
     >>> model = nn.Linear(2, 1, bias=False)
     >>> with torch.no_grad():
@@ -377,10 +406,21 @@ def apply_masks(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> None:
     tensor([[3., 0.]])
     """
     checked = check_masks(model, masks)
+    check_plain(model, "apply_masks", names=checked, allow=(PRUNE,))
     params = dict(model.named_parameters())
+    pruned = reparametrized(model)  # the names left are torch.nn.utils.prune's
     with torch.no_grad():
         for name, mask in checked.items():
-            params[name].masked_fill_(~mask.to(params[name].device), 0)
+            if name in pruned:
+                owner, _, tensor = name.rpartition(".")
+                buffer = model.get_submodule(owner).get_buffer(f"{tensor}_mask")
+                buffer.masked_fill_(~mask.to(buffer.device), 0)
+            else:
+                params[name].masked_fill_(~mask.to(params[name].device), 0)
+    computed = effective_parameters(model) if pruned else {}
+    for name in checked.keys() & pruned.keys():  # module.weight as torch's hook sets it (with autograd)
+        owner, _, tensor = name.rpartition(".")
+        setattr(model.get_submodule(owner), tensor, computed[name])
 
 
 def masked(weight: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

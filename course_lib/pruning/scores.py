@@ -38,14 +38,16 @@ from course_lib.pruning.masks import check_mask, check_weights, n_to_prune, prun
 __all__ = ["score_masks", "magnitude_scores", "random_scores", "check_prunable"]
 
 
-def check_prunable(model: nn.Module) -> dict[str, nn.Parameter]:
+def check_prunable(model: nn.Module) -> dict[str, torch.Tensor]:
     """The prunable weights of ``model`` (:func:`~course_lib.pruning.masks.prunable_weights`), checked.
 
     Args:
         model: an ``nn.Module`` with at least one weight of 2 or more dimensions.
 
     Returns:
-        {parameter name: the parameter itself (not a copy)}, in ``named_parameters`` order.
+        {parameter name: the parameter itself (not a copy)}, in ``named_parameters`` order; a
+        weight reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` as the model
+        computes with it, under its plain name (``"fc1.weight"``).
 
     Raises:
         TypeError: ``model`` is not an ``nn.Module``.

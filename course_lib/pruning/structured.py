@@ -16,7 +16,6 @@ sparsity it usually costs more accuracy, but the pruned layer is just a smaller 
 
 from __future__ import annotations
 
-import copy
 import warnings
 from collections.abc import Callable, Mapping
 
@@ -25,6 +24,7 @@ from torch import nn
 
 from course_lib._checks import check_sparsity
 from course_lib.pruning.masks import apply_masks, check_mask, check_weight, n_to_prune, smallest_k_mask
+from course_lib.pruning.reparam import plain, plain_copy
 
 __all__ = ["row_norm_mask", "row_keep", "remove_neurons", "shrink_mlp"]
 
@@ -149,7 +149,9 @@ def remove_neurons(
     Returns:
         ``(new_first, new_second)``: two new ``nn.Linear`` layers, ``Linear(a, kept)`` and
         ``Linear(kept, c)``, with the inputs' dtype, device and ``requires_grad``; the
-        inputs are not changed.
+        inputs are not changed. A layer reparametrized by ``torch.nn.utils.prune`` /
+        ``parametrize`` is read as it computes (``weight_orig * weight_mask``, ...); the new
+        layers are plain.
 
     Raises:
         TypeError: ``first`` or ``second`` is not an ``nn.Linear``, ``activation`` is not
@@ -175,6 +177,7 @@ def remove_neurons(
         )
     if not callable(activation):
         raise TypeError(f"activation must be callable (e.g. torch.relu), got {type(activation).__name__}")
+    first, second = plain(first), plain(second)  # a pruned / parametrized layer: the weight it computes with
     if isinstance(keep, torch.Tensor) and keep.dim() >= 2:
         check_mask(keep, first.weight.shape, name="keep")
         keep = row_keep(keep)
@@ -219,7 +222,9 @@ def shrink_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor]) -> nn.Se
 
     Returns:
         A new ``nn.Sequential`` with the same layer names; a hidden ``Linear`` keeps only its
-        neurons with a kept entry, and the next ``Linear`` only the matching inputs.
+        neurons with a kept entry, and the next ``Linear`` only the matching inputs. Layers
+        reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` come out plain, holding the
+        weights they computed with (:func:`course_lib.pruning.reparam.plain_copy`).
 
     Raises:
         TypeError: ``model`` is not an ``nn.Sequential`` of those layers, or a mask is not bool.
@@ -250,7 +255,7 @@ def shrink_mlp(model: nn.Sequential, masks: Mapping[str, torch.Tensor]) -> nn.Se
                 f"model must have exactly one ReLU between consecutive Linear layers; "
                 f"between {names[a]!r} and {names[b]!r} it has {found}"
             )
-    small = copy.deepcopy(model)
+    small = plain_copy(model)  # reparametrized layers made plain: the weights the model computes with
     apply_masks(small, masks)  # validates every mask first; raises before anything changes
     for a, b in zip(linear_at, linear_at[1:], strict=False):
         key = f"{names[a]}.weight"

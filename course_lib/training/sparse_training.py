@@ -49,6 +49,7 @@ from torch import nn
 
 from course_lib._checks import check_int, check_seed, check_sparsity
 from course_lib.pruning.masks import check_mask, check_weight, n_to_prune, prunable_weights, smallest_k_mask
+from course_lib.pruning.reparam import check_plain
 from course_lib.training.config import check_splits, train_config
 from course_lib.training.data import Dataset
 from course_lib.training.record import TrainResult
@@ -422,8 +423,11 @@ def sparse_training(
     Raises:
         TypeError, ValueError: a bad argument (as :func:`erk_densities`, :func:`drop_fraction`
             and :func:`~course_lib.training.train.train`), checked before the model changes.
+        ValueError: a weight reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` (a
+            torch mask would block regrowth; the message says how to make it plain).
     """
     _check_choice(method, METHODS, "method")
+    check_plain(model, "sparse_training (drops and regrows the weights themselves)")
     update_every = check_int(update_every, "update_every", 1)
     alpha, end_fraction = check_sparsity(alpha, "alpha"), _check_open_unit(end_fraction, "end_fraction")
     seed = check_seed(seed)

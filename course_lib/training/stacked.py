@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from course_lib._checks import check_seed
+from course_lib.pruning.reparam import check_plain
 from course_lib.training.config import (
     OPTIMIZERS,
     check_splits,
@@ -252,6 +253,8 @@ def _check_runs(
             f"train_many stacks course MLPs only (one matrix product per layer): {err}. Train a conv net "
             "(or any other nn.Module) with course_lib.training.train.train, one run at a time"
         ) from None
+    for i, m in enumerate(models):  # its weights are copied into the stack and back: plain parameters only
+        check_plain(m, f"train_many (models[{i}]: weights stacked and copied back)")
     shapes = [[tuple(layer.weight.shape) for _, layer in layers] for layers in layer_lists]
     if any(s != shapes[0] for s in shapes):
         raise ValueError(f"all models must have the same layer shapes, got {shapes}")
@@ -321,7 +324,10 @@ def train_many(
 
     Raises:
         ValueError: no models, different shapes, no bias, a mask or seed count that is not ``K``,
-            an argument out of range, a device this machine lacks.
+            an argument out of range, a device this machine lacks; a model with a weight
+            reparametrized by ``torch.nn.utils.prune`` / ``parametrize`` (its stacked copy could
+            not be written back; the message says how to make it plain, and
+            :func:`~course_lib.training.train.train` takes a model pruned by torch).
         TypeError: an optimizer object, a model that is not a course MLP (a conv net: the
             message points to :func:`~course_lib.training.train.train`), ``data`` without splits.
 

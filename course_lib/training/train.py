@@ -58,6 +58,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_lib._checks import check_seed
+from course_lib.pruning.masks import apply_masks
+from course_lib.pruning.reparam import PRUNE, check_plain
 from course_lib.training.config import (
     OPTIMIZERS,
     TrainConfig,
@@ -137,9 +139,15 @@ def _batches(n: int, batch_size: int, epochs: int, gen: torch.Generator) -> Iter
 
 
 def _mask_weights(model: nn.Module, masks: Mapping[str, torch.Tensor]) -> dict[nn.Parameter, torch.Tensor]:
-    """Zero the pruned weights in place; return parameter -> 0/1 float keep-mask of its dtype."""
+    """Zero the pruned weights in place; return parameter -> 0/1 float keep-mask of its dtype.
+
+    A weight pruned by ``torch.nn.utils.prune`` (``"fc1.weight"``: no parameter of that name)
+    gets its mask combined into ``weight_mask`` (:func:`course_lib.pruning.masks.apply_masks`):
+    torch's hook then keeps it at zero and gives ``weight_orig`` no gradient there.
+    """
     params = dict(model.named_parameters())
-    keep = {params[n]: m.to(device=params[n].device, dtype=params[n].dtype) for n, m in masks.items()}
+    apply_masks(model, {n: m for n, m in masks.items() if n not in params})
+    keep = {params[n]: m.to(device=params[n].device, dtype=params[n].dtype) for n, m in masks.items() if n in params}
     with torch.no_grad():
         for p, k in keep.items():
             p.mul_(k)
@@ -156,8 +164,11 @@ def _optimizer(
     weights are masked after each step.
     """
     if isinstance(cfg.optimizer, torch.optim.Optimizer):
-        params = dict(model.named_parameters())
-        mask_optimizer_state(cfg.optimizer, {params[n]: ~m.to(params[n].device) for n, m in masks.items()})
+        params = dict(model.named_parameters())  # torch.nn.utils.prune's weights: masked by its hook
+        pruned: dict[torch.Tensor, torch.Tensor] = {
+            params[n]: ~m.to(params[n].device) for n, m in masks.items() if n in params
+        }
+        mask_optimizer_state(cfg.optimizer, pruned)
         return cfg.optimizer, True
     return make_optimizer(model.parameters(), cfg), False
 
@@ -316,7 +327,12 @@ def train(
         data: a :class:`course_lib.training.data.Dataset` (``train``, ``val``, ``test`` splits).
         masks: parameter name -> bool keep-mask of the parameter's shape (Linear and conv
             weights alike); applied before training and kept through it: pruned weights end,
-            and stay at every step, exactly zero.
+            and stay at every step, exactly zero. A model pruned by ``torch.nn.utils.prune``
+            trains its ``weight_orig`` under its ``weight_mask`` (torch's hook keeps the pruned
+            entries at zero); a mask on such a weight (named ``"fc1.weight"``) is combined into
+            ``weight_mask`` (:func:`course_lib.pruning.masks.apply_masks`). A weight computed by
+            ``torch.nn.utils.parametrize`` trains through its parametrization, but cannot take
+            a mask (``ValueError``).
         epochs: passes over ``data.train`` (int >= 1).
         lr: learning rate (> 0).
         batch_size: examples per minibatch (the last of an epoch may be smaller).
@@ -346,7 +362,9 @@ def train(
         ValueError: an argument out of range, a mask of the wrong shape or an unknown name,
             a device this machine lacks, or a model that does not accept the data's inputs
             (e.g. a conv net given ``(n, 28, 28)`` MNIST: the message says to pass
-            ``course_lib.training.data.as_images(data)``). Checked before anything changes.
+            ``course_lib.training.data.as_images(data)``), a mask on a weight computed by
+            ``torch.nn.utils.parametrize`` (the message says how to remove it). Checked before
+            anything changes.
 
     >>> from course_lib.training.data import load
     >>> from course_lib.training.models import mlp
@@ -370,6 +388,7 @@ def train(
         n_train=len(splits[0]),
     )
     checked = checked_masks(model, masks)
+    check_plain(model, "train with masks", names=checked, allow=(PRUNE,))  # torch.nn.utils.prune's: folded
     seed, where = check_seed(seed), resolve_device(device)
     check_model_fits(model, splits[0])
     n_params = sum(p.numel() for p in model.parameters())
