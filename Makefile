@@ -79,7 +79,7 @@ test-notebooks: install
 # JupyterLab in headless Chromium: Run All on each lecture notebook, move every slider.
 # Screenshots and timings land in artifacts/browser/.
 test-browser: install chromium
-	@$(PYTEST) tests/browser -v; status=$$?; cat artifacts/browser/timings.txt 2>/dev/null; exit $$status
+	@$(PYTEST) tests/browser -v; status=$$?; cat artifacts/browser/timings*.txt 2>/dev/null; exit $$status
 
 exercises: install
 	$(BIN)/python tools/make_exercises.py

@@ -341,6 +341,32 @@ DROP_AND_GROW = {
         False,
         dg_answer(drop_pool="torch.arange(flat.numel())", drop_key="weight.reshape(-1).abs()"),
     ),
+    "wrong: active means w != 0 (a weight just grown at 0 counts as inactive)": (
+        False,
+        """def my_drop_and_grow(weight, mask, grad, n):
+    wm = (weight * mask).abs().reshape(-1)
+    active = (wm != 0).nonzero().flatten()
+    inactive = (wm == 0).nonzero().flatten()
+    new = (wm != 0).clone()
+    drop = active[torch.argsort(wm[active])[:n]]
+    grow = inactive[torch.argsort(grad.reshape(-1)[inactive].abs(), descending=True)[:n]]
+    new[drop] = False
+    new[grow] = True
+    return new.reshape(mask.shape)
+""",
+    ),
+    "wrong: grows by |grad| * ~mask ranked over every entry": (
+        False,
+        """def my_drop_and_grow(weight, mask, grad, n):
+    flat = mask.reshape(-1)
+    active = flat.nonzero().flatten()
+    new = flat.clone()
+    new[active[torch.argsort(weight.reshape(-1)[active].abs(), stable=True)[:n]]] = False
+    score = (grad.abs() * ~mask).reshape(-1)
+    new[torch.argsort(score, descending=True, stable=True)[:n]] = True
+    return new.reshape(mask.shape)
+""",
+    ),
     "wrong: drops by |grad|": (False, dg_answer(drop_key="grad.reshape(-1)[active].abs()")),
     "wrong: grows by |w|": (False, dg_answer(grow_key="weight.reshape(-1)[inactive].abs()")),
     "wrong: drops the largest |w|": (False, dg_answer(drop_order="descending=True, ")),
@@ -434,6 +460,10 @@ CAUGHT_BY = {
         "(ties), n = 2: the new mask keeps 6 weights"
     ),
     "wrong: drops among all entries (the pruned zeros first)": "the new mask keeps 4 weights, the mask kept 3",
+    "wrong: active means w != 0 (a weight just grown at 0 counts as inactive)": (
+        "the new mask keeps 2 weights, the mask kept 3"
+    ),
+    "wrong: grows by |grad| * ~mask ranked over every entry": "dropped 1 active weights and grew 1 inactive ones",
     "wrong: drops by |grad|": "dropped a weight with |w| = 0.5",
     "wrong: grows by |w|": "grew a weight with |grad| = 0.3",
     "wrong: drops the largest |w|": "dropped a weight with |w| = 2",

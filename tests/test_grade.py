@@ -7,29 +7,10 @@ import sys
 
 import nbformat
 import pytest
-from exercise_notebooks import NAME
+from exercise_notebooks import NAME, edit, results
 from nbformat.v4 import new_code_cell, new_notebook
 
 from course_lib import grading
-
-
-def edit(path, **sources):
-    """Copy of the notebook at ``path`` with the cells named by id given new sources
-    (None deletes the cell); returns the new file's path."""
-    nb = nbformat.read(path, as_version=4)
-    ids = {k.replace("_", "-"): v for k, v in sources.items()}
-    nb.cells = [c for c in nb.cells if not (c.id in ids and ids[c.id] is None)]
-    for c in nb.cells:
-        if c.id in ids:
-            c.source = ids[c.id]
-    out = path.parent.parent / "student" / NAME
-    out.parent.mkdir(exist_ok=True)
-    nbformat.write(nb, out)
-    return out
-
-
-def results(report):
-    return {name: (e["passed"], e["error"], e["earned"]) for name, e in report.exercises().items()}
 
 
 def test_untouched_exercise_fails_every_exercise(exercise_dirs, capsys):

@@ -79,3 +79,15 @@ def test_answering_the_exercise_raises_no_warning(ops):
     merged, warnings = merge(student_copy(ops), SOLUTION)
     assert warnings == []
     assert [c.id for c in merged.cells] == [c.id for c in SOLUTION.cells]
+
+
+def test_a_check_turned_into_markdown_is_run_and_the_warning_says_so():
+    nb = copy.deepcopy(EXERCISE)
+    [check] = [c for c in nb.cells if c.get("id") == "check-add"]
+    nb.cells[nb.cells.index(check)] = nbformat.v4.new_markdown_cell(
+        check.source, id="check-add", metadata=check.metadata
+    )
+    merged, warnings = merge(nb, SOLUTION)
+    [ran] = [c for c in merged.cells if c.get("id") == "check-add"]
+    assert ran.cell_type == "code" and ran.source == READ_ONLY["check-add"].source
+    assert warnings == ["read-only cell 'check-add' was turned into a markdown cell; the original code cell was used"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from course_lib.grading.cells import is_read_only
+from course_lib.grading.cells import checksum, is_read_only, stored_checksum
 from course_lib.grading.report import one_line
 
 __all__ = ["GradeError", "DEFAULT_SOLUTIONS", "load", "find_solution"]
@@ -66,16 +66,24 @@ def load(path: Path) -> NotebookNode:
     return nb
 
 
+def _ties(nb: NotebookNode, solution: NotebookNode) -> int:
+    """How many read-only cells of ``solution`` appear in ``nb``, by id, stored checksum or source."""
+    seen = {c.get("id") for c in nb.cells} | {checksum(c.get("source", "")) for c in nb.cells}
+    seen |= {stored_checksum(c) for c in nb.cells} - {None}
+    return sum(bool({c.get("id"), checksum(c.source)} & seen) for c in solution.cells if is_read_only(c))
+
+
 def find_solution(path: Path, nb: NotebookNode, solutions_dir: Path) -> Path:
     """The solution notebook that ``nb`` (read from ``path``) is an exercise of.
 
     The generator writes the solution's file name into the exercise's metadata
-    (``metadata.course.exercise``); without it (a notebook saved by a tool that drops
-    metadata), a solution with the same file name counts if one of its read-only cell ids
-    appears in ``nb``.
+    (``metadata.course.exercise``). Without it (a tool dropped the metadata, or the student
+    pasted the cells into a new notebook, with new ids and another file name), the solution
+    is the one whose read-only cells (checks, instructions, setup) ``nb`` holds the most of,
+    found by id, by the checksum the generator stored, or by their unchanged source.
 
     Args:
-        path: where ``nb`` was read from (for its file name and the messages).
+        path: where ``nb`` was read from (for the messages).
         nb: the student's notebook.
         solutions_dir: the folder of solution notebooks.
 
@@ -83,8 +91,8 @@ def find_solution(path: Path, nb: NotebookNode, solutions_dir: Path) -> Path:
         The path of the solution notebook in ``solutions_dir``.
 
     Raises:
-        GradeError: the named solution is not in ``solutions_dir``, or nothing ties ``nb`` to
-            a notebook there.
+        GradeError: the named solution is not in ``solutions_dir``, or no read-only cell of any
+            notebook there is in ``nb``, or two solutions match equally well.
     """
     meta = nb.metadata.get("course", {})
     name = meta.get("exercise") if isinstance(meta, dict) else None
@@ -93,12 +101,15 @@ def find_solution(path: Path, nb: NotebookNode, solutions_dir: Path) -> Path:
         if not sol.is_file():
             raise GradeError(f"{path}: made from {name}, which is not in {solutions_dir}")
         return sol
-    sol = solutions_dir / path.name
-    if sol.is_file():
-        canon = {c.get("id") for c in load(sol).cells if is_read_only(c)}
-        if canon & {c.get("id") for c in nb.cells}:
-            return sol
-    raise GradeError(
-        f"{path}: not an exercise of this course (no course metadata, and no cell "
-        f"matches a notebook in {solutions_dir})"
-    )
+    ties = {sol: _ties(nb, load(sol)) for sol in sorted(solutions_dir.glob("*.ipynb"))}
+    best = max(ties.values(), default=0)
+    found = [sol for sol, n in ties.items() if n == best]
+    if best == 0:
+        raise GradeError(
+            f"{path}: not an exercise of this course (no course metadata, and none of its cells is a "
+            f"check or instruction of a notebook in {solutions_dir})"
+        )
+    if len(found) > 1:
+        names = ", ".join(s.name for s in found)
+        raise GradeError(f"{path}: matches several exercises equally ({names}); add metadata.course.exercise")
+    return found[0]

@@ -68,7 +68,12 @@ def _match(cells: list[NotebookNode], canon: dict[str, NotebookNode]) -> dict[in
 def _change(cell: NotebookNode, ref: NotebookNode, cid: str) -> str | None:
     """The warning for a student's copy ``cell`` of the read-only cell ``ref``, None if unchanged."""
     source = checksum(cell.get("source", ""))
-    if source == checksum(ref.source) and cell.cell_type == ref.cell_type:
+    if cell.cell_type != ref.cell_type:
+        return (
+            f"read-only cell '{cid}' was turned into a {cell.cell_type} cell; "
+            f"the original {ref.cell_type} cell was used"
+        )
+    if source == checksum(ref.source):
         return None
     if stored_checksum(cell) == source:  # as generated, from an older solution
         return (
@@ -168,7 +173,8 @@ _TAMPER = re.compile(
     r"input_transformers|ast_transformers|set_custom_exc|events\.register|"
     r"sys\.modules|settrace|setprofile|__builtins__|\bbuiltins\b|"
     r"\bcourse_lib(\.\w+)+\s*=(?!=)|setattr\(\s*course_lib|"
-    r"\b(torch|np|numpy)(\.\w+)+\s*=(?!=)"
+    r"\b(torch|np|numpy)(\.\w+)+\s*=(?!=)|"
+    r"\bsetattr\(|\bvars\(|importlib|\breload\(|\bgc\.|__wrapped__|__file__|course_lib\.grading|\bexec\(|\beval\("
 )
 
 
@@ -176,7 +182,9 @@ def suspicious(source: str) -> str | None:
     """The first construct in ``source`` that can tamper with the checks, else None.
 
     Looks for IPython input/AST transformers and event hooks, ``sys.modules``, tracing,
-    builtins, and assignments to attributes of ``course_lib``, ``torch`` or ``numpy``.
+    builtins, assignments to attributes of ``course_lib``, ``torch`` or ``numpy``, and the
+    ways back to a reference function the grading kernel hides (reloading or executing the
+    library's source, the garbage collector, ``__wrapped__``, the grader's own modules).
 
     Args:
         source: a code cell's source, a ``str`` (as ``nbformat.read`` gives it).

@@ -69,8 +69,9 @@ class CheckResult:
         points: what the cell is worth (``metadata.course.points``).
         error: the exception's name (``"AssertionError"``, ``"Timeout"``, ``"NotRun"`` when the
             kernel died first), or None when the cell ran without raising (passed).
-        message: the first line of the error's message, or for a bare ``assert`` the line that
-            failed; empty when it passed.
+        message: the error's whole message (for a call of the student's function: the call
+            with its inputs, and the student's line), or for a bare ``assert`` the check's
+            line that failed; empty when it passed.
     """
 
     exercise: str
@@ -137,6 +138,34 @@ class Report:
         """True when there is at least one check and every check passed."""
         return bool(self.checks) and all(c.passed for c in self.checks)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain data (for ``--json``): notebook, solution, score, total, passed,
+        exercises (as :meth:`exercises`), warnings and notes."""
+        return {
+            "notebook": self.notebook,
+            "solution": self.solution,
+            "score": self.score,
+            "total": self.total,
+            "passed": self.passed,
+            "exercises": self.exercises(),
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+        }
+
+    def feedback(self) -> str:
+        """The report as Markdown for the student: score, one section per exercise (points and,
+        when it failed, the whole message), then warnings and notes."""
+        lines = [f"# Feedback: {Path(self.notebook).name}", "", f"**Score: {self.score} / {self.total}**", ""]
+        for name, e in self.exercises().items():
+            verdict = "passed" if e["passed"] else f"failed ({e['error']})"
+            lines += [f"## {name}: {e['earned']} / {e['max']} points, {verdict}", ""]
+            if not e["passed"] and e["message"]:
+                lines += ["```text", str(e["message"]).strip(), "```", ""]
+        for title, items in (("Warnings", self.warnings), ("Notes", self.notes)):
+            if items:
+                lines += [f"## {title}", ""] + [f"- {item}" for item in items] + [""]
+        return "\n".join(lines)
+
     def format(self) -> str:
         """The printed table: header, warnings, notes, one row per exercise, messages, score.
 
@@ -164,6 +193,7 @@ class Report:
         lines += [f"  {a:<{w1}}  {b:<{w2}}  {c:>{w3}}" for a, b, c in rows]
         for name, e in ex.items():
             if not e["passed"] and e["message"]:
-                lines.append(f"  {name}: {e['error']}: {e['message']}")
+                message = str(e["message"]).strip().replace("\n", "\n      ")
+                lines.append(f"  {name}: {e['error']}: {message}")
         lines.append(f"  score: {self.score}/{self.total}")
         return "\n".join(lines)

@@ -1,145 +1,105 @@
-"""Running the merged notebook in a fresh kernel and turning the kernel's replies into a Report.
+"""Grading one notebook: the student's cells in a fresh kernel, the checks in this process.
 
-The notebook runs in a new ``python3`` kernel of the Python that runs the grader (not a
-kernelspec that may point elsewhere), in an empty temporary directory (a file next to the
-notebook cannot shadow ``course_lib``), with errors allowed: a cell that raises does not
-stop the later cells, and a check cell passes if it raises nothing (nbgrader's autograde
-rule). A cell past the timeout is interrupted and counts as failed; if the kernel dies,
-the checks that did not run fail with ``NotRun``.
+The merged notebook (:mod:`.merge`) runs cell by cell in a new ``python3`` kernel of the
+Python that runs the grader (:class:`~course_lib.grading.kernel.Kernel`), in an empty
+temporary directory (a file next to the notebook cannot shadow ``course_lib``). Before any
+student code, the kernel hides the reference functions that the exercises ask the student to
+write (``metadata.course.reference`` of each check cell; :func:`course_lib.grading.student.block`).
+Then:
+
+* the solution's setup cells (locked code cells before the first exercise) and the student's
+  cells run in the kernel; a cell that raises does not stop later cells (a note names it);
+* each check cell runs here, in the grader's process (:func:`~course_lib.grading.verdict.run_check`),
+  calling the student's functions in the kernel; it passes iff it raises nothing (nbgrader's
+  autograde rule);
+* the solution's later locked code cells (demonstrations of the library) are not run: they
+  show, they do not grade;
+* a cell or call past the timeout is interrupted and fails with ``Timeout``; if the kernel
+  dies, the cell that killed it is named and the checks after it fail with ``NotRun``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from nbformat import NotebookNode
 
 from course_lib.grading.cells import check_of, fill_ids
 from course_lib.grading.load import DEFAULT_SOLUTIONS, GradeError, find_solution, load
 from course_lib.grading.merge import merge, tamper_warnings
-from course_lib.grading.report import CheckResult, Report, one_line, show_path
+from course_lib.grading.report import CheckResult, Report, show_path
+from course_lib.grading.session import Limits
 
-__all__ = ["DEFAULT_TIMEOUT", "execute", "grade"]
+__all__ = ["DEFAULT_TIMEOUT", "Roles", "Limits", "grade", "scrubbed_env"]
 
-#: Seconds one cell may run before it is interrupted and counted as failed.
+#: Seconds one cell (or one call of the student's function by a check) may run.
 DEFAULT_TIMEOUT = 120
 
 
-def execute(nb: NotebookNode, timeout: int) -> dict[int, dict[str, Any]]:
-    """Run ``nb`` in a fresh current-environment kernel, in an empty temporary directory.
+class Roles:
+    """What the grader reads from a solution notebook: which cells set up, which names the
+    student defines, which reference functions the kernel hides, which cells only demonstrate."""
 
-    Args:
-        nb: the notebook to run; nbclient writes the outputs into it.
-        timeout: seconds one cell may run before it is interrupted (its reply then has
-            ``ename`` ``"Timeout"``).
+    def __init__(self, solution: NotebookNode):
+        from course_lib.grading.verdict import defined_names
 
-    Returns:
-        ``{cell index: content of the kernel's execute_reply}`` for every cell that ran
-        (``status``, and on an error ``ename``, ``evalue``, ``traceback``); cells after a
-        dead kernel are missing.
-
-    Raises:
-        RuntimeError: the kernel cannot be started or does not answer (from jupyter_client
-            or nbclient). A cell that raises, times out or kills the kernel raises nothing here.
-    """
-    import ipykernel.kernelspec
-    from jupyter_client.kernelspec import KernelSpec
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import DeadKernelError
-
-    class CurrentEnvKernelManager(AsyncKernelManager):
-        """python3 from the Python that runs the grader, whatever kernelspecs say."""
-
-        @property
-        def kernel_spec(self) -> KernelSpec:
-            if self._kernel_spec is None:
-                self._kernel_spec = KernelSpec(
-                    resource_dir=ipykernel.kernelspec.RESOURCES, **ipykernel.kernelspec.get_kernel_dict()
-                )
-            return self._kernel_spec
-
-    replies: dict[int, dict[str, Any]] = {}
-
-    def on_executed(cell: NotebookNode, cell_index: int, execute_reply: dict[str, Any]) -> None:
-        replies[cell_index] = execute_reply.get("content", {})
-
-    with tempfile.TemporaryDirectory(prefix="grade-") as cwd:
-        client = NotebookClient(
-            nb,
-            timeout=timeout,
-            kernel_name="python3",
-            allow_errors=True,
-            interrupt_on_timeout=True,
-            error_on_timeout={"ename": "Timeout", "evalue": f"the cell ran past {timeout} s", "traceback": []},
-            kernel_manager_class=CurrentEnvKernelManager,
-            on_cell_executed=on_executed,
-            resources={"metadata": {"path": cwd}},
+        cells = solution.cells
+        first = next((i for i, c in enumerate(cells) if c.metadata.get("course", {}).get("solution")), len(cells))
+        locked = [c.cell_type == "code" and bool(c.metadata.get("course", {}).get("locked")) for c in cells]
+        self.setup = [c for i, c in enumerate(cells) if locked[i] and i < first]
+        self.setup_ids = {c.get("id") for c in self.setup}
+        self.demo_ids = {c.get("id") for i, c in enumerate(cells) if locked[i] and i > first}
+        solutions = [c for c in cells if c.cell_type == "code" and c.metadata.get("course", {}).get("solution")]
+        self.student_names = list(dict.fromkeys(n for c in solutions for n in defined_names(c.source)))
+        self.references = sorted(
+            {str(r) for c in cells if check_of(c) for r in c.metadata["course"].get("reference", [])}
         )
-        try:
-            with open(os.devnull, "w") as devnull:  # the kernel's own log lines are not the grade
-                client.execute(stderr=devnull)
-        except DeadKernelError:
-            pass  # the cells that did not run are reported as such
-    return replies
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_ARROW = re.compile(r"^-*>\s*\d+\s+(.*\S)")
+def scrubbed_env(home: Path) -> dict[str, str]:
+    """The kernel's environment: the locale, ``PATH`` and thread settings of this one, nothing
+    else (no tokens or credentials), with ``home`` as ``HOME`` and its ``tmp`` as ``TMPDIR``."""
+    keep = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "SYSTEMROOT", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    (home / "tmp").mkdir(parents=True, exist_ok=True)
+    env.update(HOME=str(home), TMPDIR=str(home / "tmp"), PYTHONNOUSERSITE="1", MPLBACKEND="Agg")
+    return env
 
 
-def _message(reply: dict[str, Any]) -> str:
-    """The error's message; for a bare ``assert``, the line that failed instead."""
-    if str(reply.get("evalue", "")).strip():
-        return one_line(reply["evalue"])
-    if reply.get("ename") != "AssertionError":
-        return ""
-    lines = [_ANSI.sub("", ln) for tb in reply.get("traceback", []) for ln in str(tb).splitlines()]
-    failed = [m.group(1) for m in map(_ARROW.match, lines) if m]
-    return one_line(failed[-1]) if failed else ""
+def _run(nb: NotebookNode, roles: Roles, limits: Limits) -> tuple[list[CheckResult], list[str]]:
+    """Grade ``nb`` in a fresh kernel with its own working directory and scratch home."""
+    from course_lib.grading.kernel import Kernel
+    from course_lib.grading.session import Session
+
+    with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
+        work, home = Path(tmp) / "work", Path(tmp) / "home"
+        work.mkdir()
+        with Kernel(work, limits.cell_seconds, env=scrubbed_env(home)) as kernel:
+            return Session(nb, roles, kernel, limits).run()
 
 
-def _check_result(exercise: str, points: int, cell_id: str, reply: dict[str, Any] | None) -> CheckResult:
-    """The outcome of one check cell from its kernel reply (None: it never ran)."""
-    if reply is None:
-        return CheckResult(exercise, cell_id, points, "NotRun", "the kernel died before this check")
-    if reply.get("status") != "ok":
-        return CheckResult(exercise, cell_id, points, reply.get("ename", "Error"), _message(reply))
-    return CheckResult(exercise, cell_id, points)
-
-
-def _collect(nb: NotebookNode, replies: dict[int, dict[str, Any]]) -> tuple[list[CheckResult], list[str]]:
-    """A CheckResult per check cell of the run notebook ``nb``, and a note per other cell that raised."""
-    checks, notes = [], []
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        reply, check = replies.get(i), check_of(cell)
-        if check:
-            checks.append(_check_result(*check, cell.id, reply))
-        elif reply is not None and reply.get("status") != "ok":
-            msg = _message(reply)
-            notes.append(
-                f"cell {i} ('{cell.get('id')}') raised {reply.get('ename', 'Error')}" + (f": {msg}" if msg else "")
-            )
-    return checks, notes
-
-
-def grade(path: str | Path, solutions_dir: str | Path | None = None, timeout: int = DEFAULT_TIMEOUT) -> Report:
+def grade(
+    path: str | Path,
+    solutions_dir: str | Path | None = None,
+    timeout: int = DEFAULT_TIMEOUT,
+    limits: Limits | None = None,
+) -> Report:
     """Run the notebook at ``path`` with the canonical checks from its solution; return its Report.
 
     Reads the notebook, finds its solution in ``solutions_dir``, merges the two
     (:func:`~course_lib.grading.merge.merge`), flags code that can tamper with the checks,
-    runs the result in a fresh kernel (:func:`execute`) and collects one result per check.
+    runs the student's cells in a fresh kernel and each check in this process (see the
+    module's docstring), one result per check.
 
     Args:
         path: the student's ``.ipynb``.
         solutions_dir: the folder of solution notebooks (default: the repository's solutions/).
-        timeout: seconds one cell may run; a check past it fails with ``Timeout``.
+        timeout: seconds one cell (or one call of the student's function) may run; a check
+            past it fails with ``Timeout``. Replaces ``limits.cell_seconds``.
+        limits: the notebook's time, memory, CPU and file-size limits (default: :class:`Limits`).
 
     Returns:
         The Report: per-check results, warnings (changed read-only cells, tampering) and
@@ -148,7 +108,7 @@ def grade(path: str | Path, solutions_dir: str | Path | None = None, timeout: in
     Raises:
         GradeError: (a one-line message) the solutions folder is missing, or the file is not a
             readable notebook, not an exercise of this course, or its solution has no checks.
-        RuntimeError: the kernel cannot be started (see :func:`execute`).
+        RuntimeError: the kernel cannot be started (from jupyter_client or nbclient).
     """
     path = Path(path)
     solutions_dir = Path(solutions_dir) if solutions_dir is not None else DEFAULT_SOLUTIONS
@@ -162,5 +122,6 @@ def grade(path: str | Path, solutions_dir: str | Path | None = None, timeout: in
         raise GradeError(f"{sol_path}: has no check cells (metadata course.check)")
     nb, warnings = merge(student, solution)
     warnings += tamper_warnings(nb)
-    checks, notes = _collect(nb, execute(nb, timeout))
+    limits = dataclasses.replace(limits or Limits(), cell_seconds=timeout)
+    checks, notes = _run(nb, Roles(solution), limits)
     return Report(str(path), show_path(sol_path), checks, warnings, notes)

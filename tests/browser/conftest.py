@@ -174,3 +174,16 @@ def browser(chromium_path):
 def artifacts():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def page(browser, lab):
+    """A fresh browser page; the lab's kernels are shut down afterwards."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    pg.js_errors = []
+    pg.on("pageerror", lambda e: pg.js_errors.append(str(e)))
+    yield pg
+    context.close()
+    lab.shutdown_sessions()
