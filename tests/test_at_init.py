@@ -392,3 +392,14 @@ def test_bad_input_gets_an_error_naming_the_argument(index):
     call, err, match = _bad_calls()[index]
     with pytest.raises(err, match=match):
         call()
+
+
+def test_a_batch_or_input_shape_that_does_not_fit_the_model_names_the_argument():
+    from course_lib.training.models import mlp
+
+    net = mlp([8, 6, 3], seed=0)
+    x, y = torch.randn(4, 7), torch.tensor([0, 1, 2, 0])
+    with pytest.raises(ValueError, match=r"x: a batch of shape \(4, 7\) does not fit the model"):
+        snip_scores(net, x, y)
+    with pytest.raises(ValueError, match=r"input_shape: an input of shape \(7,\) does not fit the model"):
+        synflow_scores(net, (7,))

@@ -114,7 +114,10 @@ def _loss_grads(
     buffers = {n: b.clone() for n, b in model.named_buffers()}
     first = params[names[0]]
     with torch.enable_grad():
-        logits = functional_call(model, {**params, **buffers}, (xb.to(first.device, first.dtype),))
+        try:
+            logits = functional_call(model, {**params, **buffers}, (xb.to(first.device, first.dtype),))
+        except RuntimeError as e:  # torch's "mat1 and mat2 shapes cannot be multiplied" and the like
+            raise ValueError(f"x: a batch of shape {tuple(xb.shape)} does not fit the model ({e})") from e
         if logits.dim() != 2:
             raise ValueError(f"model(x) must be logits of shape (batch, classes), got {tuple(logits.shape)}")
         if bool((yb < 0).any()) or bool((yb >= logits.shape[1]).any()):
@@ -281,7 +284,11 @@ def _synflow_round(
     try:
         with torch.enable_grad():
             ones = torch.ones((1, *shape), dtype=torch.float64, device=leaves[0].device)
-            grads = torch.autograd.grad(net(ones).sum(), leaves, allow_unused=True)
+            try:
+                out = net(ones)
+            except RuntimeError as e:  # the input shape does not fit the first layer
+                raise ValueError(f"input_shape: an input of shape {tuple(shape)} does not fit the model ({e})") from e
+            grads = torch.autograd.grad(out.sum(), leaves, allow_unused=True)
     finally:
         for p in leaves:
             p.requires_grad_(False)
