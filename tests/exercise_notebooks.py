@@ -18,15 +18,15 @@ NAME = "01_fixture_exercise.ipynb"
 LOCKED = {"course": {"locked": True}, "editable": False, "deletable": False}
 
 
-def load_tool() -> ModuleType:
-    """tools/make_exercises.py as a module (tools/ is not a package)."""
-    if "make_exercises" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("make_exercises", TOOL)
+def load_tool(name: str = "make_exercises") -> ModuleType:
+    """tools/``name``.py as a module, loaded once (tools/ is not a package)."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, TOOL.parent / f"{name}.py")
         assert spec is not None and spec.loader is not None
         mod = importlib.util.module_from_spec(spec)
-        sys.modules["make_exercises"] = mod
+        sys.modules[name] = mod
         spec.loader.exec_module(mod)
-    return sys.modules["make_exercises"]
+    return sys.modules[name]
 
 
 def check_meta(name: str, points: int) -> dict:

@@ -7,7 +7,6 @@ folders, so nothing touches the user's ~/.jupyter): ``generate_assignment`` on a
 untouched release. They are skipped when nbgrader (test extra) is not installed.
 """
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -28,15 +27,10 @@ NO_NBGRADER = "nbgrader is not installed (it is in the test extra: pip install -
 
 
 def load_export():
-    """tools/export_nbgrader.py as a module (tools/ is not a package)."""
-    if "export_nbgrader" not in sys.modules:
-        load_tool()  # the same make_exercises module (and SolutionError) as the other tests
-        spec = importlib.util.spec_from_file_location("export_nbgrader", SCRIPT)
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["export_nbgrader"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["export_nbgrader"]
+    """tools/export_nbgrader.py as a module, with the same make_exercises module (and SolutionError)
+    as the other tests."""
+    load_tool()
+    return load_tool("export_nbgrader")
 
 
 def course_of(cell):

@@ -7,6 +7,7 @@ environment: each on the two-exercise fixture of conftest.py."""
 import os
 from pathlib import Path
 
+import pytest
 from exercise_notebooks import NAME, edit, results
 
 from course_lib import grading
@@ -35,24 +36,20 @@ def test_a_kernel_killed_by_the_students_function_names_the_check_and_stops(exer
     assert "the kernel died in the check of 'add'" in report.exercises()["double"]["message"]
 
 
-def test_a_file_past_the_size_limit_fails_that_cell_only(exercise_dirs):
+@pytest.mark.parametrize(
+    ("hog", "limits", "error"),
+    [
+        ("open('big.bin', 'wb').write(b'x' * 3 * 2**20)", Limits(file_mb=1), "File too large"),
+        ("hog = bytearray(3 * 2**30)", Limits(memory_mb=2048), "MemoryError"),
+    ],
+    ids=["a file past the size limit", "memory past the limit"],
+)
+def test_a_resource_limit_fails_that_cell_only(exercise_dirs, hog, limits, error):
     sol, ex = exercise_dirs
-    big = "def add(a, b):\n    return a + b\nopen('big.bin', 'wb').write(b'x' * 3 * 2**20)"
-    report = grading.grade(
-        edit(ex / NAME, solution_add=big, solution_double=CORRECT_DOUBLE), sol, limits=Limits(file_mb=1)
-    )
+    source = "def add(a, b):\n    return a + b\n" + hog
+    report = grading.grade(edit(ex / NAME, solution_add=source, solution_double=CORRECT_DOUBLE), sol, limits=limits)
     assert results(report) == {"add": (True, None, 2), "double": (True, None, 3)}
-    assert any("File too large" in n for n in report.notes), report.notes
-
-
-def test_memory_past_the_limit_fails_that_cell_only(exercise_dirs):
-    sol, ex = exercise_dirs
-    hog = "def add(a, b):\n    return a + b\nhog = bytearray(3 * 2**30)"
-    report = grading.grade(
-        edit(ex / NAME, solution_add=hog, solution_double=CORRECT_DOUBLE), sol, limits=Limits(memory_mb=2048)
-    )
-    assert results(report) == {"add": (True, None, 2), "double": (True, None, 3)}
-    assert any("MemoryError" in n for n in report.notes), report.notes
+    assert any(error in n for n in report.notes), report.notes
 
 
 def test_a_notebook_past_its_time_limit_fails_the_checks_not_reached(exercise_dirs):
