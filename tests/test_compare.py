@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from course_lib.__main__ import main
 from course_lib.experiments.compare import AT_INIT, METHODS, compare_study, imp_schedule, score_batch
-from course_lib.experiments.compare_result import CompareResult, MethodRun, versus
+from course_lib.experiments.compare_result import UNDECIDED, CompareResult, MethodRun, versus
 from course_lib.experiments.lottery import make_model
 from course_lib.experiments.sanity import CHECKS, check_variant, sanity_checks
 from course_lib.pruning.at_init import SCORE_PASSES, init_masks
@@ -55,7 +55,7 @@ def test_rows_hold_every_method_and_sparsity_with_the_documented_fields(study):
     assert [(r["method"], r["sparsity"]) for r in rows] == [(m, s) for m in METHODS for s in (0.5, 0.9)]
     for r in rows:
         assert ROW_KEYS <= set(r)
-        assert len(r["test_acc"]) == 2 and r["test_acc_mean"] == pytest.approx(sum(r["test_acc"]) / 2)
+        assert len(r["test_acc"]) == 2 and r["test_acc_mean"] == pytest.approx(sum(r["test_acc"]) / 2, abs=1e-4)
         assert 10 < r["test_acc_mean"] <= 100
         # global methods hit the target exactly; layer-wise ones within rounding per layer
         assert r["weights_remaining"] == pytest.approx(1 - r["sparsity"], abs=2e-3)
@@ -129,6 +129,74 @@ def test_versus_random_needs_the_gap_to_exceed_both_spreads():
     assert "snip" in res.table() and "no better than random" in res.table()
 
 
+def test_one_seed_gives_no_verdict_against_random():
+    res = CompareResult({}, [_run("random", 80), _run("snip", 95), _run("imp", 60)])
+    assert [(v["method"], v["seeds"], v["verdict"]) for v in res.versus_random()] == [
+        ("snip", 1, None),
+        ("imp", 1, None),
+    ]
+    assert [v["gap"] for v in res.versus_random()] == [15.0, -20.0]  # the gap is still reported
+    lines = res.table().splitlines()[1:]
+    assert [line.endswith(UNDECIDED) for line in lines] == [False, True, True]  # random has no verdict
+    assert "beats" not in res.table() and "worse" not in res.table()
+    assert json.loads(json.dumps(res.to_dict()))["versus_random"][0]["verdict"] is None
+
+
+def test_weights_remaining_are_counted_from_the_masks_and_averaged_over_seeds():
+    # target 0.5, but the masks keep 1 of 4 (seed 0) and 3 of 4 (seed 1), 2 of 4 in layer "a" overall
+    masks = [
+        {"a": torch.tensor([True, False]), "b": torch.tensor([False, False])},
+        {"a": torch.tensor([True, True]), "b": torch.tensor([True, False])},
+    ]
+    runs = [MethodRun("snip", 0.5, seed, 90.0, 1, m, {}) for seed, m in enumerate(masks)]
+    [row] = CompareResult({}, runs).rows()
+    assert row["weights_remaining"] == 0.5  # (1/4 + 3/4) / 2, not 1 - 0.5 by assumption
+    assert row["layer_density"] == {"a": 0.75, "b": 0.25}
+    runs = [MethodRun("snip", 0.9, 0, 90.0, 1, {"w": torch.arange(10) < 1}, {})]
+    assert CompareResult({}, runs).rows()[0]["weights_remaining"] == 0.1  # exactly, not 0.09999999999999998
+
+
+def test_accuracies_are_rounded_to_four_decimals_in_rows_and_json():
+    noisy = float(torch.tensor(89.7, dtype=torch.float32))  # 89.70000457763672
+    res = CompareResult({}, [_run("random", noisy, 0), _run("random", 90.0, 1)], [93.30000305175781])
+    [row] = res.rows()
+    assert row["test_acc"] == [89.7, 90.0] and row["test_acc_mean"] == 89.85 and row["test_acc_std"] == 0.15
+    js = res.to_dict()
+    assert js["dense_test_acc_mean"] == 93.3 and js["dense_test_acc_std"] == 0.0
+    assert "89.70000457763672" not in json.dumps(js)
+
+
+def _bird(seed, epoch, settled):
+    return MethodRun("earlybird", 0.5, seed, 80.0, 100, {"w": torch.tensor([True, False])}, {}, epoch, settled)
+
+
+def test_early_bird_rows_say_when_each_seed_drew_its_ticket_and_whether_the_masks_settled():
+    res = CompareResult({}, [_bird(0, 4, False), _bird(1, 4, False), _run("random", 60, 0), _run("random", 62, 1)])
+    row = res.rows()[0]
+    assert (row["drawn_epoch"], row["settled"]) == ([4, 4], [False, False])
+    assert "drawn_epoch" not in res.rows()[1]  # other methods do not draw
+    [note] = res.earlybird_notes()
+    assert "[4, 4]" in note and "the masks had not settled" in note and "one-shot magnitude pruning" in note
+    assert note in res.table() and res.earlybird_status() == "not settled"
+    res = CompareResult({}, [_bird(0, 2, True), _bird(1, 4, False)])
+    [note] = res.earlybird_notes()
+    assert "[2, 4]" in note and "settled in 1 of 2 seeds" in note and "one-shot" not in note
+    assert res.earlybird_status(0.5) == "settled in 1 of 2 runs"
+    res = CompareResult({}, [_bird(0, 2, True), _bird(1, 3, True)])
+    assert "settled in every seed" in res.earlybird_notes()[0] and res.earlybird_status() == ""
+
+
+def test_the_study_records_each_early_bird_draw(study, digits):
+    t = -(-len(digits.train) // 60)
+    for s in (0.5, 0.9):
+        runs = study.runs_of("earlybird", s)
+        assert all(r.drawn_epoch == 1 for r in runs)  # one epoch of dense training: drawn at its end
+        assert all(r.cost_iterations == r.drawn_epoch * t + t for r in runs)
+        assert all(r.settled is False for r in runs)  # the masks after 1 epoch are far from those at init
+    row = next(r for r in study.rows() if r["method"] == "earlybird")
+    assert row["drawn_epoch"] == [1, 1] and row["settled"] == [r.settled for r in study.runs_of("earlybird", 0.5)]
+
+
 # --------------------------------------------------------------------------- sanity checks
 def test_sanity_variants_keep_the_counts_they_promise(study, digits):
     run = study.runs_of("snip", 0.9)[0]
@@ -184,6 +252,11 @@ def test_cli_writes_rows_and_is_byte_identical_on_a_rerun(tmp_path):
         (["--model", "resnet"], "--model must be"),
         (["--dataset", "cifar10"], "invalid choice"),
         (["--plot", "out.txt"], "--plot must end"),
+        (["--methods", "snip,"], "--methods: must be distinct names among imp,"),
+        (["--methods", "snip,,random"], "(an empty entry)"),
+        (["--methods", ""], "--methods: must be distinct names"),
+        (["--sparsities", "0.9,"], "--sparsities: must be distinct numbers in (0, 1), comma-separated, got '0.9,'"),
+        (["--sparsities", ",0.9"], "(an empty entry)"),
     ],
 )
 def test_cli_bad_arguments_exit_2_with_a_message(extra, message, capsys, tmp_path, monkeypatch):
@@ -191,10 +264,52 @@ def test_cli_bad_arguments_exit_2_with_a_message(extra, message, capsys, tmp_pat
     with pytest.raises(SystemExit) as exit_:
         main([*CLI, *extra])
     assert exit_.value.code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err
+    assert "usage: python -m course_lib compare" in err and "python -m course_lib compare: error:" in err
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--json", "no/such/folder/a.json"], "--json 'no/such/folder/a.json': folder 'no/such/folder' does not exist"),
+        (["--json", "."], "--json '.' is a directory"),
+        (["--plot", "out.xyz"], "--plot must end in one of"),
+        (["--model", "0,0"], "--model must be 'lenet'"),
+    ],
+)
+def test_cli_errors_found_after_parsing_name_the_compare_command(extra, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main([*CLI, *extra])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"python -m course_lib compare: error: {message}" in err
+    assert err.startswith("usage: python -m course_lib compare ") and "COMMAND" not in err
+
+
+def test_cli_with_one_seed_decides_nothing_against_random(tmp_path, capsys):
+    path = tmp_path / "one.json"
+    argv = [*CLI[:-3], "--seeds", "1", "--methods", "snip,random", "--sparsities", "0.6", "--json", str(path)]
+    assert main(argv) == 0
+    [v] = json.loads(path.read_text())["versus_random"]
+    assert (v["method"], v["seeds"], v["verdict"]) == ("snip", 1, None)
+    out = capsys.readouterr().out
+    assert UNDECIDED in out and "beats random" not in out
 
 
 def test_study_does_not_touch_the_dataset(digits):
     before = copy.deepcopy(digits.train.x)
     compare_study(digits, **dict(SMALL, methods=["grasp"], sparsities=[0.5]))
     assert torch.equal(before, digits.train.x)
+
+
+def test_a_sanity_check_with_one_seed_decides_nothing():
+    from course_lib.experiments.compare_result import UNDECIDED
+    from course_lib.experiments.sanity import SanityResult
+
+    one = SanityResult(0.98, {("snip", "original"): [86.0], ("snip", "shuffled"): [80.0]})
+    two = SanityResult(0.98, {("snip", "original"): [86.0, 86.2], ("snip", "shuffled"): [80.0, 80.4]})
+    assert [r["effect"] for r in one.rows()] == ["", UNDECIDED]
+    assert [r["effect"] for r in two.rows()] == ["", "hurts"]

@@ -21,6 +21,7 @@ from course_lib.viz.compare import (
     CHECK_COLORS,
     METHOD_COLORS,
     METHOD_LABELS,
+    METHOD_MARKERS,
     STABLE_BARRIER,
     SparsityView,
     compare_figure,
@@ -32,6 +33,7 @@ from course_lib.viz.compare import (
     plot_sanity,
     sparsity_view,
 )
+from course_lib.viz.pareto import DODGE, DODGED, log_ticks
 from course_lib.viz.widgets import SliderFigure
 
 LAYERS = ("fc1.weight", "fc2.weight")  # 20 and 8 weights: 28 in all
@@ -168,6 +170,16 @@ def test_every_method_has_a_label_and_its_own_colour():
 
 
 # --------------------------------------------------------------------------- Pareto plot
+def _marker_centres(fig: Figure, ax: Axes, methods) -> dict[str, tuple[float, float]]:
+    """Where each method's marker is drawn, in pixels (after the layout)."""
+    fig.draw_without_rendering()
+    out = {}
+    for m in methods:
+        line = _errorbar(ax, m).lines[0]
+        out[m] = tuple(line.get_transform().transform(line.get_xydata())[0])
+    return out
+
+
 def test_pareto_plot_puts_each_method_at_its_cost_and_marks_the_front():
     fig = plot_pareto(_result(), 0.75)
     ax = fig.axes[0]
@@ -178,38 +190,45 @@ def test_pareto_plot_puts_each_method_at_its_cost_and_marks_the_front():
         assert bars.lines[0].get_ydata().tolist() == [acc]
         assert _bar_extents(bars) == [spread]
         assert bars.lines[0].get_color() == METHOD_COLORS[method]
+        assert bars.lines[0].get_marker() == METHOD_MARKERS[method]
     front = next(line for line in ax.lines if line.get_gid() == "pareto front")
     # random and SNIP tie (both on the front), then IMP; SynFlow and early-bird are dominated
     assert front.get_xdata().tolist() == [101, 101, 1000]
     assert front.get_ydata().tolist() == [60.0, 60.0, 80.0]
     assert front.get_drawstyle() == "steps-post"
-    notes = {t.get_text(): (tuple(t.xy), t.get_horizontalalignment()) for t in ax.texts}
-    assert notes == {  # the tie shares a label; the dearer points are labelled on their left
-        "IMP ticket": ((1000, 80.0), "right"),
-        "early-bird ticket": ((1000, 70.0), "right"),
-        "SNIP, random pruning": ((101, 60.0), "left"),
-        "SynFlow": ((200, 55.0), "left"),
-    }
+    # named in the legend, one marker each (no text on the axes that could overlap)
+    assert [t.get_text() for t in ax.texts] == ["", ""]  # the two leader lines of the tie
+    legend = ax.get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == [METHOD_LABELS[m] for m in PLAN] + ["Pareto front (not dominated)", DODGED]
+    assert [h.get_marker() for h in legend.legend_handles[: len(PLAN)]] == [METHOD_MARKERS[m] for m in PLAN]
     assert ax.get_xscale() == "log" and "training iterations" in ax.get_xlabel()
     assert "25% of weights remaining" in ax.get_title()
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Pareto front (not dominated)"]
     _assert_legends_cover_no_data(fig)
 
 
-def test_pareto_plot_labels_points_that_would_overlap_once():
-    # scoring at init costs a few iterations more than random pruning: the same spot on a log axis
-    plan = {
-        "snip": {0.5: (10, 4, 61.0, 1.0, 1001)},
-        "grasp": {0.5: (10, 4, 60.9, 1.0, 1002)},
-        "random": {0.5: (10, 4, 40.0, 1.0, 1000)},
-        "imp": {0.5: (10, 4, 80.0, 1.0, 5000)},
-    }
-    ax = plot_pareto(_result(plan), 0.5).axes[0]
-    assert sorted(t.get_text() for t in ax.texts) == ["IMP ticket", "SNIP, GraSP", "random pruning"]
-    _assert_legends_cover_no_data(ax.figure)
+def test_every_method_has_its_own_marker():
+    assert set(METHOD_MARKERS) == set(METHODS) and len(set(METHOD_MARKERS.values())) == len(METHODS)
 
 
-def test_pareto_plot_labels_do_not_overlap_when_every_method_is_at_chance():
+def test_pareto_plot_sets_a_tie_side_by_side_and_keeps_its_data_exact():
+    fig = plot_pareto(_result(), 0.75)
+    ax = fig.axes[0]
+    at = _marker_centres(fig, ax, PLAN)
+    exact = {m: tuple(ax.transData.transform((PLAN[m][0.75][4], PLAN[m][0.75][2]))) for m in PLAN}
+    # SNIP and random tie at (101, 60): drawn apart, on either side of the exact spot
+    (sx, sy), (rx, ry) = at["snip"], at["random"]
+    assert sy == pytest.approx(ry) and abs(sx - rx) >= DODGE * fig.dpi / 72 - 1e-6
+    assert min(sx, rx) < exact["snip"][0] < max(sx, rx)
+    assert _errorbar(ax, "snip").lines[0].get_xdata().tolist() == [101]  # data unchanged
+    # the points alone stay where they are
+    for m in ("imp", "earlybird", "synflow"):
+        assert at[m] == pytest.approx(exact[m])
+    dots = [line for line in ax.lines if line.get_marker() == "." and line.get_xdata().tolist() == [101]]
+    assert len(dots) == 2  # a dot at the exact point of each moved marker
+
+
+def test_pareto_plot_names_every_method_once_and_no_markers_overlap_when_every_method_is_at_chance():
     # what 2% of the weights gave on the digits in one epoch: everything near 10%, costs 36 to 288
     at_chance = {
         "imp": (10.03, 0.0, 288),
@@ -224,14 +243,72 @@ def test_pareto_plot_labels_do_not_overlap_when_every_method_is_at_chance():
     }
     plan = {m: {0.98: (1, 0, acc, spread, cost)} for m, (acc, spread, cost) in at_chance.items()}
     for fig in (plot_pareto(_result(plan), 0.98), compare_figure(_result(plan))):
-        fig.draw_without_rendering()
         ax = fig.axes[-1]
-        names = ", ".join(t.get_text() for t in ax.texts).split(", ")
-        assert sorted(names) == sorted(METHOD_LABELS[m] for m in at_chance)  # each method named once
-        boxes = [t.get_window_extent() for t in ax.texts]
-        clashes = [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])]
-        assert not clashes, [(ax.texts[i].get_text(), ax.texts[j].get_text()) for i, j in clashes]
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels[: len(at_chance)] == [METHOD_LABELS[m] for m in at_chance]  # each method named once
+        assert not [t.get_text() for t in ax.texts if t.get_text()]
+        at = _marker_centres(fig, ax, at_chance)
+        size = 7 * fig.dpi / 72  # the markers' size in pixels
+        clashes = [
+            (a, b)
+            for i, a in enumerate(at_chance)
+            for b in list(at_chance)[:i]
+            if abs(at[a][0] - at[b][0]) < size and abs(at[a][1] - at[b][1]) < size
+        ]
+        assert not clashes
+        x0, x1 = sorted(ax.get_window_extent().intervalx)
+        assert all(x0 + size / 2 < x < x1 - size / 2 for x, _ in at.values())  # whole markers inside the axes
         _assert_legends_cover_no_data(fig)
+
+
+def test_pareto_cost_axis_has_plain_ticks_that_do_not_crowd():
+    # the default comparison's costs at 2%: 236 to 1,888 iterations
+    plan = {
+        "imp": {0.98: (1, 0, 92.8, 0.2, 1888)},
+        "earlybird": {0.98: (1, 0, 91.3, 0.4, 472)},
+        "synflow": {0.98: (1, 0, 87.6, 0.4, 336)},
+        "snip": {0.98: (1, 0, 86.6, 0.2, 237)},
+        "random": {0.98: (1, 0, 33.4, 7.7, 236)},
+    }
+    for fig in (plot_pareto(_result(plan), 0.98), compare_figure(_result(plan))):
+        ax = fig.axes[-1]
+        fig.draw_without_rendering()
+        labels = [t for t in ax.get_xticklabels() if t.get_text()]
+        texts = [t.get_text() for t in labels]
+        assert texts and all(t.replace(",", "").isdigit() for t in texts)  # 300, 1,000: no 3x10^2
+        assert [float(t.replace(",", "")) for t in texts] == pytest.approx(list(ax.get_xticks()))
+        assert not [t for t in ax.get_xticklabels(minor=True) if t.get_text()]
+        boxes = [t.get_window_extent() for t in labels]
+        assert all(a.x1 + 5 < b.x0 for a, b in zip(boxes, boxes[1:], strict=False))  # apart, left to right
+
+
+def test_log_ticks_pick_fewer_ticks_over_more_decades():
+    for lo, hi, expected in [(200, 2000, [200, 300, 500, 1000, 2000]), (30, 30000, [100, 1000, 10000])]:
+        fig, ax = plt.subplots()
+        ax.set_xscale("log")
+        ax.set_xlim(lo, hi)
+        log_ticks(ax)
+        assert list(ax.get_xticks()) == expected and ax.get_xlim() == (lo, hi)
+        plt.close(fig)
+
+
+def test_early_bird_label_says_when_its_masks_did_not_settle():
+    def runs(settled):
+        m = _masks(5, 2)
+        return [
+            MethodRun("earlybird", 0.75, seed, 70.0, 1000, m, {}, 4 if not ok else 2, ok)
+            for seed, ok in enumerate(settled)
+        ] + [MethodRun("random", 0.75, seed, 60.0, 101, m, {}) for seed in range(len(settled))]
+
+    for settled, label in [
+        ([False, False], "early-bird ticket (not settled)"),
+        ([True, False], "early-bird ticket (settled in 1 of 2 runs)"),
+        ([True, True], "early-bird ticket"),
+    ]:
+        res = CompareResult({}, runs(settled))
+        for fig in (plot_pareto(res, 0.75), plot_accuracy_vs_sparsity(res)):
+            assert label in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+            plt.close(fig)
 
 
 def test_pareto_plot_at_the_other_sparsity():

@@ -13,6 +13,9 @@ obtains a sparse network by each method, then trains it for the same number of e
   baselines of Frankle et al. 2021), :mod:`course_lib.pruning.at_init`;
 * ``"earlybird"``: the magnitude mask drawn early in dense training once it stops changing
   (You et al. 2020), :mod:`course_lib.experiments.early_bird`, trained from initialization;
+  each run records the epoch it was drawn at and whether the masks settled at all (if not,
+  the ticket is drawn at the dense run's last epoch: one-shot magnitude pruning after the
+  full dense run, which the table, the JSON and the plots say);
 * ``"rigl"``, ``"set"``: sparse training from scratch with drop-and-grow (Evci et al. 2020;
   Mocanu et al. 2018), :mod:`course_lib.training.sparse_training`.
 
@@ -28,7 +31,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -228,7 +231,9 @@ def _masks_to_train(setup: CompareSetup, seed: int) -> list[MethodRun]:
                 progress=setup.progress,
                 threads=setup.threads,
             )
-            out.append(MethodRun("earlybird", s, seed, float("nan"), bird.draw_iteration, bird.masks, init))
+            cost = bird.draw_iteration
+            run = MethodRun("earlybird", s, seed, float("nan"), cost, bird.masks, init, bird.draw_epoch, bird.found)
+            out.append(run)
     return out
 
 
@@ -244,7 +249,7 @@ def _train_pending(setup: CompareSetup, pending: list[MethodRun]) -> list[Method
     results = _train(setup, nets, [r.masks for r in pending], seeds=[r.seed for r in pending])
     t = setup.iterations
     return [
-        MethodRun(r.method, r.sparsity, r.seed, res.final_test_acc, r.cost_iterations + t, r.masks, r.init)
+        replace(r, test_acc=res.final_test_acc, cost_iterations=r.cost_iterations + t)
         for r, res in zip(pending, results, strict=True)
     ]
 

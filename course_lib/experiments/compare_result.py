@@ -1,15 +1,17 @@
 """What :func:`course_lib.experiments.compare.compare_study` returns: runs, rows, verdicts, JSON.
 
 Accuracies are test accuracies in percent after the last epoch; every summary is the mean
-and population standard deviation over seeds (:func:`course_lib._checks.mean_std`).
+and population standard deviation over seeds (:func:`course_lib._checks.mean_std`), rounded
+to :data:`ACC_DECIMALS` decimals (fractions of weights to 6 significant digits), so the JSON
+reads without float32 noise and stays byte-identical on a rerun.
 
 >>> m = {"w": torch.tensor([True, False, False, False])}
 >>> res = CompareResult({}, [MethodRun("random", 0.75, 0, 50.0, 10, m, {}),
 ...                          MethodRun("snip", 0.75, 0, 60.0, 11, m, {})], [90.0])
 >>> [(r["method"], r["weights_remaining"], r["test_acc_mean"]) for r in res.rows()]
 [('random', 0.25, 50.0), ('snip', 0.25, 60.0)]
->>> res.versus_random()[0]["verdict"]
-'beats random'
+>>> res.versus_random()[0]["verdict"] is None  # one seed: no spread to compare against
+True
 """
 
 from __future__ import annotations
@@ -20,11 +22,24 @@ from typing import Any
 import torch
 
 from course_lib._checks import mean_std
-from course_lib.pruning.masks import masks_sparsity
 
-__all__ = ["MethodRun", "CompareResult", "versus", "VERDICTS"]
+__all__ = ["MethodRun", "CompareResult", "versus", "VERDICTS", "UNDECIDED", "ACC_DECIMALS"]
 
 TensorDict = dict[str, torch.Tensor]
+#: Decimals of the accuracies (percent) in rows and JSON.
+ACC_DECIMALS = 4
+
+
+def _acc(value: float) -> float:
+    return round(float(value), ACC_DECIMALS)
+
+
+def _fraction(value: float) -> float:
+    return float(f"{value:.6g}")
+
+
+def _percent(fraction: float) -> str:
+    return f"{100 * fraction:.3g}%"
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,10 @@ class MethodRun:
             scoring pass counts as one).
         masks: {parameter name: bool keep-mask} (the final one for RigL/SET).
         init: the network's weights at initialization (a ``state_dict``; CPU tensors).
+        drawn_epoch: early-bird only: the epoch of dense training the ticket was drawn at.
+        settled: early-bird only: whether the masks settled (You et al. 2020's rule fired)
+            before the dense run's last epoch; ``False`` means the ticket was drawn at the
+            last epoch, i.e. one-shot magnitude pruning after the full dense run.
     """
 
     method: str
@@ -49,11 +68,14 @@ class MethodRun:
     cost_iterations: int
     masks: TensorDict = field(repr=False)
     init: TensorDict = field(repr=False)
+    drawn_epoch: int | None = None
+    settled: bool | None = None
 
     @property
     def weights_remaining(self) -> float:
-        """Fraction of the prunable weights the masks keep."""
-        return 1.0 - masks_sparsity(self.masks)
+        """Fraction of the prunable weights the masks keep: kept entries / all entries."""
+        kept = sum(int(m.sum()) for m in self.masks.values())
+        return kept / sum(m.numel() for m in self.masks.values())
 
     def layer_density(self) -> dict[str, float]:
         """{parameter name: fraction of the layer's weights kept}."""
@@ -64,8 +86,9 @@ def versus(row: dict[str, Any], baseline: dict[str, Any]) -> int:
     """Whether ``row``'s accuracy differs from ``baseline``'s beyond the spread between seeds.
 
     Returns ``1`` when the mean accuracy is higher by more than the sum of the two standard
-    deviations, ``-1`` when lower by more than that, else ``0`` (with one seed the spread
-    is 0, so any difference counts). Both dicts hold ``test_acc_mean`` and ``test_acc_std``.
+    deviations, ``-1`` when lower by more than that, else ``0``. Both dicts hold
+    ``test_acc_mean`` and ``test_acc_std``. With one seed the spread is 0, so any difference
+    counts: :meth:`CompareResult.versus_random` gives no verdict then.
 
     >>> versus({"test_acc_mean": 90, "test_acc_std": 1}, {"test_acc_mean": 87, "test_acc_std": 1})
     1
@@ -79,6 +102,8 @@ def versus(row: dict[str, Any], baseline: dict[str, Any]) -> int:
 
 #: :func:`versus` against random pruning, in words.
 VERDICTS = {1: "beats random", 0: "no better than random", -1: "worse than random"}
+#: In words, the verdict of fewer than 2 seeds (``None`` in the JSON): there is no seed spread.
+UNDECIDED = "not decided (one seed)"
 
 
 @dataclass
@@ -117,9 +142,11 @@ class CompareResult:
         return out
 
     def rows(self) -> list[dict[str, Any]]:
-        """One dict per method and sparsity: ``method``, ``sparsity``, ``weights_remaining``,
-        ``test_acc_mean``, ``test_acc_std`` (percent), ``test_acc`` (per seed),
-        ``cost_iterations`` (mean over seeds, rounded), ``layer_density`` (seed mean)."""
+        """One dict per method and sparsity: ``method``, ``sparsity``, ``weights_remaining``
+        (counted from the masks, mean over seeds), ``test_acc_mean``, ``test_acc_std``
+        (percent), ``test_acc`` (per seed), ``cost_iterations`` (mean over seeds, rounded),
+        ``layer_density`` (seed mean); early-bird rows add ``drawn_epoch`` and ``settled``
+        (per seed, see :class:`MethodRun`)."""
         out = []
         for method in self.methods:
             for s in self.sparsities:
@@ -128,50 +155,96 @@ class CompareResult:
                     continue
                 mean, std = mean_std(r.test_acc for r in runs)
                 names = list(runs[0].masks)
-                out.append(
-                    {
-                        "method": method,
-                        "sparsity": s,
-                        "weights_remaining": mean_std(r.weights_remaining for r in runs)[0],
-                        "test_acc_mean": mean,
-                        "test_acc_std": std,
-                        "test_acc": [r.test_acc for r in runs],
-                        "cost_iterations": round(mean_std(r.cost_iterations for r in runs)[0]),
-                        "layer_density": {n: mean_std(r.layer_density()[n] for r in runs)[0] for n in names},
-                    }
-                )
+                row = {
+                    "method": method,
+                    "sparsity": s,
+                    "weights_remaining": _fraction(mean_std(r.weights_remaining for r in runs)[0]),
+                    "test_acc_mean": _acc(mean),
+                    "test_acc_std": _acc(std),
+                    "test_acc": [_acc(r.test_acc) for r in runs],
+                    "cost_iterations": round(mean_std(r.cost_iterations for r in runs)[0]),
+                    "layer_density": {n: _fraction(mean_std(r.layer_density()[n] for r in runs)[0]) for n in names},
+                }
+                if any(r.settled is not None for r in runs):
+                    row["drawn_epoch"] = [r.drawn_epoch for r in runs]
+                    row["settled"] = [r.settled for r in runs]
+                out.append(row)
         return out
 
     def versus_random(self) -> list[dict[str, Any]]:
-        """For every method other than ``"random"`` and every sparsity: its :func:`versus`
-        verdict against random pruning at that sparsity (empty without ``"random"``)."""
+        """For every method other than ``"random"`` and every sparsity: ``gap`` (mean accuracy
+        minus random pruning's, points), ``seeds`` and ``verdict``, the :func:`versus` verdict
+        against random pruning at that sparsity in words (:data:`VERDICTS`), or ``None`` with
+        fewer than 2 seeds (no seed spread). Empty without ``"random"``."""
         rows = self.rows()
         randoms = {r["sparsity"]: r for r in rows if r["method"] == "random"}
-        return [
-            {
-                "method": r["method"],
-                "sparsity": r["sparsity"],
-                "gap": r["test_acc_mean"] - randoms[r["sparsity"]]["test_acc_mean"],
-                "verdict": VERDICTS[versus(r, randoms[r["sparsity"]])],
-            }
-            for r in rows
-            if r["method"] != "random" and r["sparsity"] in randoms
+        out = []
+        for r in rows:
+            base = randoms.get(r["sparsity"])
+            if r["method"] == "random" or base is None:
+                continue
+            seeds = min(len(r["test_acc"]), len(base["test_acc"]))
+            out.append(
+                {
+                    "method": r["method"],
+                    "sparsity": r["sparsity"],
+                    "gap": _acc(r["test_acc_mean"] - base["test_acc_mean"]),
+                    "seeds": seeds,
+                    "verdict": VERDICTS[versus(r, base)] if seeds >= 2 else None,
+                }
+            )
+        return out
+
+    def earlybird_status(self, sparsity: float | None = None) -> str:
+        """Whether the early-bird masks settled, for a label: ``""`` (settled in every run, or
+        no early-bird runs that record it), ``"not settled"`` (in no run) or ``"settled in k
+        of n runs"``; over the runs at ``sparsity``, or at every sparsity when ``None``."""
+        known = [
+            r.settled
+            for r in self.runs
+            if r.method == "earlybird" and r.settled is not None and (sparsity is None or r.sparsity == sparsity)
         ]
+        if not known or all(known):
+            return ""
+        return "not settled" if not any(known) else f"settled in {sum(known)} of {len(known)} runs"
+
+    def earlybird_notes(self) -> list[str]:
+        """One sentence per sparsity on when the early-bird tickets were drawn, from the runs:
+        the epoch of each seed, and plainly when no seed's masks settled."""
+        out = []
+        for s in self.sparsities:
+            runs = [r for r in self.runs if r.method == "earlybird" and r.sparsity == s and r.settled is not None]
+            if not runs:
+                continue
+            epochs = [r.drawn_epoch for r in runs]
+            head = f"early-bird at {_percent(1 - s)} of the weights: drawn after epochs {epochs} of dense training"
+            settled = sum(bool(r.settled) for r in runs)
+            if settled == 0:
+                out.append(
+                    f"{head}, the last epoch in every seed: the masks had not settled; this is one-shot "
+                    "magnitude pruning after the full dense run"
+                )
+            elif settled < len(runs):
+                out.append(f"{head}; the masks settled in {settled} of {len(runs)} seeds (the others: the last epoch)")
+            else:
+                out.append(f"{head}; the masks settled in every seed")
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able: ``config``, ``dense_test_acc_mean``/``_std``, ``rows``, ``versus_random``."""
-        dense = mean_std(self.dense_acc) if self.dense_acc else (None, None)
+        dense = mean_std(self.dense_acc) if self.dense_acc else None
         return {
             "config": self.config,
-            "dense_test_acc_mean": dense[0],
-            "dense_test_acc_std": dense[1],
+            "dense_test_acc_mean": None if dense is None else _acc(dense[0]),
+            "dense_test_acc_std": None if dense is None else _acc(dense[1]),
             "rows": self.rows(),
             "versus_random": self.versus_random(),
         }
 
     def table(self) -> str:
-        """A plain-text table: method, weights remaining, accuracy mean ± std, cost, verdict."""
-        verdicts = {(v["method"], v["sparsity"]): v["verdict"] for v in self.versus_random()}
+        """A plain-text table: method, weights remaining, accuracy mean ± std, cost, verdict
+        (:data:`UNDECIDED` with one seed); then :meth:`earlybird_notes`."""
+        verdicts = {(v["method"], v["sparsity"]): v["verdict"] or UNDECIDED for v in self.versus_random()}
         lines = [f"{'method':<10} {'weights':>8} {'test acc %':>14} {'iterations':>10}  vs random"]
         for r in self.rows():
             acc = f"{r['test_acc_mean']:.2f} ± {r['test_acc_std']:.2f}"
@@ -179,4 +252,4 @@ class CompareResult:
             lines.append(
                 f"{r['method']:<10} {r['weights_remaining']:>8.2%} {acc:>14} {r['cost_iterations']:>10}  {verdict}"
             )
-        return "\n".join(lines)
+        return "\n".join(lines + self.earlybird_notes())

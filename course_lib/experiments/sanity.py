@@ -27,7 +27,7 @@ import torch
 
 from course_lib._checks import check_bool, mean_std
 from course_lib.experiments.compare import AT_INIT, score_batch
-from course_lib.experiments.compare_result import CompareResult, MethodRun, versus
+from course_lib.experiments.compare_result import UNDECIDED, CompareResult, MethodRun, versus
 from course_lib.experiments.lottery import make_model
 from course_lib.experiments.tickets import derived_seed, random_masks, rewind
 from course_lib.pruning.at_init import PAPER_SCOPE, init_scores
@@ -58,7 +58,8 @@ class SanityResult:
     def rows(self) -> list[dict[str, Any]]:
         """One dict per method and check: ``method``, ``check``, ``test_acc_mean``,
         ``test_acc_std``, ``change`` (mean minus the original's mean) and ``effect``
-        (:func:`~course_lib.experiments.compare_result.versus` against the original, in words)."""
+        (:func:`~course_lib.experiments.compare_result.versus` against the original, in words;
+        :data:`~course_lib.experiments.compare_result.UNDECIDED` with one seed)."""
         out: list[dict[str, Any]] = []
         for (method, check), accs in self.accs.items():
             mean, std = mean_std(accs)
@@ -66,7 +67,12 @@ class SanityResult:
         base = {r["method"]: r for r in out if r["check"] == "original"}
         for r in out:
             r["change"] = r["test_acc_mean"] - base[r["method"]]["test_acc_mean"]
-            r["effect"] = "" if r["check"] == "original" else EFFECT[versus(r, base[r["method"]])]
+            if r["check"] == "original":
+                r["effect"] = ""
+            elif len(self.accs[(r["method"], r["check"])]) < 2:
+                r["effect"] = UNDECIDED  # one seed: no spread to compare with
+            else:
+                r["effect"] = EFFECT[versus(r, base[r["method"]])]
         return out
 
     def table(self) -> str:

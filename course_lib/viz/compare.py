@@ -31,19 +31,22 @@ from typing import Any, Protocol
 import ipywidgets as widgets
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
 
 from course_lib._checks import check_sparsity
 from course_lib.experiments.compare_result import CompareResult
 from course_lib.experiments.sanity import CHECKS, SanityResult
 from course_lib.viz.figure import new_figure
-from course_lib.viz.lottery import VARIANT_COLORS, _errorbar_line, _percent_axis
+from course_lib.viz.lottery import VARIANT_COLORS, _percent_axis
+from course_lib.viz.pareto import DODGED, dodge, log_ticks, pareto_front
 from course_lib.viz.widgets import SliderFigure
 
 __all__ = [
     "METHOD_LABELS",
     "METHOD_COLORS",
+    "METHOD_MARKERS",
     "CHECK_COLORS",
     "STABLE_BARRIER",
     "InstabilityRowLike",
@@ -81,6 +84,18 @@ METHOD_COLORS = {
     "random": "tab:gray",
     "rigl": "tab:brown",
     "set": "tab:pink",
+}
+#: Markers of the methods, all different: points at the same cost stay apart in the Pareto plot.
+METHOD_MARKERS = {
+    "imp": "o",
+    "earlybird": "D",
+    "snip": "s",
+    "grasp": "^",
+    "synflow": "v",
+    "magnitude": "P",
+    "random": "X",
+    "rigl": "<",
+    "set": ">",
 }
 #: Colours of the sanity checks, those of notebook 05's variants where they match.
 CHECK_COLORS = {
@@ -158,96 +173,57 @@ def _remaining(sparsity: float) -> str:
     return f"{100 * (1 - sparsity):.3g}% of weights remaining"
 
 
-def _legend_outside(ax: Axes, title: str | None = None) -> None:
-    """The legend right of the axes, where it covers no data."""
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize="small", title=title)
+def _legend_outside(ax: Axes, title: str | None = None, handles: list[Any] | None = None) -> None:
+    """The legend right of the axes, where it covers no data (of ``handles`` if given)."""
+    where: dict[str, Any] = dict(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    if handles is None:
+        ax.legend(fontsize="small", title=title, **where)
+    else:
+        ax.legend(handles=handles, fontsize="small", title=title, **where)
 
 
-def pareto_front(costs: Sequence[float], accs: Sequence[float]) -> list[int]:
-    """The points no other point dominates, by increasing cost.
-
-    A point is dominated when another costs at most as much and is at least as accurate,
-    and is strictly better in one of the two. Equal points do not dominate each other.
-
-    Args:
-        costs: cost of each point (e.g. training iterations), lower is better.
-        accs: accuracy of each point (e.g. percent), higher is better; as long as ``costs``.
-
-    Returns:
-        Indices into ``costs`` of the non-dominated points, sorted by cost (then accuracy).
-
-    Raises:
-        ValueError: ``costs`` and ``accs`` differ in length.
-
-    >>> pareto_front([10, 20, 30, 20], [50.0, 70.0, 60.0, 70.0])
-    [0, 1, 3]
-    """
-    if len(costs) != len(accs):
-        raise ValueError(f"costs and accs must have the same length, got {len(costs)} and {len(accs)}")
-
-    def dominates(j: int, i: int) -> bool:
-        no_worse = costs[j] <= costs[i] and accs[j] >= accs[i]
-        return no_worse and (costs[j] < costs[i] or accs[j] > accs[i])
-
-    n = range(len(costs))
-    front = [i for i in n if not any(dominates(j, i) for j in n)]
-    return sorted(front, key=lambda i: (costs[i], accs[i]))
+def _marker_handle(method: str, label: str) -> Line2D:
+    """A legend entry: the method's marker in its colour, as drawn by :func:`_errorbars`."""
+    return Line2D([], [], ls="none", label=label, **_marker_style(method))
 
 
-def _label_groups(costs: Sequence[float], accs: Sequence[float], close: float) -> list[list[int]]:
-    """Points whose names would print on top of each other (costs within 10%, accuracies within
-    ``close``), most accurate first within a group and groups by decreasing accuracy."""
-    groups: list[list[int]] = []
-    for i in sorted(range(len(costs)), key=lambda i: (-accs[i], costs[i])):
-        for g in groups:
-            if max(costs[i], costs[g[0]]) <= 1.1 * min(costs[i], costs[g[0]]) and accs[g[-1]] - accs[i] <= close:
-                g.append(i)
-                break
-        else:
-            groups.append([i])
-    return groups
+def _marker_style(method: str) -> dict[str, Any]:
+    """Hollow markers, one shape per method: points at the same spot stay told apart."""
+    color = _color(method)
+    return dict(marker=METHOD_MARKERS.get(method, "o"), ms=7, mew=1.5, mfc="none", mec=color, color=color)
 
 
-def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+def _method_label(result: CompareResult, method: str, sparsity: float | None = None) -> str:
+    """The legend label of ``method``; the early-bird's says when its masks had not settled
+    (:meth:`~course_lib.experiments.compare_result.CompareResult.earlybird_status`)."""
+    status = result.earlybird_status(sparsity) if method == "earlybird" else ""
+    return f"{_label(method)} ({status})" if status else _label(method)
 
 
-def _name_points(ax: Axes, names: Sequence[str], costs: Sequence[float], accs: Sequence[float]) -> None:
-    """Write each point's name beside it (right of it in the cheaper half of the log x axis, left
-    in the dearer half). Points that would print their names on top of each other share one label
-    (:func:`_label_groups`); a label that would still overlap an earlier one moves down, joined
-    to its point by a thin line. Call after the points are drawn and the x scale set."""
-    ax.get_xlim(), ax.get_ylim()  # autoscale to the points (and their error bars) now
-    lo, hi = ax.get_ylim()
-    groups = _label_groups(costs, accs, 0.04 * (hi - lo))
-    size = FontProperties(size="small").get_size_in_points()
-    to_points = 72.0 / ax.figure.dpi * 0.85  # 0.85: room for the layout shrinking the axes
-    middle = math.sqrt(min(costs) * max(costs))
-    placed: list[tuple[float, ...]] = []
-    for g in groups:
-        text = ", ".join(names[i] for i in g)
-        x, y = ax.transData.transform((costs[g[0]], accs[g[0]])) * to_points
-        right = costs[g[0]] <= middle * (1 + 1e-9)
-        width, height, dx, dy = 0.6 * size * len(text), 1.3 * size, 5.0 if right else -5.0, 4.0
-        x0 = x + dx if right else x + dx - width
-        while any(_overlaps((x0, y + dy, x0 + width, y + dy + height), b) for b in placed) and dy > -500:
-            dy -= height / 2
-        placed.append((x0, y + dy, x0 + width, y + dy + height))
-        ax.annotate(
-            text,
-            (costs[g[0]], accs[g[0]]),
-            xytext=(dx, dy),
-            textcoords="offset points",
-            ha="left" if right else "right",
-            fontsize="small",
-            arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5} if dy < 0 else None,
-        )
+def _errorbars(
+    ax: Axes, x: Sequence[float], rows: Sequence[dict[str, Any]], method: str, **style: Any
+) -> ErrorbarContainer:
+    """Means of ``rows`` at ``x`` with error bars of one std, in the method's colour and marker
+    (gid of the line: ``method``; label: ``style["label"]``)."""
+    cont = ax.errorbar(
+        np.asarray(x, dtype=float),
+        np.array([r["test_acc_mean"] for r in rows], dtype=float),
+        yerr=np.array([r["test_acc_std"] for r in rows], dtype=float),
+        capsize=3,
+        elinewidth=1.0,
+        **_marker_style(method),
+        **style,
+    )
+    cont.lines[0].set_gid(method)
+    return cont
 
 
 def plot_accuracy_vs_sparsity(result: CompareResult, *, ax: Axes | None = None) -> Figure:
     """Test accuracy of every method against the weights remaining (notebook 08's first plot).
 
-    One line per method (gid: the method's name, label :data:`METHOD_LABELS`): x = percent of
+    One line per method (gid: the method's name, label :data:`METHOD_LABELS`, the
+    early-bird's with "(not settled)" when its masks settled in no run; the method's colour
+    and marker :data:`METHOD_MARKERS`): x = percent of
     the prunable weights remaining, on a log axis decreasing to the right (sparsity grows to
     the right, as in notebook 05), y = mean test accuracy over seeds, error bars one standard
     deviation. The dense network's mean accuracy (``result.dense_acc``) is a dashed line.
@@ -268,8 +244,7 @@ def plot_accuracy_vs_sparsity(result: CompareResult, *, ax: Axes | None = None) 
     for method in result.methods:
         mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r["sparsity"])
         x = [100 * r["weights_remaining"] for r in mine]
-        ms = [(r["test_acc_mean"], r["test_acc_std"]) for r in mine]
-        _errorbar_line(ax, x, ms, method, color=_color(method), label=_label(method))
+        _errorbars(ax, x, mine, method, label=_method_label(result, method))
     if result.dense_acc:
         ax.axhline(float(np.mean(result.dense_acc)), color="0.5", ls="--", lw=1, label="dense network")
     _percent_axis(ax, [100 * r["weights_remaining"] for r in rows])
@@ -285,8 +260,12 @@ def plot_pareto(result: CompareResult, sparsity: float, *, ax: Axes | None = Non
     """Accuracy against what it cost to get it, one point per method, at one target sparsity.
 
     x = ``cost_iterations`` (training iterations spent to find *and* train the sparse
-    network, log axis), y = mean test accuracy with error bars of one standard deviation,
-    each point (gid: the method's name) annotated with its method. The Pareto front
+    network, log axis with plain-number ticks), y = mean test accuracy with error bars of one
+    standard deviation, each point (gid: the method's name) in the method's colour and marker
+    (:data:`METHOD_MARKERS`), named in the legend beside the axes; markers that would overlap
+    are drawn side by side (:func:`course_lib.viz.pareto.dodge`; their data stay exact); the
+    early-bird's label says "(not settled)" when its masks settled in no seed (its ticket is
+    then one-shot magnitude pruning after the dense run). The Pareto front
     (:func:`pareto_front` of the means) is a step line (gid ``"pareto front"``): the best
     accuracy a budget of iterations buys among the methods compared.
 
@@ -310,10 +289,8 @@ def plot_pareto(result: CompareResult, sparsity: float, *, ax: Axes | None = Non
         raise ValueError(f"cost_iterations must be positive for the log axis, got {costs}")
     fig, ax = _figure_of(ax)
     accs = [r["test_acc_mean"] for r in rows]
-    for r, cost, acc in zip(rows, costs, accs, strict=True):
-        _errorbar_line(ax, [cost], [(acc, r["test_acc_std"])], r["method"], color=_color(r["method"]), ls="none")
+    points = [_errorbars(ax, [c], [r], r["method"], ls="none") for r, c in zip(rows, costs, strict=True)]
     ax.set_xscale("log")
-    _name_points(ax, [_label(r["method"]) for r in rows], costs, accs)
     front = pareto_front(costs, accs)
     ax.step(
         [costs[i] for i in front],
@@ -330,7 +307,12 @@ def plot_pareto(result: CompareResult, sparsity: float, *, ax: Axes | None = Non
     ax.set_ylabel(_Y_ACC)
     ax.grid(True, alpha=0.3)
     ax.set_title(f"accuracy against cost at {_remaining(target)}", fontsize="medium")
-    _legend_outside(ax)
+    handles = [_marker_handle(r["method"], _method_label(result, r["method"], target)) for r in rows]
+    handles += [h for h in ax.get_lines() if h.get_gid() == "pareto front"]
+    _legend_outside(ax, handles=handles)
+    if dodge(ax, points, costs, accs):  # after the legend: it lays the figure out
+        _legend_outside(ax, handles=[*handles, Line2D([], [], ls="none", label=DODGED)])
+    log_ticks(ax)
     return fig
 
 
