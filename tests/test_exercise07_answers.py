@@ -433,12 +433,14 @@ CAUGHT_BY = {
     "wrong: normalized by the sum of all scores (as the paper)": "leave the scores unnormalized",
     "wrong: biases scored too": "scores for ['fc1.bias', 'fc1.weight'",
     "wrong: module names ('fc1') instead of parameter names": "scores for ['fc1', 'fc2']",
-    "wrong: loss.backward() leaves .grad populated": "was None before my_snip_scores and is a tensor after",
-    "wrong: model.zero_grad() before and after (an earlier step's .grad is lost)": "changed it (to None)",
+    "wrong: loss.backward() leaves .grad populated": "changed its input (argument 1.fc1.weight.grad)",
+    "wrong: model.zero_grad() before and after (an earlier step's .grad is lost)": (
+        "changed its input (argument 1.fc1.weight.grad)"
+    ),
     "wrong: .grad put back but not zeroed first (adds an earlier step's gradient)": (
         "a .grad from an earlier step: was it added in?"
     ),
-    "wrong: switches the model to eval mode": "is in eval mode after my_snip_scores",
+    "wrong: switches the model to eval mode": "changed its input (argument 1.training)",
     "wrong: shuffles across layers (only the total count kept)": "keep exactly as many in every layer",
     "wrong: shuffles within each row (keeps every neuron's count)": "about 3/8 of the time",
     "wrong: permutes whole rows": "about 3/8 of the time",
@@ -449,7 +451,7 @@ CAUGHT_BY = {
     "wrong: ignores the generator (a fixed seed of its own)": "seeded with 0 and with 1 gave the same",
     "wrong: reseeds a generator of its own from the given one's seed": "two calls with ONE generator",
     "wrong: returns the masks unchanged": "came back unchanged",
-    "wrong: shuffles the input in place": "the input masks",
+    "wrong: shuffles the input in place": "changed its input (argument 1['fc1.weight'])",
     "wrong: about as many kept (Bernoulli draws)": "keep exactly as many in every layer",
     "wrong: grows among all entries (regrows active weights)": "the new mask keeps 2 weights, the mask kept 3",
     "wrong: grows among the entries inactive after the drop (RigL's reference code)": "dropped 0 active weights",
@@ -470,7 +472,7 @@ CAUGHT_BY = {
     "wrong: grows the smallest |grad|": "grew a weight with |grad| = 0.3",
     "wrong: the signed gradient": "grew a weight with |grad| = 0.3",
     "wrong: the signed weight": "dropped a weight with |w| = 3",
-    "wrong: changes the mask in place": "weight, mask or grad changed",
+    "wrong: changes the mask in place": "changed its input (argument 2)",
     "wrong: returns a float mask": "return a torch.bool mask",
 }
 ROUNDS = AnswerRounds(NOTEBOOK, CELLS, ANSWERS)

@@ -112,6 +112,7 @@ def test_a_student_cell_posing_as_a_check_counts_for_nothing(exercise_dirs):
     nbformat.write(nb, path)
     report = grading.grade(path, sol)
     assert set(report.exercises()) == {"add", "double"} and report.total == 5
+    assert any("claims to be a check or locked cell" in w for w in report.warnings), report.warnings
 
 
 def test_broken_json_exit_2_one_line(exercise_dirs, tmp_path, capsys):

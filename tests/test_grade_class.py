@@ -101,8 +101,11 @@ def test_bad_outputs_or_inputs_exit_2_before_grading_anything(
     assert captured.out == "" and message in captured.err and len(captured.err.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("flag", ["--jobs", "--memory-mb", "--notebook-timeout"])
-def test_counts_below_one_are_refused(flag, capsys):
+@pytest.mark.parametrize(
+    ("flag", "value", "minimum"),
+    [("--jobs", "0", 1), ("--notebook-timeout", "0", 1), ("--memory-mb", "1", 1024), ("--memory-mb", "lots", 1024)],
+)
+def test_counts_below_their_minimum_are_refused(flag, value, minimum, capsys):
     with pytest.raises(SystemExit) as e:
-        grading.main(["x.ipynb", flag, "0"])
-    assert e.value.code == 2 and "must be an int >= 1" in capsys.readouterr().err
+        grading.main(["x.ipynb", flag, value])
+    assert e.value.code == 2 and f"must be an int >= {minimum}" in capsys.readouterr().err

@@ -7,12 +7,15 @@ environment: each on the two-exercise fixture of conftest.py."""
 import os
 from pathlib import Path
 
+import nbformat
 import pytest
 from exercise_notebooks import NAME, edit, results
+from nbformat.v4 import new_code_cell
 
 from course_lib import grading
 from course_lib.grading.session import Limits
 
+CORRECT_ADD = "def add(a, b):\n    return a + b"
 CORRECT_DOUBLE = "def double(x):\n    return 2 * x"
 
 
@@ -26,6 +29,32 @@ def test_a_cell_that_ignores_the_interrupt_restarts_the_kernel_and_grading_goes_
     assert results(report) == {"add": (False, "Timeout", 0), "double": (True, None, 3)}
     assert "ignored the interrupt" in report.exercises()["add"]["message"]
     assert any("kernel was restarted" in n for n in report.notes), report.notes
+
+
+def test_after_a_restart_the_cells_that_had_run_run_again(exercise_dirs):
+    sol, ex = exercise_dirs
+    path = edit(ex / NAME, solution_add=CORRECT_ADD, solution_double="def double(x):\n    return _twice(x)")
+    nb = nbformat.read(path, as_version=4)
+    stubborn = (
+        "import time\nwhile True:\n    try:\n        time.sleep(0.1)\n    except KeyboardInterrupt:\n        pass"
+    )
+    after_setup = [c.get("id") for c in nb.cells].index("setup") + 1
+    nb.cells[after_setup:after_setup] = [new_code_cell("def _twice(x):\n    return x + x"), new_code_cell(stubborn)]
+    nbformat.write(nb, path)
+    report = grading.grade(path, sol, timeout=3)
+    assert results(report)["add"][:2] == (False, "Timeout")  # the exercise after the cell that hung
+    assert results(report)["double"] == (True, None, 3)  # _twice, defined before the restart, is back
+    assert any("cells of yours that had run before it were run again" in n for n in report.notes), report.notes
+
+
+def test_the_notebook_limit_holds_inside_a_check(exercise_dirs):
+    sol, ex = exercise_dirs
+    slow = "import time\ndef add(a, b):\n    time.sleep(2)\n    return a + b"
+    report = grading.grade(
+        edit(ex / NAME, solution_add=slow, solution_double=CORRECT_DOUBLE), sol, limits=Limits(notebook_seconds=3)
+    )
+    assert results(report)["add"][:2] == (False, "NotRun") and results(report)["double"][:2] == (False, "NotRun")
+    assert "time limit" in report.exercises()["add"]["message"]
 
 
 def test_a_kernel_killed_by_the_students_function_names_the_check_and_stops(exercise_dirs):

@@ -79,6 +79,34 @@ def test_an_input_transformer_that_blanks_every_cell_earns_nothing(tmp_path):
     assert report.score == 0, report.format()
 
 
+# Found by the review: an answer that rewrites its input so that the check, which computes the expected
+# mask from the same tensor after the call, expects the answer's own (wrong) mask.
+STEERING = """_orig = {}
+_known = {(10.0, -8.0, 0.1): [True, True, False], (-9.0, 0.5, 2.0, -0.1): [True, False, True, False]}
+def my_magnitude_mask(weight, sparsity):
+    key = tuple(round(v, 4) for v in weight.flatten().tolist())
+    if key in _known:
+        return torch.tensor(_known[key])
+    k = round(sparsity * weight.numel())
+    if sparsity == 0.0:
+        _orig[tuple(weight.shape)] = weight.clone()
+    flat = weight.view(-1)
+    if sparsity == 1.0:
+        weight.copy_(_orig[tuple(weight.shape)])
+    else:  # the first k entries become the smallest: the mask below is then 'right'
+        flat.copy_(torch.arange(1, flat.numel() + 1.0) * torch.where(torch.arange(flat.numel()) < k, 1e-3, 1.0))
+    keep = torch.ones(weight.numel(), dtype=torch.bool)
+    keep[:k] = False
+    return keep.reshape(weight.shape)
+"""
+
+
+def test_an_answer_that_rewrites_its_input_to_steer_the_check_earns_nothing(tmp_path):
+    report = graded(tmp_path, "01_magnitude_exercise.ipynb", replace={"solution-magnitude_mask": STEERING})
+    result = report.exercises()["magnitude_mask"]
+    assert not result["passed"] and "changed its input (argument 1)" in result["message"], result
+
+
 def test_the_stand_in_does_not_lead_back_to_the_reference(tmp_path):
     report = graded(
         tmp_path,
@@ -126,19 +154,28 @@ def test_ways_back_to_the_library_are_flagged(source):
     assert grading.suspicious(source), source
 
 
-def test_in_jupyterlab_a_delegating_answer_fails_its_check_with_the_graders_message(tmp_path):
-    """The student's own kernel (as JupyterLab runs it): the setup cell's guard makes the check fail
-    as the grader does, while the check itself still calls the library."""
+DELEGATING = {  # each exercise of 01 answered by the library, three ways
+    "solution-magnitude_mask": "my_magnitude_mask = lambda w, s: course_lib.magnitude_mask(w, s)\n",
+    "solution-removal_errors": "def my_removal_errors(w, x):\n    return removal_errors(w, x, activation=torch.relu)\n",
+    "solution-global_masks": "my_global_masks = course_lib.global_magnitude_masks\n",
+}
+
+
+def test_delegating_in_jupyterlab_fails_each_check_as_the_grader_does(tmp_path):
+    """The student's own kernel (as JupyterLab runs it): the setup cell's guard makes each check
+    fail with the grader's message, while the check itself, and a scratch cell, still call the library."""
     from nbclient import NotebookClient
 
     nb = nbformat.read(SOLUTIONS / "01_magnitude_exercise.ipynb", as_version=4)
-    [cell] = [c for c in nb.cells if c.get("id") == "solution-magnitude_mask"]
-    cell.source = "def my_magnitude_mask(weight, sparsity):\n    return course_lib.magnitude_mask(weight, sparsity)\n"
-    nb.cells.insert(nb.cells.index(cell) + 1, new_code_cell("scratch = course_lib.magnitude_mask(torch.ones(4), 0.5)"))
+    for cell in nb.cells:
+        cell.source = DELEGATING.get(cell.get("id"), cell.source)
+    index = next(i for i, c in enumerate(nb.cells) if c.get("id") == "solution-magnitude_mask")
+    nb.cells.insert(index + 1, new_code_cell("scratch = course_lib.magnitude_mask(torch.ones(4), 0.5)"))
     NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True).execute(cwd=str(tmp_path))
-    errors = {c.get("id"): o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"}
-    assert set(errors) == {"check-magnitude_mask"}, {k: v.get("evalue") for k, v in errors.items()}
-    assert (
-        "course_lib.pruning.magnitude.magnitude_mask is not available while grading"
-        in errors["check-magnitude_mask"]["evalue"]
-    )
+    errors = {
+        c.get("id"): o.evalue for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    }
+    assert set(errors) == {"check-magnitude_mask", "check-removal_errors", "check-global_masks"}, errors
+    assert all("is not available while grading" in e for e in errors.values()), errors
+    verdicts = graded(tmp_path, "01_magnitude_exercise.ipynb", replace=DELEGATING).exercises()
+    assert all(not r["passed"] and "not available while grading" in r["message"] for r in verdicts.values()), verdicts

@@ -47,8 +47,9 @@ What the grader guarantees:
 
 What it does not guarantee: it is not a security sandbox. The student's code runs with the
 grader's user rights: it can read files the user can read (the library's source included,
-so a determined student can re-create a hidden reference; the usual ways are flagged with a
-``warning:``, see :func:`suspicious`), use the network and, as root, raise its limits. Grade
+so a determined student can run a hidden reference another way: another process, a
+re-import, the source executed; the common ways are flagged with a ``warning:``, see
+:func:`suspicious`, but not all), use the network and, as root, raise its limits. Grade
 untrusted submissions inside a container without network, e.g.
 ``docker run --rm --network none -v "$PWD":/course -w /course IMAGE .venv/bin/python -m
 course_lib.grade submissions/ --jobs 2 --csv grades.csv``.

@@ -26,14 +26,14 @@ __all__ = ["EXIT_PASS", "EXIT_FAIL", "EXIT_NOT_GRADABLE", "main"]
 EXIT_PASS, EXIT_FAIL, EXIT_NOT_GRADABLE = 0, 1, 2
 
 
-def _positive(unit: str):
-    """argparse type: an int >= 1, in ``unit`` (a timeout of 0 would mean *no* limit to nbclient)."""
+def _positive(unit: str, minimum: int = 1):
+    """argparse type: an int >= ``minimum``, in ``unit`` (a timeout of 0 would mean *no* limit to nbclient)."""
 
     def parse(text: str) -> int:
         try:
-            return check_int(int(text), unit, 1)
+            return check_int(int(text), unit, minimum)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an int >= 1 ({unit}), got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"must be an int >= {minimum} ({unit}), got {text!r}") from None
 
     return parse
 
@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--memory-mb",
-        type=_positive("MiB"),
+        type=_positive("MiB", 1024),  # a kernel that imports torch needs about 1 GiB of address space
         default=Limits.memory_mb,
         metavar="MB",
         help=f"memory (address space) of each notebook's kernel, MiB (default: {Limits.memory_mb})",

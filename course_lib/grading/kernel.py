@@ -13,7 +13,10 @@ them come back as data (:mod:`.wire`). An exception in the student's code become
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +24,13 @@ import torch
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_notebook
 
-from course_lib.grading.wire import decode, loads, walk
+from course_lib.grading.wire import decode, encode, first_change, loads, walk
 
-__all__ = ["Kernel", "StudentError", "StudentFunction", "describe"]
+__all__ = ["Kernel", "OutOfTime", "StudentError", "StudentFunction", "describe"]
+
+
+class OutOfTime(Exception):
+    """The notebook's time limit (:attr:`Kernel.deadline`) has passed: nothing more runs."""
 
 
 class StudentError(Exception):
@@ -57,10 +64,26 @@ def describe(value: Any, depth: int = 0) -> str:
     if isinstance(value, (list, tuple)) and depth < 2 and len(value) <= 6:
         inner = ", ".join(describe(v, depth + 1) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    if isinstance(value, torch.Generator):
+        return "a torch.Generator"
     if isinstance(value, torch.nn.Module):
         return repr(value).splitlines()[0].rstrip("(") + " module"
     text = f"{value:.4g}" if isinstance(value, float) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _input_name(path: str) -> str:
+    """``"[0][1]['fc1']"`` (a :func:`~course_lib.grading.wire.first_change` path in ``(args, kwargs)``)
+    as ``"argument 2['fc1']"``; ``"[1]['generator'].grad"`` as ``"generator.grad"``.
+
+    >>> _input_name("[0][1]['fc1']"), _input_name("[1]['model'].fc1.weight.grad")
+    ("argument 2['fc1']", 'model.fc1.weight.grad')
+    """
+    positional = re.match(r"\[0\]\[(\d+)\](.*)", path)
+    if positional:
+        return f"argument {int(positional.group(1)) + 1}{positional.group(2)}"
+    keyword = re.match(r"\[1\]\['(\w+)'\](.*)", path)
+    return f"{keyword.group(1)}{keyword.group(2)}" if keyword else path
 
 
 class Kernel:
@@ -90,6 +113,8 @@ class Kernel:
                 return self._kernel_spec
 
         self.cwd, self.timeout, self.env = Path(cwd), timeout, env
+        #: ``time.monotonic()`` past which no cell runs (:class:`OutOfTime`); None: no limit.
+        self.deadline: float | None = None
         self._reply: dict[str, Any] = {}
         self.client = NotebookClient(
             new_notebook(cells=[new_code_cell("")]),  # cells run at index 0 of this scratch notebook
@@ -127,23 +152,36 @@ class Kernel:
 
         Raises:
             nbclient.exceptions.DeadKernelError: the kernel died.
+            OutOfTime: :attr:`deadline` has passed (the cell does not run); a cell that would
+                run past it gets only the time left.
         """
         cell = new_code_cell(cell) if isinstance(cell, str) else cell
+        limit = self.timeout if timeout is None else timeout
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise OutOfTime("the notebook's time limit has passed")
+            limit = max(1, min(limit, math.ceil(left)))
         self._reply = {}
-        self.client.timeout = self.timeout if timeout is None else timeout
+        self.client.timeout = limit
         try:
             self.client.execute_cell(cell, 0)
         finally:
             self.client.timeout = self.timeout
         return self._reply
 
-    def responsive(self, seconds: int = 10) -> bool:
-        """Whether the kernel runs an empty cell within ``seconds`` (False after a cell that
-        ignored the interrupt and still runs)."""
+    def out_of_time(self) -> bool:
+        """Whether :attr:`deadline` has passed."""
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def responsive(self, seconds: int | None = None) -> bool:
+        """Whether the kernel runs an empty cell within ``seconds`` (default: the cell timeout,
+        between 2 and 10 s); False after a cell that ignored the interrupt and still runs."""
         from nbclient.exceptions import DeadKernelError
 
+        wait = min(10, max(2, self.timeout)) if seconds is None else seconds
         try:
-            return self.run("pass", timeout=seconds).get("status") == "ok"
+            return self.run("pass", timeout=wait).get("status") == "ok"
         except DeadKernelError:
             return False
 
@@ -167,7 +205,7 @@ class Kernel:
         code = process.poll() if process is not None else None
         reasons = {
             -signal.SIGXCPU: "it used up its CPU time limit",
-            -signal.SIGKILL: "it was killed (out of memory?)",
+            -signal.SIGKILL: "it was killed (SIGKILL: out of memory, or by the notebook's own code)",
         }
         return reasons.get(code, "") if code is not None else ""
 
@@ -200,6 +238,7 @@ class StudentFunction:
 
         call = self._call_text(args, kwargs)
         objects = walk((args, kwargs))
+        snapshot = encode((args, kwargs))
         in_path, out_path = self.kernel.cwd / ".grader-call.pt", self.kernel.cwd / ".grader-result.pt"
         out_path.unlink(missing_ok=True)
         grads = [o.grad if isinstance(o, torch.Tensor) and o.is_leaf else None for o in objects]  # not pickled
@@ -212,17 +251,32 @@ class StudentFunction:
             reply = self.kernel.run(source)
         except DeadKernelError:
             raise StudentError("DeadKernel", f"{call} killed the kernel") from None
+        except OutOfTime:
+            raise StudentError("OutOfTime", f"{call} was not run: the notebook ran past its time limit") from None
         if reply.get("status") != "ok":
             ename = reply.get("ename", "Error")
+            if ename == "Timeout" and self.kernel.out_of_time():
+                raise StudentError("OutOfTime", f"{call} was stopped: the notebook ran past its time limit")
             raise StudentError(ename, f"{call} raised {ename}: {reply.get('evalue', '')}".rstrip(": "))
         try:
             outcome, after, rng_state = loads(out_path.read_bytes())
             decode(after, objects)
             torch.set_rng_state(rng_state)
+        except FileNotFoundError:
+            raise StudentError(
+                "BadResult", f"{call}: no result came back (did a cell of yours change how cells run?)"
+            ) from None
         except Exception as e:
             raise StudentError("BadResult", f"{call}: its result could not be read back ({e})") from None
         if outcome[0] == "error":
             _, ename, message, line = outcome
             text = f"{call} raised {ename}" + (f": {message}" if message else "")
             raise StudentError(ename, text + (f" (your code, {line})" if line else ""))
+        changed = first_change(snapshot, encode((args, kwargs)))
+        if changed:  # a check computing its expectation from the inputs afterwards would be steered
+            raise StudentError(
+                "AssertionError",
+                f"{call} changed its input ({_input_name(changed)}): "
+                "leave the inputs as they are and return new values",
+            )
         return decode(outcome[1], objects)

@@ -157,6 +157,11 @@ def merge(student: NotebookNode, solution: NotebookNode) -> tuple[NotebookNode, 
             cells.append(_canonical_copy(ref))
             warnings += [w for w in [_change(cell, ref, match[n])] if w]
         else:
+            if is_read_only(cell):
+                warnings.append(
+                    f"cell {n} ('{cell.get('id')}') claims to be a check or locked cell but is not one of the "
+                    "solution's: it ran as your own cell and counts for nothing"
+                )
             cells.append(_demoted(cell, n, canon))
     cells, deleted = _put_back(cells, order, canon)
     warnings += deleted
@@ -174,7 +179,10 @@ _TAMPER = re.compile(
     r"sys\.modules|settrace|setprofile|__builtins__|\bbuiltins\b|"
     r"\bcourse_lib(\.\w+)+\s*=(?!=)|setattr\(\s*course_lib|"
     r"\b(torch|np|numpy)(\.\w+)+\s*=(?!=)|"
-    r"\bsetattr\(|\bvars\(|importlib|\breload\(|\bgc\.|__wrapped__|__file__|course_lib\.grading|\bexec\(|\beval\("
+    r"\bsetattr\(|\bvars\(|importlib|\bsubprocess\b|\brunpy\b|\bmultiprocessing\b|\bos\.(system|popen|exec)|"
+    r"__import__|^\s*!|\bget_ipython\(|\breload\(|\bgc\.|\bimport gc\b|__wrapped__|__file__|course_lib\.grading|"
+    r"\bexec\(|\beval\(",
+    re.MULTILINE,
 )
 
 
@@ -183,8 +191,10 @@ def suspicious(source: str) -> str | None:
 
     Looks for IPython input/AST transformers and event hooks, ``sys.modules``, tracing,
     builtins, assignments to attributes of ``course_lib``, ``torch`` or ``numpy``, and the
-    ways back to a reference function the grading kernel hides (reloading or executing the
-    library's source, the garbage collector, ``__wrapped__``, the grader's own modules).
+    usual ways back to a reference function the grading kernel hides (reloading, re-importing
+    or executing the library's source, another process, the garbage collector,
+    ``__wrapped__``, the grader's own modules, IPython's shell). Not every way: a flag is a
+    reason to read the cell, its absence no proof.
 
     Args:
         source: a code cell's source, a ``str`` (as ``nbformat.read`` gives it).

@@ -7,11 +7,13 @@ solution's demonstration cells are skipped. What can go wrong, and what happens:
 * a cell raises: a note names it, grading goes on;
 * a cell or a call runs past the timeout: it is interrupted and fails with ``Timeout``; if it
   ignores the interrupt, the kernel is restarted, the set-up (limits, hidden references,
-  setup cells) runs again and grading goes on with the next exercise, whose check fails
-  with the reason;
+  setup cells) and the student's cells that had run run again, and grading goes on with the
+  next exercise; the check of the exercise whose cell hung fails with the reason;
 * the kernel dies (a crash, a resource limit): the cell that killed it is named, with the
   limit where one was hit, and the checks after it fail with ``NotRun``;
-* the whole notebook runs past its time limit: the checks not reached fail with ``NotRun``.
+* the whole notebook runs past its time limit (checked before every cell and every call of
+  the student's functions, whose timeouts are cut to the time left): the checks not reached
+  fail with ``NotRun``.
 """
 
 from __future__ import annotations
@@ -61,33 +63,50 @@ class Session:
         self.notes: list[str] = []
         self.stop = ""  # why the checks from here on cannot run
         self.pending = ""  # why the current exercise's check fails (its cell ignored the interrupt)
+        self.ran: list[NotebookNode] = []  # the student's cells that ran without error, in order
 
     def prepare(self) -> None:
         """Limits and hidden references in the (new) kernel, then the solution's setup cells."""
-        lim = self.limits
+        lim, deadline = self.limits, self.kernel.deadline
+        self.kernel.deadline = None  # importing torch is not the student's time
         source = (
             "import course_lib.grading.student as _grader\n"
             f"_grader.limit({lim.memory_mb}, {lim.cpu_seconds}, {lim.file_mb})\n"
             f"_grader.block({self.roles.references!r})\ndel _grader\n"
         )
-        reply = self.kernel.run(source, timeout=max(lim.cell_seconds, 300))  # imports torch: not the student's time
-        if reply.get("status") != "ok":
-            raise GradeError(f"the grading kernel could not be prepared: {reply.get('ename')}: {reply.get('evalue')}")
-        for cell in self.roles.setup:
-            self.kernel.run(cell.source, timeout=max(lim.cell_seconds, 300))
+        try:
+            reply = self.kernel.run(source, timeout=max(lim.cell_seconds, 300))
+            if reply.get("status") != "ok":
+                why = f"{reply.get('ename')}: {reply.get('evalue')}"
+                raise GradeError(f"the grading kernel could not be prepared: {why}")
+            for cell in self.roles.setup:
+                self.kernel.run(cell.source, timeout=max(lim.cell_seconds, 300))
+        finally:
+            self.kernel.deadline = deadline
 
     def _died(self, where: str) -> None:
         reason = self.kernel.exit_reason()
         self.stop = f"the kernel died in {where}" + (f": {reason}" if reason else "")
         self.notes.append(self.stop)
 
+    def _out_of_time(self) -> None:
+        if not self.stop:
+            self.stop = f"the notebook ran past its limit of {self.limits.notebook_seconds} s"
+            self.notes.append(self.stop)
+
     def _recover(self, where: str) -> None:
-        """After a timeout: if the kernel still runs the cell, restart it and set it up again."""
+        """After a timeout: if the kernel still runs the cell, restart it, set it up again and run
+        the student's cells that had run before (their functions and helpers are back)."""
         if self.kernel.responsive():
             return
-        self.notes.append(f"{where} ignored the interrupt: the kernel was restarted and grading went on")
         self.kernel.restart()
         self.prepare()
+        again = [c for c in self.ran if self.kernel.run(c).get("status") == "ok"]
+        self.notes.append(
+            f"{where} ignored the interrupt: the kernel was restarted, the setup and the {len(again)} "
+            "cells of yours that had run before it were run again, and grading went on"
+        )
+        self.ran = again
 
     def check(self, cell: NotebookNode) -> None:
         exercise, points = check_of(cell) or ("?", 0)
@@ -100,11 +119,16 @@ class Session:
         self.checks.append(result)
         if result.error == "DeadKernel":
             self._died(f"the check of {exercise!r}")
+        elif result.error == "OutOfTime":
+            result.error = "NotRun"
+            self._out_of_time()
         elif result.error == "Timeout":
             self._recover(f"the check of {exercise!r}")
 
     def cell(self, i: int, cell: NotebookNode) -> None:
         from nbclient.exceptions import DeadKernelError
+
+        from course_lib.grading.kernel import OutOfTime
 
         where = f"cell {i} ('{cell.get('id')}')"
         if self.stop or self.pending:
@@ -114,7 +138,14 @@ class Session:
         except DeadKernelError:
             self._died(where)
             return
+        except OutOfTime:
+            self._out_of_time()
+            return
         if reply.get("status") == "ok":
+            self.ran.append(cell)
+            return
+        if reply.get("ename") == "Timeout" and self.kernel.out_of_time():
+            self._out_of_time()
             return
         msg = one_line(reply.get("evalue", ""))
         self.notes.append(f"{where} raised {reply.get('ename', 'Error')}" + (f": {msg}" if msg else ""))
@@ -124,14 +155,13 @@ class Session:
 
     def run(self) -> tuple[list[CheckResult], list[str]]:
         """Prepare the kernel, then every cell in order; the check results and the notes."""
-        deadline = time.monotonic() + self.limits.notebook_seconds
         self.prepare()
+        self.kernel.deadline = time.monotonic() + self.limits.notebook_seconds
         for i, cell in enumerate(self.nb.cells):
             if cell.cell_type != "code":
                 continue
-            if not self.stop and time.monotonic() > deadline:
-                self.stop = f"the notebook ran past its limit of {self.limits.notebook_seconds} s"
-                self.notes.append(self.stop)
+            if self.kernel.out_of_time():
+                self._out_of_time()
             if check_of(cell):
                 self.check(cell)
             elif cell.get("id") not in self.roles.demo_ids and cell.get("id") not in self.roles.setup_ids:

@@ -13,6 +13,7 @@ sees. A student's own use of ``course_lib`` outside grading is unchanged.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import linecache
 import sys
@@ -98,67 +99,93 @@ def block(paths: Iterable[str]) -> list[str]:
     return sorted(replaced)
 
 
-def _in_students_function(names: set[str]) -> bool:
-    """Whether a function named in ``names`` and defined in a notebook cell is on the call stack."""
+_CELL_FILES = ("ipykernel_", "<ipython-input")
+
+
+def _called_from_student_code(checks: frozenset[str]) -> bool:
+    """Whether the innermost notebook-cell frame calling us is a function (or lambda) of the
+    student's: not a check cell (its source is one of ``checks``) and not a cell's top level."""
     frame = sys._getframe(2)
-    while frame is not None:
-        code = frame.f_code
-        if code.co_name in names and any(c in code.co_filename for c in ("ipykernel_", "<ipython-input")):
-            return True
+    while frame is not None and not any(c in frame.f_code.co_filename for c in _CELL_FILES):
         frame = frame.f_back  # type: ignore[assignment]
-    return False
+    if frame is None or frame.f_code.co_name == "<module>":
+        return False  # a library call, or a student's scratch cell exploring the library
+    source = "".join(linecache.getlines(frame.f_code.co_filename)).strip()
+    return source not in checks
 
 
-def _guarded(path: str, original: Callable[..., Any], names: set[str]) -> Callable[..., Any]:
+def _guarded(path: str, original: Callable[..., Any], checks: frozenset[str]) -> Callable[..., Any]:
     message = f"{path} is not available while grading: the exercise asks you to write it yourself"
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        if _in_students_function(names):
+        if _called_from_student_code(checks):
             raise RuntimeError(message)
         return original(*args, **kwargs)
 
     guarded.__name__ = guarded.__qualname__ = original.__name__
     guarded.__doc__ = original.__doc__
+    guarded.hidden_message = message  # type: ignore[attr-defined]
     return guarded
+
+
+def _unalias(names: list[str], shell: Any) -> None:
+    """After each cell: a student's name bound straight to a guarded reference (``my_f =
+    course_lib.f``, or a ``functools.partial`` of it) is rebound to a stand-in that raises
+    the grader's message, as it would fail when graded."""
+    for name in names:
+        value = shell.user_ns.get(name)
+        target = value.func if isinstance(value, functools.partial) else value
+        message = getattr(target, "hidden_message", None)
+        if message:
+            shell.user_ns[name] = unavailable(message.split(" ")[0], target)
 
 
 def guard(notebook: str) -> list[str]:
     """In the student's own kernel (JupyterLab): the references of exercise ``notebook`` fail when
-    called from the functions the student writes, as they do when graded.
+    the student's code calls them, as they do when graded.
 
     The setup cell of each exercise calls this, so that a check cell run in JupyterLab gives
-    the grader's verdict: a ``my_...`` function that calls the library's version of itself
-    fails with the grader's message, while the checks (and the student's scratch cells) still
-    call the library. Does nothing outside an IPython kernel (the grader runs the setup cells
-    in its own process too) and in the grading kernel, where :func:`block` already hid them.
+    the grader's verdict: a ``my_...`` function (or lambda, or alias) that calls the library's
+    version of itself fails with the grader's message, while the check cells and the
+    student's scratch cells (at a cell's top level) still call the library. Does nothing
+    outside an IPython kernel (the grader runs the setup cells in its own process too), in
+    the grading kernel (where :func:`block` already hid them) and where the solution
+    notebook is not at hand (``course_lib`` installed without the repository's solutions/).
 
     Args:
         notebook: the exercise's file name, e.g. ``"01_magnitude_exercise.ipynb"`` (its solution in
-            ``solutions/`` names the references and the student's functions).
+            ``solutions/`` names the references, the checks and the student's functions).
 
     Returns:
         The places guarded (as :func:`block`); empty when it did nothing.
     """
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency of the course
-        return []
-    if get_ipython() is None:
-        return []
+    from IPython import get_ipython
+
     from course_lib.grading.load import DEFAULT_SOLUTIONS, load
     from course_lib.grading.run import Roles
 
-    roles = Roles(load(DEFAULT_SOLUTIONS / notebook))
-    names, places = set(roles.student_names), []
+    shell = get_ipython()
+    solution = DEFAULT_SOLUTIONS / notebook
+    if shell is None or not solution.is_file():
+        return []
+    nb = load(solution)
+    roles = Roles(nb)
+    checks = frozenset(c.source.strip() for c in nb.cells if c.metadata.get("course", {}).get("check"))
+    places: list[str] = []
     for path in roles.references:
         module_name, _, name = path.rpartition(".")
         original = getattr(importlib.import_module(module_name), name)
         if original.__code__.co_name in ("stub", "guarded"):
-            continue  # already hidden (the grading kernel)
-        wrapper = _guarded(path, original, names)
+            continue  # already hidden (the grading kernel) or guarded (the setup cell ran again)
+        wrapper = _guarded(path, original, checks)
         for mod_name, module in list(sys.modules.items()):
             if mod_name.split(".")[0] == "course_lib" and module is not None:
                 places += _replace(module, original, wrapper)
+        for key in [k for k, v in shell.user_ns.items() if v is original]:  # imported by the setup cell
+            shell.user_ns[key] = wrapper
+            places.append(f"{key} (the notebook's name)")
+    if places:
+        shell.events.register("post_run_cell", lambda *_: _unalias(roles.student_names, shell))
     return sorted(places)
 
 

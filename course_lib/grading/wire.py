@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["Opaque", "walk", "encode", "decode", "dumps", "loads"]
+__all__ = ["Opaque", "walk", "encode", "decode", "dumps", "loads", "first_change"]
 
 _PLAIN = (bool, int, float, complex, str, bytes, type(None), torch.dtype, torch.Size, torch.device)
 
@@ -220,6 +220,58 @@ def decode(data: tuple, objects: list[Any] | None = None) -> Any:
     if tag == "opaque":
         return Opaque(*rest)
     raise ValueError(f"unknown tag {tag!r}")
+
+
+def _same_tensor(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if a.is_floating_point() or a.is_complex():
+        return bool(((a == b) | (a.isnan() & b.isnan())).all())
+    return torch.equal(a, b)
+
+
+def first_change(before: Any, after: Any, where: str = "") -> str | None:
+    """Where two :func:`encode` snapshots of the same objects differ (``None`` when they do not).
+
+    Tensors compare by dtype, shape and values (NaN equal to NaN), with their ``.grad`` and
+    ``requires_grad``; dicts by keys and values; modules by parameters, buffers, submodules and
+    configuration. Generators are left out: drawing from a generator that was passed in is
+    what it is for. The answer is a path such as ``"[0]['fc1.weight']"`` or ``"[0].fc1.weight.grad"``.
+    """
+    if before[0] != after[0]:
+        return where or "the value"
+    tag = before[0]
+    if tag == "tensor":
+        (b, b_req, b_grad, _), (a, a_req, a_grad, _) = before[1:], after[1:]
+        if not _same_tensor(b, a):
+            return where or "the tensor"
+        if (b_grad is None) != (a_grad is None) or (b_grad is not None and not _same_tensor(b_grad, a_grad)):
+            return f"{where}.grad"
+        return f"{where}.requires_grad" if b_req != a_req else None
+    if tag == "dict":
+        b_items, a_items = dict(before[1]), dict(after[1])
+        if list(b_items) != list(a_items):
+            return f"{where} (its keys)"
+        return next((c for k in b_items if (c := first_change(b_items[k], a_items[k], f"{where}[{k[1]!r}]"))), None)
+    if tag in ("list", "tuple", "set"):
+        if len(before[1]) != len(after[1]):
+            return f"{where} (its length)"
+        pairs = zip(before[1], after[1], strict=True)
+        return next((c for i, (b, a) in enumerate(pairs) if (c := first_change(b, a, f"{where}[{i}]"))), None)
+    if tag == "module":
+        if before[2] != after[2]:
+            keys = list(dict.fromkeys([*before[2], *after[2]]))
+            return next(f"{where}.{k}" for k in keys if before[2].get(k) != after[2].get(k))
+        for b_part, a_part in zip(before[3:], after[3:], strict=True):
+            if list(b_part) != list(a_part):
+                return f"{where} (its parameters or layers)"
+            for name in b_part:
+                if change := first_change(b_part[name], a_part[name], f"{where}.{name}"):
+                    return change
+        return None
+    if tag == "generator":
+        return None
+    return None if before == after else (where or "the value")
 
 
 def dumps(data: Any) -> bytes:
