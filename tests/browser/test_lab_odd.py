@@ -13,6 +13,6 @@ def timings(artifacts):
     return timings_file(artifacts, "timings-odd.txt")
 
 
-@pytest.mark.parametrize("name", LECTURES[1::2])
+@pytest.mark.parametrize("name", LECTURES[1::2][::-1])  # the heaviest (07) first: not at the same time as 08
 def test_notebook_runs_and_sliders_redraw(name, lab, page, artifacts, timings):
     run_and_move_sliders(name, lab, page, artifacts, timings)
