@@ -108,8 +108,15 @@ class AnswerRounds:
     i-th answer of every exercise that has one in a single grading run; the exercises a round
     leaves out keep the solution and must pass. Verdicts are cached per round and process."""
 
-    def __init__(self, notebook: str, cells: dict[str, str], answers: dict[str, dict[str, tuple[bool, str]]]):
-        self.notebook, self.cells, self.answers = notebook, cells, answers
+    def __init__(
+        self,
+        notebook: str,
+        cells: dict[str, str],
+        answers: dict[str, dict[str, tuple[bool, str]]],
+        caught_by: dict[str, str] | None = None,
+    ):
+        """``caught_by``: for each wrong answer, a piece of the check message that must catch it."""
+        self.notebook, self.cells, self.answers, self.caught_by = notebook, cells, answers, caught_by
         self.rounds = [
             {ex: list(a)[i] for ex, a in answers.items() if i < len(a)}
             for i in range(max(len(a) for a in answers.values()))
@@ -129,6 +136,9 @@ class AnswerRounds:
         assert result[exercise]["passed"] is self.answers[exercise][label][0], result[exercise]
         untouched = {ex: r["passed"] for ex, r in result.items() if ex not in self.rounds[i]}
         assert all(untouched.values()), untouched
+        if self.caught_by is not None and not self.answers[exercise][label][0]:  # caught for its own reason
+            assert result[exercise]["error"] == "AssertionError", result[exercise]
+            assert self.caught_by[label] in result[exercise]["message"], result[exercise]
         return result[exercise]
 
     def check_complete(self) -> None:
@@ -142,6 +152,9 @@ class AnswerRounds:
         nb = nbformat.read(SOLUTIONS / self.notebook, as_version=4)
         checks = {c.metadata["course"]["check"] for c in nb.cells if c.metadata.get("course", {}).get("check")}
         assert checks == set(self.answers)
+        if self.caught_by is not None:
+            wrong = {label for answers in self.answers.values() for label, (ok, _) in answers.items() if not ok}
+            assert wrong == set(self.caught_by)
 
 
 def edit(path, **sources):

@@ -282,18 +282,13 @@ CAUGHT_BY = {
     "wrong: a kthvalue threshold kept with >= (prunes one too few)": "pruned 11 entries in all, expected",
     "wrong: flattens the weights in the given dict": "changed its input (argument 1['fc1.weight'])",
 }
-ROUNDS = AnswerRounds(NOTEBOOK, CELLS, ANSWERS)
+ROUNDS = AnswerRounds(NOTEBOOK, CELLS, ANSWERS, CAUGHT_BY)
 
 
 @pytest.mark.parametrize(("i", "exercise", "label"), ROUNDS.cases, ids=ROUNDS.ids)
 def test_exercise01_answer(tmp_path_factory, i, exercise, label):
-    result = ROUNDS.verdict(tmp_path_factory, i, exercise, label)
-    if not ANSWERS[exercise][label][0]:  # caught by a check's assertion, for the reason the answer gets wrong
-        assert result["error"] == "AssertionError", result
-        assert CAUGHT_BY[label] in result["message"], result
+    ROUNDS.verdict(tmp_path_factory, i, exercise, label)
 
 
 def test_every_exercise_has_wrong_and_valid_answers():
     ROUNDS.check_complete()
-    wrong = {label for answers in ANSWERS.values() for label, (ok, _) in answers.items() if not ok}
-    assert wrong == set(CAUGHT_BY)

@@ -217,18 +217,13 @@ CAUGHT_BY = {
     "wrong: zeroes the pruned rows of first in place, then slices": "changed its input (argument 1.weight)",
     "wrong: a fresh second bias (not copied)": "outputs differ from the masked network",
 }
-ROUNDS = AnswerRounds(NOTEBOOK, CELLS, ANSWERS)
+ROUNDS = AnswerRounds(NOTEBOOK, CELLS, ANSWERS, CAUGHT_BY)
 
 
 @pytest.mark.parametrize(("i", "exercise", "label"), ROUNDS.cases, ids=ROUNDS.ids)
 def test_exercise02_answer(tmp_path_factory, i, exercise, label):
-    result = ROUNDS.verdict(tmp_path_factory, i, exercise, label)
-    if not ANSWERS[exercise][label][0]:  # caught by a check's assertion, for the reason the answer gets wrong
-        assert result["error"] == "AssertionError", result
-        assert CAUGHT_BY[label] in result["message"], result
+    ROUNDS.verdict(tmp_path_factory, i, exercise, label)
 
 
 def test_every_exercise_has_wrong_and_valid_answers():
     ROUNDS.check_complete()
-    wrong = {label for answers in ANSWERS.values() for label, (ok, _) in answers.items() if not ok}
-    assert wrong == set(CAUGHT_BY)

@@ -314,18 +314,13 @@ CAUGHT_BY = {
     "wrong: a list [W, b]": "return a tuple (W, b)",
     "wrong: b of shape (1, out)": "b (4,)",
 }
-ROUNDS = AnswerRounds(NOTEBOOK, CELLS, ANSWERS)
+ROUNDS = AnswerRounds(NOTEBOOK, CELLS, ANSWERS, CAUGHT_BY)
 
 
 @pytest.mark.parametrize(("i", "exercise", "label"), ROUNDS.cases, ids=ROUNDS.ids)
 def test_exercise04_answer(tmp_path_factory, i, exercise, label):
-    result = ROUNDS.verdict(tmp_path_factory, i, exercise, label)
-    if not ANSWERS[exercise][label][0]:  # caught by a check's assertion, for the reason the answer gets wrong
-        assert result["error"] == "AssertionError", result
-        assert CAUGHT_BY[label] in result["message"], result
+    ROUNDS.verdict(tmp_path_factory, i, exercise, label)
 
 
 def test_every_exercise_has_wrong_and_valid_answers():
     ROUNDS.check_complete()
-    wrong = {label for answers in ANSWERS.values() for label, (ok, _) in answers.items() if not ok}
-    assert wrong == set(CAUGHT_BY)

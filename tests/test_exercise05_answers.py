@@ -291,18 +291,13 @@ CAUGHT_BY = {
     "wrong: 0-dim tensors instead of floats": "return Python floats, got ['Tensor', 'Tensor']",
     "wrong: a list [distance, correlation]": "return a tuple (distance, correlation)",
 }
-ROUNDS = AnswerRounds(NOTEBOOK, CELLS, ANSWERS)
+ROUNDS = AnswerRounds(NOTEBOOK, CELLS, ANSWERS, CAUGHT_BY)
 
 
 @pytest.mark.parametrize(("i", "exercise", "label"), ROUNDS.cases, ids=ROUNDS.ids)
 def test_exercise05_answer(tmp_path_factory, i, exercise, label):
-    result = ROUNDS.verdict(tmp_path_factory, i, exercise, label)
-    if not ANSWERS[exercise][label][0]:  # caught by a check's assertion, for the reason the answer gets wrong
-        assert result["error"] == "AssertionError", result
-        assert CAUGHT_BY[label] in result["message"], result
+    ROUNDS.verdict(tmp_path_factory, i, exercise, label)
 
 
 def test_every_exercise_has_wrong_and_valid_answers():
     ROUNDS.check_complete()
-    wrong = {label for answers in ANSWERS.values() for label, (ok, _) in answers.items() if not ok}
-    assert wrong == set(CAUGHT_BY)
