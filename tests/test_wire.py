@@ -144,3 +144,10 @@ def test_block_hides_a_reference_everywhere_course_lib_holds_it():
 def test_block_refuses_what_is_not_a_function_of_course_lib(path):
     with pytest.raises(ValueError, match="paths"):
         student.block([path])
+
+
+def test_a_subclass_of_a_builtin_scalar_crosses_as_the_builtin():
+    """numpy.float64 is a float: a student's ``np.mean(...)`` answer must arrive, not fail to load."""
+    got = through_the_wire({"acc": np.float64(0.25), "flag": True, "size": torch.Size([2, 3])})
+    assert got == {"acc": 0.25, "flag": True, "size": torch.Size([2, 3])}
+    assert type(got["acc"]) is float and type(got["size"]) is torch.Size

@@ -173,21 +173,20 @@ def merge(student: NotebookNode, solution: NotebookNode) -> tuple[NotebookNode, 
 
 
 # Student code that can change how later cells run or what the checks compare against.
-# Not a sandbox: a flag for the instructor to read the cell.
-_TAMPER = re.compile(
+# Not a sandbox: a flag for the instructor to read the cell. Most specific first, so that
+# ``get_ipython().input_transformers_cleanup`` is reported as the transformer it installs.
+_TAMPER = tuple(re.compile(p, re.MULTILINE) for p in (
     r"input_transformers|ast_transformers|set_custom_exc|events\.register|"
-    r"sys\.modules|settrace|setprofile|__builtins__|\bbuiltins\b|"
-    r"\bcourse_lib(\.\w+)+\s*=(?!=)|setattr\(\s*course_lib|"
-    r"\b(torch|np|numpy)(\.\w+)+\s*=(?!=)|"
+    r"sys\.modules|settrace|setprofile|__builtins__|\bbuiltins\b",
+    r"\bcourse_lib(\.\w+)+\s*=(?!=)|setattr\(\s*course_lib|\b(torch|np|numpy)(\.\w+)+\s*=(?!=)",
     r"\bsetattr\(|\bvars\(|importlib|\bsubprocess\b|\brunpy\b|\bmultiprocessing\b|\bos\.(system|popen|exec)|"
     r"__import__|^\s*!|\bget_ipython\(|\breload\(|\bgc\.|\bimport gc\b|__wrapped__|__file__|course_lib\.grading|"
     r"\bexec\(|\beval\(",
-    re.MULTILINE,
-)
+))
 
 
 def suspicious(source: str) -> str | None:
-    """The first construct in ``source`` that can tamper with the checks, else None.
+    """The most telling construct in ``source`` that can tamper with the checks, else None.
 
     Looks for IPython input/AST transformers and event hooks, ``sys.modules``, tracing,
     builtins, assignments to attributes of ``course_lib``, ``torch`` or ``numpy``, and the
@@ -212,8 +211,13 @@ def suspicious(source: str) -> str | None:
     >>> suspicious("mask = course_lib.magnitude_mask(w, 0.5) == ref") is None
     True
     """
-    m = _TAMPER.search(source)
-    return m.group(0) if m else None
+    if not isinstance(source, str):
+        raise TypeError(f"source: a cell's source as one str, got {type(source).__name__}")
+    for pattern in _TAMPER:
+        m = pattern.search(source)
+        if m:
+            return m.group(0)
+    return None
 
 
 def tamper_warnings(nb: NotebookNode) -> list[str]:

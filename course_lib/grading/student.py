@@ -102,23 +102,24 @@ def block(paths: Iterable[str]) -> list[str]:
 _CELL_FILES = ("ipykernel_", "<ipython-input")
 
 
-def _called_from_student_code(checks: frozenset[str]) -> bool:
+def _called_from_student_code(course_cells: frozenset[str]) -> bool:
     """Whether the innermost notebook-cell frame calling us is a function (or lambda) of the
-    student's: not a check cell (its source is one of ``checks``) and not a cell's top level."""
+    student's: not one of the course's own cells (a check, setup or demo cell: its source is one
+    of ``course_cells``) and not a cell's top level."""
     frame = sys._getframe(2)
     while frame is not None and not any(c in frame.f_code.co_filename for c in _CELL_FILES):
         frame = frame.f_back  # type: ignore[assignment]
     if frame is None or frame.f_code.co_name == "<module>":
         return False  # a library call, or a student's scratch cell exploring the library
     source = "".join(linecache.getlines(frame.f_code.co_filename)).strip()
-    return source not in checks
+    return source not in course_cells
 
 
-def _guarded(path: str, original: Callable[..., Any], checks: frozenset[str]) -> Callable[..., Any]:
+def _guarded(path: str, original: Callable[..., Any], course_cells: frozenset[str]) -> Callable[..., Any]:
     message = f"{path} is not available while grading: the exercise asks you to write it yourself"
 
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        if _called_from_student_code(checks):
+        if _called_from_student_code(course_cells):
             raise RuntimeError(message)
         return original(*args, **kwargs)
 
@@ -170,14 +171,16 @@ def guard(notebook: str) -> list[str]:
         return []
     nb = load(solution)
     roles = Roles(nb)
-    checks = frozenset(c.source.strip() for c in nb.cells if c.metadata.get("course", {}).get("check"))
+    course_cells = frozenset(  # checks, and the setup cell's helpers that checks call
+        c.source.strip() for c in nb.cells
+        if c.cell_type == "code" and not c.metadata.get("course", {}).get("solution"))
     places: list[str] = []
     for path in roles.references:
         module_name, _, name = path.rpartition(".")
         original = getattr(importlib.import_module(module_name), name)
         if original.__code__.co_name in ("stub", "guarded"):
             continue  # already hidden (the grading kernel) or guarded (the setup cell ran again)
-        wrapper = _guarded(path, original, checks)
+        wrapper = _guarded(path, original, course_cells)
         for mod_name, module in list(sys.modules.items()):
             if mod_name.split(".")[0] == "course_lib" and module is not None:
                 places += _replace(module, original, wrapper)

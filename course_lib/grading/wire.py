@@ -94,6 +94,13 @@ def _plain_attrs(module: nn.Module) -> dict[str, Any]:
     return {k: v for k, v in vars(module).items() if k not in ("_parameters", "_buffers", "_modules") and plain(v)}
 
 
+def _builtin(obj: Any) -> Any:
+    """A subclass of a builtin scalar (``numpy.float64`` is a ``float``) as that builtin, which
+    ``weights_only`` loading accepts; other plain values unchanged."""
+    base = next((t for t in (bool, int, float, complex, str, bytes) if isinstance(obj, t)), None)
+    return base(obj) if base is not None and type(obj) is not base else obj
+
+
 def encode(obj: Any, refs: dict[int, int] | None = None) -> tuple:
     """``obj`` as nested tuples of tensors and plain values, safe for ``weights_only`` loading.
 
@@ -113,7 +120,7 @@ def encode(obj: Any, refs: dict[int, int] | None = None) -> tuple:
         index, refs_left = refs[id(obj)], {k: v for k, v in refs.items() if k != id(obj)}
         return ("same", index, encode(obj, refs_left))
     if isinstance(obj, _PLAIN):
-        return ("v", obj)
+        return ("v", _builtin(obj))
     if isinstance(obj, torch.Tensor):
         grad = obj.grad.detach().clone() if obj.is_leaf and obj.grad is not None else None
         return ("tensor", obj.detach().clone(), obj.requires_grad, grad, isinstance(obj, nn.Parameter))
