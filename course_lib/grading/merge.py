@@ -175,14 +175,17 @@ def merge(student: NotebookNode, solution: NotebookNode) -> tuple[NotebookNode, 
 # Student code that can change how later cells run or what the checks compare against.
 # Not a sandbox: a flag for the instructor to read the cell. Most specific first, so that
 # ``get_ipython().input_transformers_cleanup`` is reported as the transformer it installs.
-_TAMPER = tuple(re.compile(p, re.MULTILINE) for p in (
-    r"input_transformers|ast_transformers|set_custom_exc|events\.register|"
-    r"sys\.modules|settrace|setprofile|__builtins__|\bbuiltins\b",
-    r"\bcourse_lib(\.\w+)+\s*=(?!=)|setattr\(\s*course_lib|\b(torch|np|numpy)(\.\w+)+\s*=(?!=)",
-    r"\bsetattr\(|\bvars\(|importlib|\bsubprocess\b|\brunpy\b|\bmultiprocessing\b|\bos\.(system|popen|exec)|"
-    r"__import__|^\s*!|\bget_ipython\(|\breload\(|\bgc\.|\bimport gc\b|__wrapped__|__file__|course_lib\.grading|"
-    r"\bexec\(|\beval\(",
-))
+_TAMPER = tuple(
+    re.compile(p, re.MULTILINE)
+    for p in (
+        r"input_transformers|ast_transformers|set_custom_exc|events\.register|"
+        r"sys\.modules|settrace|setprofile|__builtins__|\bbuiltins\b",
+        r"\bcourse_lib(\.\w+)+\s*=(?!=)|setattr\(\s*course_lib|\b(torch|np|numpy)(\.\w+)+\s*=(?!=)",
+        r"\bsetattr\(|\bvars\(|importlib|\bsubprocess\b|\brunpy\b|\bmultiprocessing\b|\bos\.(system|popen|exec)|"
+        r"__import__|^\s*!|\bget_ipython\(|\breload\(|\bgc\.|\bimport gc\b|__wrapped__|__file__|course_lib\.grading|"
+        r"\bexec\(|\beval\(",
+    )
+)
 
 
 def suspicious(source: str) -> str | None:

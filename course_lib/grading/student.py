@@ -172,8 +172,8 @@ def guard(notebook: str) -> list[str]:
     nb = load(solution)
     roles = Roles(nb)
     course_cells = frozenset(  # checks, and the setup cell's helpers that checks call
-        c.source.strip() for c in nb.cells
-        if c.cell_type == "code" and not c.metadata.get("course", {}).get("solution"))
+        c.source.strip() for c in nb.cells if c.cell_type == "code" and not c.metadata.get("course", {}).get("solution")
+    )
     places: list[str] = []
     for path in roles.references:
         module_name, _, name = path.rpartition(".")
