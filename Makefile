@@ -11,7 +11,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PY_SOURCES := course_lib tests tools benchmarks
 NOTEBOOKS  := notebooks/*.ipynb solutions/*.ipynb exercises/*.ipynb
 
-.PHONY: install chromium lab lint format test test-fast test-notebooks test-browser exercises check-exercises grade bench clean
+.PHONY: install chromium lab lint format test test-fast test-notebooks test-browser exercises check-exercises grade bench claims headless clean
 
 install: $(STAMP)
 
@@ -94,6 +94,18 @@ grade: install
 
 bench: install
 	$(BIN)/python -m benchmarks
+
+# Run every lecture notebook headless; each saves the rows of the README's claims table it
+# measured to claims/, and the table in README.md is rewritten from them (with this machine).
+claims: install
+	rm -rf claims.new
+	$(BIN)/python tools/run_notebooks.py notebooks/*.ipynb --claims claims.new
+	rm -rf claims && mv claims.new claims
+	$(BIN)/python tools/claims_table.py
+
+# Every lecture notebook executed headless ten times in a row, a cell allowed 120 s: a hang fails it.
+headless: install
+	$(BIN)/python tools/run_notebooks.py notebooks/*.ipynb --repeat 10 --cell-timeout 120
 
 clean:
 	rm -rf $(VENV) artifacts .hypothesis

@@ -20,11 +20,12 @@ plot function's parameter it drives. Tests drive it without a browser:
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Callable
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import display
 from matplotlib.figure import Figure
 
 __all__ = ["SliderFigure", "sparsity_slider", "int_slider"]
@@ -108,6 +109,21 @@ def _in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+def _display_data(fig: Figure) -> dict:
+    """``fig`` as one ``display_data`` output: its PNG (as the inline backend draws it), base64.
+
+    The figure is set as the Output widget's ``outputs`` state, not captured with ``with
+    output: display(fig)``: capturing makes a headless client (nbclient, nbconvert) play the
+    front end and send a message on the shell channel while it waits for the cell's reply on
+    that same channel, and that wait can miss the reply and hang on an idle kernel
+    (jupyter/nbclient#312; issue 12 of this course).
+    """
+    png = io.BytesIO()
+    fig.savefig(png, format="png", bbox_inches="tight")
+    data = {"image/png": base64.b64encode(png.getvalue()).decode("ascii"), "text/plain": repr(fig)}
+    return {"output_type": "display_data", "data": data, "metadata": {}}
+
+
 class SliderFigure(widgets.VBox):
     """Sliders above a figure; each change re-runs ``plot_fn(**values)`` and shows the new figure.
 
@@ -156,9 +172,7 @@ class SliderFigure(widgets.VBox):
             plt.close(self.figure)
         self.figure = fig
         if _in_kernel():
-            self.output.clear_output(wait=True)
-            with self.output:
-                display(fig)
+            self.output.outputs = (_display_data(fig),)
         plt.close(fig)  # shown once, in the output area, not again below the cell
         return fig
 
