@@ -73,7 +73,7 @@ def report(r: dict) -> str:
         f"median of {s['inference_repeats']} interleaved repeats",
         f"dense: {s['dense_ms']:.3f} ms per batch (interquartile range {100 * s['dense_spread']:.0f}% of the median)",
         "speedup over dense (above 1 = faster):",
-        f"  50% of hidden neurons removed:  {r['structured_50_speedup']:.2f}x",
+        f"  neurons removed, 50% of weights: {r['structured_50_speedup']:.2f}x",
     ]
     for p, v in r["csr_speedup"].items():
         lines.append(f"  CSR at {p:>2}% sparsity:          {v:.2f}x")
@@ -90,7 +90,7 @@ def report(r: dict) -> str:
         w = r["wide"]
         lines.append(
             f"wide MLP {'-'.join(map(str, w['sizes']))}, dense {w['dense_ms']:.2f} ms per batch: "
-            f"neurons removed (50%) {w['structured_50_speedup']:.2f}x, CSR "
+            f"neurons removed (50% of the weights) {w['structured_50_speedup']:.2f}x, CSR "
             + ", ".join(f"{p}%: {v:.2f}x" for p, v in w["csr_speedup"].items())
         )
     lines += channels_lines(r)

@@ -90,8 +90,8 @@ def channel_speedup(
         "removed_picture_ms": r["ms_per_picture"],
         "macs_ratio": r["macs"] / d["macs"],
         "dense_macs": d["macs"],
-        "dense_mb": d["size_mb"],
-        "removed_mb": r["size_mb"],
+        "dense_mib": d["size_kib"] / 1024,
+        "removed_mib": r["size_kib"] / 1024,
         "meets_bar": r["macs"] / d["macs"] <= BAR["macs_ratio"]
         and d["ms_per_batch"] / r["ms_per_batch"] >= BAR["speedup"],
     }
@@ -135,7 +135,7 @@ def channels_lines(r: dict[str, Any]) -> list[str]:
         f"{m['removed_ms']:.1f} ms (IQR {100 * m['removed_spread']:.0f}%), median of {m['repeats']} interleaved runs",
         f"  channels_50_speedup     {m['speedup']:.2f}x faster (one picture: {m['picture_speedup']:.2f}x){_bar(m)}",
         f"  channels_50_macs_ratio  {m['macs_ratio']:.3f} of the dense MACs ({m['dense_macs'] / 1e6:.1f} M/picture); "
-        f"size {m['dense_mb']:.2f} -> {m['removed_mb']:.2f} MB",
+        f"size {m['dense_mib']:.2f} -> {m['removed_mib']:.2f} MiB",
         "  the same at other settings (fewer repeats):",
     ]
     for s in r["channels"]["sweep"]:

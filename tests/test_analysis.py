@@ -136,3 +136,36 @@ def test_iteration_to_reach():
 def test_beyond_seed_spread(a, b, expected):
     assert analysis.beyond_seed_spread(a, b) is expected
     assert analysis.beyond_seed_spread(b, a) is False
+
+
+def _curve(val):
+    from course_lib.training.train import TrainResult
+
+    return TrainResult(seed=0, iterations=[10 * i for i in range(len(val))], val_acc=list(val), test_acc=list(val))
+
+
+def test_iterations_to_level_is_set_by_the_reference_run_of_each_seed():
+    from course_lib.experiments.analysis import iterations_to_level
+
+    dense = [_curve([10, 50, 60]), _curve([10, 30, 40])]
+    ticket = [_curve([10, 58, 60]), _curve([10, 39, 40])]
+    assert iterations_to_level(ticket, dense) == [10, 10]  # 57 of seed 0's 60; 38 of seed 1's 40
+    assert iterations_to_level(dense, dense) == [20, 20]
+    assert iterations_to_level([_curve([10, 20, 30])], [dense[0]]) == [None]
+    with pytest.raises(ValueError, match="one run per seed"):
+        iterations_to_level(ticket, dense[:1])
+    with pytest.raises(ValueError, match="fraction"):
+        iterations_to_level(ticket, dense, fraction=0.0)
+
+
+def test_is_winning_ticket_needs_accuracy_and_speed():
+    from course_lib.experiments.analysis import is_winning_ticket
+
+    dense = [_curve([10, 40, 58, 60])]
+    assert is_winning_ticket([_curve([10, 58, 59, 59.5])], dense)
+    assert not is_winning_ticket([_curve([10, 58, 58, 58])], dense)  # 2 points lower
+    assert is_winning_ticket([_curve([10, 58, 58, 58])], dense, drop=2.0)
+    assert not is_winning_ticket([_curve([10, 20, 40, 60])], dense)  # 95% of 60 at 30, dense at 20
+    assert is_winning_ticket([_curve([10, 20, 40, 60])], dense, slack=1.5)
+    with pytest.raises(ValueError, match="slack"):
+        is_winning_ticket(dense, dense, slack=0.5)

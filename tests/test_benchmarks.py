@@ -37,7 +37,7 @@ def test_quick_run_writes_the_ratios(tmp_path):
     main = r["channels"]["main"]
     assert r["channels_50_macs_ratio"] == main["macs_ratio"] < 0.3
     assert (main["cfg"], main["input"], main["batch_size"]) == ("vgg11", [1, 16, 16], 64)
-    assert main["removed_mb"] < main["dense_mb"] / 3
+    assert main["removed_mib"] < main["dense_mib"] / 3
     assert main["meets_bar"] == (main["macs_ratio"] <= 0.3 and main["speedup"] >= 2.0)
     assert len(r["channels"]["sweep"]) == 4 and all(s["speedup"] > 0 for s in r["channels"]["sweep"])
     assert "channels_50_speedup" in proc.stdout and "channels_last" in proc.stdout

@@ -313,3 +313,18 @@ def test_a_sanity_check_with_one_seed_decides_nothing():
     two = SanityResult(0.98, {("snip", "original"): [86.0, 86.2], ("snip", "shuffled"): [80.0, 80.4]})
     assert [r["effect"] for r in one.rows()] == ["", UNDECIDED]
     assert [r["effect"] for r in two.rows()] == ["", "hurts"]
+
+
+def test_rows_are_counted_once_and_recounted_when_the_runs_change(monkeypatch):
+    m = {"w": torch.tensor([True, False, False, False])}
+    res = CompareResult(
+        {}, [MethodRun("random", 0.75, 0, 50.0, 10, m, {}), MethodRun("snip", 0.75, 0, 60.0, 11, m, {})]
+    )
+    counted = []
+    original = MethodRun.layer_density
+    monkeypatch.setattr(MethodRun, "layer_density", lambda self: counted.append(1) or original(self))
+    first = res.rows()
+    first[0]["test_acc_mean"] = -1.0  # a caller's change does not reach the cache
+    assert res.rows() == res.rows() != first and len(counted) == 2
+    res.runs.append(MethodRun("grasp", 0.75, 0, 70.0, 12, m, {}))
+    assert [r["method"] for r in res.rows()] == ["random", "snip", "grasp"] and len(counted) == 5

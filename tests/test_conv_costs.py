@@ -56,7 +56,11 @@ def test_counts_equal_hand_computed_values():
     # params: conv 2*9, BN 2+2, Linear 8*3+3 = 49; removed: conv 9, BN 2, Linear 4*3+3 = 26
     assert [rows[k]["params"] for k in ("dense", "masked", "removed")] == [49, 49, 26]
     assert rows["masked"]["nonzero"] == 49 - 9 - 2 - 12
-    assert [rows[k]["size_mb"] for k in ("dense", "masked", "removed")] == [49 * 4 / 1e6, 49 * 4 / 1e6, 26 * 4 / 1e6]
+    assert [rows[k]["size_kib"] for k in ("dense", "masked", "removed")] == [
+        49 * 4 / 1024,
+        49 * 4 / 1024,
+        26 * 4 / 1024,
+    ]
     # MACs: conv 18 weights * 16 positions, BN 2*16, max-pool 8 outputs * 4, Linear 8*3 = 376
     assert rows["dense"]["macs"] == rows["dense"]["dense_macs"] == 288 + 32 + 32 + 24
     # masked, skipping zeros: conv 9*16, BN 1*16, pool still all 2 channels (32), Linear 4*3
@@ -98,6 +102,13 @@ def test_latency_rows_have_positive_times_and_models_are_untouched(channels_last
     assert dense.conv1.weight.is_contiguous()
 
 
+def test_picture_false_times_the_batch_only():
+    with num_threads(1):
+        [row] = conv_costs({"dense": _tiny()}, SIZE, batch_size=4, threads=1, repeats=2, picture=False)
+    assert row["ms_per_batch"] > 0 and row["batch_spread"] >= 0
+    assert row["ms_per_picture"] is None and row["picture_spread"] is None
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "words"),
     [
@@ -112,6 +123,7 @@ def test_latency_rows_have_positive_times_and_models_are_untouched(channels_last
         ({"seed": -1}, ValueError, "seed"),
         ({"timing": 1}, TypeError, "timing"),
         ({"channels_last": "yes"}, TypeError, "channels_last"),
+        ({"picture": 0}, TypeError, "picture"),
     ],
 )
 def test_bad_input(kwargs, error, words):

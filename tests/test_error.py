@@ -8,7 +8,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from course_lib import magnitude_mask, nm_mask, row_norm_mask
-from course_lib.pruning.error import error_curve, layer_output, output_error, removal_errors, weight_error
+from course_lib.pruning.error import (
+    error_curve,
+    layer_output,
+    output_error,
+    relative_difference,
+    removal_errors,
+    scaled_removal_errors,
+    weight_error,
+)
 
 
 def _gen(seed=0):
@@ -91,6 +99,30 @@ def test_magnitude_beats_any_mask_of_same_count_in_weight_error(seed, rows, grou
     assert best <= weight_error(w, rnd.reshape(w.shape)) + 1e-9
 
 
+def test_scaled_removal_errors_rows_are_removal_errors_on_scaled_inputs():
+    w = torch.tensor([10.0, -8.0, 0.1])
+    x = torch.randn(2000, 3, generator=_gen())
+    got = scaled_removal_errors(w, x, 2, [1.0, 90.0, 1000.0], activation=torch.relu)
+    assert got.shape == (3, 3) and got.dtype == torch.float64
+    for row, scale in zip(got, [1.0, 90.0, 1000.0], strict=True):
+        expected = removal_errors(w, x * torch.tensor([1.0, 1.0, scale]), activation=torch.relu)
+        assert torch.allclose(row, expected)
+    # the slide's ranking flips: 0.1 cheapest at 1, neither cheapest nor dearest at 90, dearest at 1000
+    assert got.argmin(dim=1).tolist() == [2, 1, 1] and got.argmax(dim=1).tolist() == [0, 0, 2]
+    x0 = x.clone()
+    scaled_removal_errors(w, x, 0, [3.0])
+    assert torch.equal(x, x0)  # the inputs are not scaled in place
+
+
+def test_relative_difference_is_scale_free_and_wide():
+    a = torch.tensor([3.0, 4.0])
+    assert relative_difference(a, a) == 0.0
+    assert relative_difference(torch.zeros(2), a) == 1.0
+    assert relative_difference(1000 * torch.tensor([3.0, 0.0]), 1000 * a) == pytest.approx(0.8)
+    big = torch.full((4,), 60000.0, dtype=torch.float16)  # its squared norm overflows float16
+    assert relative_difference(big, big * 0.5) == pytest.approx(1.0)
+
+
 @pytest.mark.parametrize(
     "call, exc, words",
     [
@@ -107,6 +139,14 @@ def test_magnitude_beats_any_mask_of_same_count_in_weight_error(seed, rows, grou
         (lambda w, m, x: error_curve(w, x, magnitude_mask, [1.5]), ValueError, "sparsities"),
         (lambda w, m, x: error_curve(w, x, magnitude_mask, []), ValueError, "sparsities"),
         (lambda w, m, x: removal_errors([1.0, 2.0], x), TypeError, "weight"),
+        (lambda w, m, x: scaled_removal_errors(w, x, 4, [2.0]), ValueError, "index"),
+        (lambda w, m, x: scaled_removal_errors(w, x, -1, [2.0]), ValueError, "index"),
+        (lambda w, m, x: scaled_removal_errors(w, x, 0, [0.0]), ValueError, "scales"),
+        (lambda w, m, x: scaled_removal_errors(w, x, 0, ["2"]), TypeError, "scales"),
+        (lambda w, m, x: scaled_removal_errors(w, x, 0, []), ValueError, "scales"),
+        (lambda w, m, x: relative_difference(w, w.long()), TypeError, "reference"),
+        (lambda w, m, x: relative_difference(w, w[:2]), ValueError, "shape"),
+        (lambda w, m, x: relative_difference(w, torch.zeros_like(w)), ValueError, "reference"),
     ],
 )
 def test_bad_input_names_the_argument(call, exc, words):

@@ -18,6 +18,7 @@ from course_lib.experiments.conv import (
     FamilyRow,
     channel_sweep,
     conv_layers,
+    family_row,
     filter_sensitivity,
     lecture_ratios,
     lecture_row,
@@ -204,17 +205,17 @@ def sweep(vgg_net, images):
 def test_channel_sweep_keeps_the_rates_and_shrinks_macs_and_size(sweep, vgg_net):
     assert isinstance(sweep, ChannelSweep)
     assert sweep.rates == [0.0, 0.25, 0.5, 0.75] and list(sweep.models) == sweep.rates
-    assert len(sweep.macs_ratio) == len(sweep.size_mb) == len(sweep.ms_per_64) == len(sweep.acc) == 4
+    assert len(sweep.macs_ratio) == len(sweep.size_kib) == len(sweep.ms_per_64) == len(sweep.acc) == 4
     assert sweep.macs_ratio[0] == 1.0
     assert all(a > b for a, b in pairwise(sweep.macs_ratio))
-    assert all(a > b for a, b in pairwise(sweep.size_mb))
+    assert all(a > b for a, b in pairwise(sweep.size_kib))
     dense = macs(vgg_net, skip_zeros=False, input_size=SIZE)
-    for r, m, ratio, mb in zip(sweep.rates, sweep.models.values(), sweep.macs_ratio, sweep.size_mb, strict=True):
+    for r, m, ratio, mb in zip(sweep.rates, sweep.models.values(), sweep.macs_ratio, sweep.size_kib, strict=True):
         assert ratio == macs(m, skip_zeros=False, input_size=SIZE) / dense
-        assert mb == param_count(m) * 4 / 1e6
+        assert mb == param_count(m) * 4 / 1024
         n = vgg_net.conv1.out_channels
         assert m.conv1.out_channels == n - round(r * n)
-    assert sweep.size_mb[0] == param_count(vgg_net) * 4 / 1e6
+    assert sweep.size_kib[0] == param_count(vgg_net) * 4 / 1024
     assert sweep.macs_ratio[2] <= 0.3  # the bar: half the channels, at most 0.3x the MACs
     assert all(t > 0 for t in sweep.ms_per_64)
 
@@ -288,9 +289,9 @@ def test_lecture_row_trains_in_place_removes_half_the_channels_and_measures(smal
     assert not _same_state(net, before)  # trained in place
     removed = prune_channels(net, 0.5, SIZE)  # the same channels lecture_row removed (fine-tuning keeps shapes)
     assert row.params == (param_count(net), param_count(removed))
-    assert row.size_mb == (param_count(net) * 4 / 1e6, param_count(removed) * 4 / 1e6)
+    assert row.size_kib == (param_count(net) * 4 / 1024, param_count(removed) * 4 / 1024)
     assert row.macs == (macs(net, input_size=SIZE), macs(removed, input_size=SIZE))
-    for after_before in (row.params, row.size_mb, row.macs):
+    for after_before in (row.params, row.size_kib, row.macs):
         assert after_before[1] < after_before[0]
     assert all(t > 0 for t in row.ms_per_64) and all(s >= 0 for s in row.ms_spread)
     assert row.acc_dense == pytest.approx(evaluate(net, small.test)[1], abs=1.0)  # one picture of 100
@@ -334,3 +335,25 @@ def test_lecture_row_rejects_bad_input_before_training(kwargs, error, match, sma
     with pytest.raises(error, match=match):
         lecture_row("VGG", args.pop("lecture"), net, small, {"epochs": 1}, **args)
     assert spy == [] and _same_state(net, before)
+
+
+def test_family_row_measures_models_trained_already_without_changing_them():
+    net = vgg(width=0.0625, input_size=8)
+    removed = prune_channels(net, 0.5, SIZE)
+    before = _state(net)
+    row = family_row("VGG", "VGG19", net, removed, (90.0, 10.0, 85.5), SIZE, repeats=1, threads=1)
+    assert row.params == (param_count(net), param_count(removed))
+    assert row.size_kib == (param_count(net) * 4 / 1024, param_count(removed) * 4 / 1024)
+    assert (row.acc_dense, row.acc_pruned, row.acc_finetuned, row.seconds) == (90.0, 10.0, 85.5, 0.0)
+    assert all(t > 0 for t in row.ms_per_64) and _same_state(net, before)
+
+
+@pytest.mark.parametrize(
+    ("lecture", "accs", "error", "match"),
+    [("ResNet", (1.0, 2.0, 3.0), ValueError, "ResNet"), ("VGG19", (1.0, 2.0), ValueError, "accs"),
+     ("VGG19", (1.0, -2.0, 3.0), ValueError, "accs entries"), ("VGG19", (1.0, "a", 3.0), TypeError, "accs entries")],
+)  # fmt: skip
+def test_family_row_rejects_bad_input(lecture, accs, error, match):
+    net = vgg(width=0.0625, input_size=8)
+    with pytest.raises(error, match=match):
+        family_row("VGG", lecture, net, net, accs, SIZE, repeats=1)

@@ -11,10 +11,14 @@ from course_lib.experiments.finetune import (
     one_shot_vs_iterative,
     prune_finetune,
     train_prune_finetune,
+    train_subset,
+    train_test_gap,
 )
 from course_lib.experiments.lottery import make_model
 from course_lib.pruning.masks import n_to_prune
+from course_lib.pruning.schedules import step_sparsities
 from course_lib.training.data import load
+from course_lib.training.train import evaluate
 
 DATA = load("digits")
 
@@ -85,3 +89,41 @@ def test_evaluation_split():
     assert evaluation_split(DATA, "val") is DATA.val
     with pytest.raises(ValueError, match="split"):
         evaluation_split(DATA, "validation")
+
+
+def test_one_shot_vs_iterative_follows_the_cubic_schedule(trained):
+    res = one_shot_vs_iterative(trained, DATA, 0.9, steps=3, schedule="cubic", lr=5e-3, progress=False)
+    assert res.schedule == "cubic"
+    expected = [1 - s for s in step_sparsities(0.9, 3, "cubic")]
+    assert res.densities == pytest.approx(expected, abs=2e-3)  # not the same-rate schedule's
+    assert res.densities[0] != pytest.approx(1 - step_sparsities(0.9, 3)[0], abs=2e-3)
+    with pytest.raises(ValueError, match="schedule"):
+        one_shot_vs_iterative(trained, DATA, 0.9, steps=2, schedule="linear", progress=False)
+
+
+def test_train_subset_and_train_test_gap(trained):
+    small = train_subset(DATA, 50, seed=1)
+    assert len(small.train) == 50 and small.test is DATA.test and small.val is DATA.val
+    assert torch.equal(small.train.x, train_subset(DATA, 50, seed=1).train.x)  # same seed, same images
+    assert not torch.equal(small.train.x, train_subset(DATA, 50, seed=2).train.x)
+    rows = {tuple(r.tolist()) for r in DATA.train.x.flatten(1)}
+    assert all(tuple(r.tolist()) in rows for r in small.train.x.flatten(1))
+    with pytest.raises(ValueError, match="n_train"):
+        train_subset(DATA, len(DATA.train) + 1)
+    with pytest.raises(ValueError, match="n_train"):
+        train_subset(DATA, 0)
+    gap = train_test_gap(trained, DATA)
+    assert gap == evaluate(trained, DATA.train)[1] - evaluate(trained, DATA.test)[1]
+    assert gap > 0  # 8 epochs on 1,079 digits: it fits its training set better than the test set
+
+
+def test_one_shot_vs_iterative_without_the_one_shot_copy_trains_the_same_iterative_network(trained):
+    both = one_shot_vs_iterative(trained, DATA, 0.9, steps=2, schedule="cubic", lr=5e-3, progress=False)
+    alone = one_shot_vs_iterative(
+        trained, DATA, 0.9, steps=2, schedule="cubic", one_shot=False, lr=5e-3, progress=False
+    )
+    assert alone.one_shot_acc == [] and list(alone.models) == ["iterative"]
+    assert alone.densities == both.densities and alone.iterative_pruned_acc == both.iterative_pruned_acc
+    assert alone.iterative_acc == pytest.approx(both.iterative_acc, abs=0.3)  # stacked or alone: the same run
+    with pytest.raises(TypeError, match="one_shot"):
+        one_shot_vs_iterative(trained, DATA, 0.9, steps=2, one_shot=1, progress=False)

@@ -376,3 +376,19 @@ def test_conv_study_bad_arguments(digits, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ValueError, match="device='cuda' asks for CUDA"):
         lottery_study(digits, model="conv2", device="cuda", rounds=1, seeds=1, epochs=1, progress=False)
+
+
+def test_width_study_prunes_every_width_to_the_same_count_and_checks_its_arguments(digits):
+    from course_lib.experiments.lottery import width_study
+
+    out = width_study(digits, ["8", [16]], 200, rounds=2, seeds=[0], epochs=1, progress=False)
+    assert list(out) == ["8", "16"]
+    for spec, res in out.items():
+        total = 64 * int(spec) + int(spec) * 10
+        assert abs(res.weights_remaining[2] * total - 200) <= 2  # per-layer rounding
+        assert res.config["rate"] == res.config["output_rate"] and res.variants == ["ticket"]
+    assert out["16"].config["rate"] > out["8"].config["rate"]  # the wider net is pruned harder per round
+    with pytest.raises(ValueError, match="weights_left"):
+        width_study(digits, ["2"], 200, rounds=1, seeds=[0], epochs=1, progress=False)
+    with pytest.raises(TypeError, match="rate"):
+        width_study(digits, ["8"], 200, rate=0.5)

@@ -19,6 +19,8 @@ from course_lib.pruning.schedules import (
     layer_sparsities,
     rate_for_density,
     rounds_for_density,
+    step_rates,
+    step_sparsities,
 )
 from course_lib.training.models import lenet_300_100
 
@@ -113,3 +115,23 @@ def test_bad_inputs_name_the_argument():
         layer_rates([], 0.2)
     with pytest.raises(ValueError, match="density"):
         rate_for_density(0.0, 3)
+
+
+def test_step_sparsities_end_at_the_target_and_the_cubic_one_is_gentler_at_the_end():
+    same = step_sparsities(0.98, 4)
+    cubic = step_sparsities(0.98, 4, "cubic")
+    assert same[-1] == cubic[-1] == 0.98 and len(same) == len(cubic) == 4
+    rates = step_rates(same)
+    assert rates[:3] == pytest.approx([rate_for_density(0.02, 4)] * 3) and rates[-1] == pytest.approx(rates[0])
+    # the cubic schedule keeps MORE after step 1 (43% vs 38% left) and prunes less in its last step
+    assert 1 - cubic[0] > 1 - same[0] and step_rates(cubic)[-1] < rates[-1]
+    assert cubic == [cubic_sparsity(k, 0.98, n_prunes=4) for k in range(1, 5)]
+    assert step_sparsities(1.0, 3) == [1.0, 1.0, 1.0] and step_rates([0.5, 1.0, 1.0]) == [0.5, 1.0, 1.0]
+    with pytest.raises(ValueError, match="schedule"):
+        step_sparsities(0.9, 3, "linear")
+    with pytest.raises(ValueError, match="steps"):
+        step_sparsities(0.9, 0)
+    with pytest.raises(ValueError, match="decrease"):
+        step_rates([0.5, 0.4])
+    with pytest.raises(ValueError, match="at least one"):
+        step_rates([])

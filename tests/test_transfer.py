@@ -1,11 +1,17 @@
 """course_lib.experiments.transfer: a ticket found on one data set, trained on another."""
 
+import numpy as np
 import pytest
-import torch
 
 from course_lib.experiments.lottery import lottery_study, make_model
 from course_lib.experiments.tickets import rewind
-from course_lib.experiments.transfer import digits_as_mnist, transfer_target, transfer_ticket
+from course_lib.experiments.transfer import (
+    MNIST1D_DISTORTION,
+    digits_as_mnist,
+    mnist1d_distorted,
+    transfer_target,
+    transfer_ticket,
+)
 from course_lib.training.data import load
 from course_lib.training.stacked import train_many
 
@@ -54,8 +60,41 @@ def test_transfer_targets():
     pixels = d.train.x * d.std + d.mean
     assert float(pixels.min()) >= -1e-5 and float(pixels.max()) <= 1 + 1e-5
     assert float(pixels[:, :4].abs().max()) < 1e-5  # the 4-pixel frame is empty, as in MNIST
-    assert transfer_target("mnist1d").name == "mnist1d-regenerated"
-    assert not torch.equal(transfer_target("mnist1d").train.x[:5], load("mnist1d").train.x[:5])
     assert transfer_target("mnist5k").name == "digits28"
     with pytest.raises(ValueError, match="name"):
         transfer_target("digits")
+
+
+def test_the_mnist1d_target_is_a_distorted_mnist1d_and_the_global_generators_are_restored(monkeypatch):
+    import mnist1d.data
+
+    seen = {}
+
+    def fake_make_dataset(args):  # what the generator is asked for, and a quick stand-in for its output
+        seen.update(vars(args))
+        np.random.seed(123)  # the real one seeds the global generator too
+        rng = np.random.default_rng(0)
+        return {
+            "x": rng.normal(size=(400, 40)),
+            "y": np.arange(400) % 10,
+            "x_test": rng.normal(size=(100, 40)),
+            "y_test": np.arange(100) % 10,
+        }
+
+    monkeypatch.setattr(mnist1d.data, "make_dataset", fake_make_dataset)
+    np.random.seed(7)
+    expected = np.random.get_state()[1].copy()
+    np.random.seed(7)
+    d = transfer_target("mnist1d", seed=0)
+    assert np.array_equal(np.random.get_state()[1], expected)  # the notebooks' numbers stay reproducible
+    assert d.name == "mnist1d-distorted" and d.input_shape == (40,) and len(d.test) == 100
+    assert (len(d.train), len(d.val)) == (350, 50)
+    assert {k: seen[k] for k in MNIST1D_DISTORTION} == MNIST1D_DISTORTION
+    defaults = vars(mnist1d.data.get_dataset_args())
+    assert seen["shear_scale"] == 2 * defaults["shear_scale"] and seen["scale_coeff"] == 2 * defaults["scale_coeff"]
+    assert seen["seed"] != defaults["seed"]  # not the source's signals either
+    assert {k: seen[k] for k in ("template_len", "final_seq_length", "corr_noise_scale")} == {
+        k: defaults[k] for k in ("template_len", "final_seq_length", "corr_noise_scale")
+    }  # the same templates and noise: a similar data set
+    with pytest.raises(ValueError, match="seed"):
+        mnist1d_distorted(-1)

@@ -129,23 +129,24 @@ def test_pareto_front_rejects_lists_of_different_lengths():
 
 
 # --------------------------------------------------------------------------- accuracy vs sparsity
-def test_accuracy_vs_sparsity_draws_each_methods_mean_and_std_against_weights_remaining():
+def test_accuracy_vs_sparsity_draws_each_methods_mean_and_std_against_sparsity():
     res = _result()
     fig = plot_accuracy_vs_sparsity(res)
     assert isinstance(fig, Figure) and len(fig.axes) == 1
     ax = fig.axes[0]
     for method, plan in PLAN.items():
         bars = _errorbar(ax, method)
-        x = [100 * (k1 + k2) / 28 for k1, k2, *_ in plan.values()]
+        x = [100 - 100 * (k1 + k2) / 28 for k1, k2, *_ in plan.values()]  # sparsity, percent
         np.testing.assert_allclose(bars.lines[0].get_xdata(), x)
         np.testing.assert_allclose(bars.lines[0].get_ydata(), [p[2] for p in plan.values()])
         np.testing.assert_allclose(_bar_extents(bars), [p[3] for p in plan.values()])
         assert bars.get_label() == METHOD_LABELS[method]
         assert bars.lines[0].get_color() == METHOD_COLORS[method]
-    assert ax.get_xscale() == "log"
+    assert ax.get_xscale() == "function"  # spaced by the log of the weights left
     left, right = ax.get_xlim()
-    assert left > 50 > 25 > right  # sparser to the right
-    assert ax.get_xlabel() == "weights remaining (%, log scale)"
+    assert left < 50 < 75 < right  # sparsity on x, growing to the right
+    assert ax.get_xlabel() == "sparsity (% of weights pruned; log scale of the weights left)"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["50", "75"]
     assert ax.get_ylabel() == "test accuracy (%)"
     dense = [line for line in ax.lines if line.get_label() == "dense network"]
     assert len(dense) == 1 and list(dense[0].get_ydata()) == [96.0, 96.0] and dense[0].get_linestyle() == "--"
@@ -529,3 +530,11 @@ def test_plots_reject_an_ax_that_is_not_axes_and_a_cost_a_log_axis_cannot_show()
     free = {"imp": {0.5: (10, 4, 90.0, 0.5, 0)}}
     with pytest.raises(ValueError, match="cost_iterations must be positive"):
         plot_pareto(_result(free), 0.5)
+
+
+def test_every_figure_keeps_its_labels_and_legends_inside_the_frame():
+    from test_viz_conv import assert_inside_frame  # one helper for the figures of notebooks 07 and 08
+
+    view = sparsity_view(_result())
+    for fig in (compare_figure(_result()), plot_sanity(SANITY), plot_barrier(ROWS), view(0.5), view(0.75)):
+        assert_inside_frame(fig)

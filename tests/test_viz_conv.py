@@ -7,6 +7,7 @@ from types import SimpleNamespace as NS
 import numpy as np
 import pytest
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
@@ -16,6 +17,15 @@ from course_lib.training.conv_models import vgg
 from course_lib.training.data import as_images
 from course_lib.viz.conv import SWEEP_PANELS, plot_channel_sweep, plot_filter_masks, plot_lecture_table
 from course_lib.viz.widgets import SliderFigure, sparsity_slider
+
+
+def assert_inside_frame(fig):
+    """Every axes with its labels, ticks and title, and every legend, lie inside the figure (not cut)."""
+    canvas = FigureCanvasAgg(fig)  # a real renderer: constrained layout runs on draw
+    canvas.draw()
+    renderer, frame = canvas.get_renderer(), fig.bbox
+    for box in [ax.get_tightbbox(renderer) for ax in fig.axes] + [g.get_window_extent() for g in fig.legends]:
+        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1 and frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1
 
 
 def _weight(shape=(6, 2, 3, 3), seed=0):
@@ -55,6 +65,8 @@ def test_filter_masks_labels_filters_and_input_channels():
     assert left.get_xlabel() == right.get_xlabel() == "input channel x kernel position (3 x 4)"
     assert "filters with smallest L1 norm" in right.get_title() and "sparsity 0.50" in right.get_title()
     assert fig.get_suptitle() == "A conv layer's 4 filters at sparsity 0.50"
+    [bar] = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]  # the mask images have a colour bar
+    assert bar.get_ylabel() or bar.get_xlabel() or bar.get_title()
     assert plot_filter_masks(_weight(), torch.tensor(0.25)).get_suptitle().endswith("sparsity 0.25")
 
 
@@ -80,7 +92,7 @@ def test_filter_masks_rejects_bad_input(weight, kwargs, error, match):
 SWEEP = NS(
     rates=[0.0, 0.25, 0.5, 0.75],
     macs_ratio=[1.0, 0.56, 0.26, 0.07],
-    size_mb=[0.6, 0.34, 0.16, 0.04],
+    size_kib=[600.0, 340.0, 160.0, 40.0],
     ms_per_64=[9.0, 5.0, 3.0, 2.0],
     acc=[97.0, 91.0, 60.0, 20.0],
     dense_acc=97.0,
@@ -104,8 +116,13 @@ def test_channel_sweep_draws_every_measure_and_marks_the_nearest_rate(rate, near
     i = nearest
     assert fig.get_suptitle() == (
         f"{100 * SWEEP.rates[i]:.0f}% of channels removed: {SWEEP.macs_ratio[i]:.2f}x the MACs, "
-        f"{SWEEP.size_mb[i] / 0.6:.2f}x the size, {9.0 / SWEEP.ms_per_64[i]:.2f}x faster, {SWEEP.acc[i]:.1f}% accuracy"
+        f"{SWEEP.size_kib[i] / 600:.2f}x the size, {9.0 / SWEEP.ms_per_64[i]:.2f}x faster, {SWEEP.acc[i]:.1f}% accuracy"
     )
+
+
+def test_every_figure_keeps_its_labels_inside_the_frame():
+    for fig in (plot_filter_masks(_weight(), 0.5), plot_channel_sweep(SWEEP, 0.5)):
+        assert_inside_frame(fig)
 
 
 def test_channel_sweep_title_at_half_the_channels():
@@ -144,8 +161,8 @@ def test_channel_sweep_plots_a_measured_sweep_and_follows_a_slider(digits):
 
 
 # --------------------------------------------------------------------------- plot_lecture_table
-def _row(lecture, size_mb, ms_per_64):
-    return NS(lecture=lecture, size_mb=size_mb, ms_per_64=ms_per_64)
+def _row(lecture, size_kib, ms_per_64):
+    return NS(lecture=lecture, size_kib=size_kib, ms_per_64=ms_per_64)
 
 
 def test_lecture_table_bars_are_the_lectures_ratios_beside_the_measured_ones():
@@ -165,9 +182,14 @@ def test_lecture_table_bars_are_the_lectures_ratios_beside_the_measured_ones():
         assert [t.get_text() for t in ax.get_xticklabels()] == ["VGG19", "SimpleNet", "MobileNet V1"]
         assert [t.get_text() for t in ax.texts] == [f"{h:.2f}" for h in here]  # measured bars are labelled
         assert ax.get_ylabel().endswith("after / before")
-        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["lecture (CIFAR-10)", "measured here"]
+        assert ax.get_legend() is None and ax.get_ylim() == (0.0, 1.15 * max(1.0, *lecture, *here))
     assert size_ax.get_ylabel() == "model size: after / before"
     assert time_ax.get_ylabel() == "time per 64 pictures: after / before"
+    [legend] = fig.legends  # one, below the axes: it covers no bar
+    assert [t.get_text() for t in legend.get_texts()] == ["lecture (CIFAR-10)", "measured here"]
+    assert_inside_frame(fig)
+    legend_box = legend.get_window_extent()
+    assert all(not legend_box.overlaps(b.get_window_extent()) for ax in fig.axes for b in ax.patches)
 
 
 def test_lecture_table_rejects_a_row_not_in_the_lecture():

@@ -5,11 +5,14 @@ import functools
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from course_lib import measure
+from course_lib.measure.costs import neuron_fraction
 from course_lib.measure.energy import HOROWITZ_45NM, EnergyBreakdown
 from course_lib.measure.size import model_bytes
+from course_lib.measure.timing import LatencyStats, SpeedSweep
 from course_lib.pruning.magnitude import magnitude_mask
 from course_lib.pruning.structured import row_norm_mask, shrink_mlp
 from course_lib.training.models import mlp
@@ -21,6 +24,24 @@ NET = mlp([32, 16, 8, 4], seed=0)
 
 def _heights(ax):
     return [float(p.get_height()) for p in ax.patches]
+
+
+def _inside(fig):
+    """Every text of ``fig`` lies in the figure, and every text written in an axes lies in its frame."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    drawn, box = fig.get_tightbbox(renderer), fig.bbox_inches  # what is drawn, in inches, vs the page
+    assert box.x0 - 0.01 <= drawn.x0 and drawn.x1 <= box.x1 + 0.01 and box.y0 - 0.01 <= drawn.y0, drawn
+    assert drawn.y1 <= box.y1 + 0.01, drawn
+    for ax in fig.axes:
+        frame = ax.get_window_extent(renderer)
+        for t in ax.texts:
+            e = t.get_window_extent(renderer)
+            assert frame.x0 - 1 <= e.x0 and e.x1 <= frame.x1 + 1 and frame.y0 - 1 <= e.y0 and e.y1 <= frame.y1 + 1, t
+    for legend in fig.legends:  # legends outside every axes: they cover no data
+        e = legend.get_window_extent(renderer)
+        assert all(not e.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)
 
 
 def test_energy_table_bars_are_the_table_on_a_log_axis():
@@ -54,7 +75,17 @@ def test_pruning_costs_panels_are_pruning_costs():
     assert _heights(fig.axes[2]) == [c[n]["macs"] for n in names]
     assert _heights(fig.axes[3]) == pytest.approx([c[n]["energy"].total_pj / 1e6 for n in names])
     assert _heights(fig.axes[0])[0] == _heights(fig.axes[0])[1]  # masked = dense in memory
-    assert "Sparsity 0.80" in fig.get_suptitle()
+    assert "Sparsity 0.80" in fig.get_suptitle() and f"{c['neurons removed']['sparsity']:.3f}" in fig.get_suptitle()
+    assert [ax.get_ylim()[0] for ax in fig.axes] == [0, 0, 0, 0]  # bars from zero
+    assert [ax.get_ylabel() or ax.get_title() for ax in fig.axes][0] == "in memory / KiB"
+    _inside(fig)
+
+
+def test_energy_figures_keep_their_labels_inside():
+    _inside(cost.plot_energy_table())
+    fig = cost.plot_pruned_energy(NET, 0.9)
+    assert fig.axes[0].get_ylim()[0] == 0 and fig.axes[0].get_ylabel() == "energy per inference / µJ"
+    _inside(fig)
 
 
 def test_pruned_energy_follows_a_slider():
@@ -78,7 +109,7 @@ def test_size_curves_match_real_models():
     curves = cost.size_curves(NET, xs)
     w = dict(NET.named_parameters())
     for i, s in enumerate(xs):
-        rows = {k: row_norm_mask(w[k], s) for k in ("fc1.weight", "fc2.weight")}
+        rows = {k: row_norm_mask(w[k], neuron_fraction(NET, s)) for k in ("fc1.weight", "fc2.weight")}
         assert curves["neurons removed"][i] == model_bytes(shrink_mlp(NET, rows))
         weights = {k: magnitude_mask(v, s) for k, v in w.items() if v.dim() == 2}
         assert curves["csr int32"][i] == model_bytes(NET, weights, "csr")
@@ -93,6 +124,9 @@ def test_size_vs_sparsity_lines_and_marker():
     for line, key in zip(lines, curves, strict=False):
         assert list(line.get_ydata()) == pytest.approx([v / 1024 for v in curves[key]])
     assert "at sparsity 0.50" in fig.axes[0].get_title()
+    assert fig.axes[0].get_xlabel() == "sparsity (fraction of the weights removed)"
+    assert fig.axes[0].get_ylabel() == "parameters in memory / KiB" and fig.axes[0].get_ylim()[0] == 0
+    _inside(fig)
     with pytest.raises(ValueError, match="sparsity"):
         cost.plot_size_vs_sparsity(NET, sparsity=1.5)
 
@@ -113,3 +147,78 @@ def test_latency_vs_sparsity_plots_the_measured_numbers():
     # a numpy scalar is a flat line too
     flat = cost.plot_latency_vs_sparsity([0.5, 0.9], {"dense": np.float32(3.0)}).axes[0].get_lines()[0]
     assert list(flat.get_ydata()) == [3.0, 3.0]
+
+
+def test_latency_plot_puts_every_variant_at_its_own_sparsity_with_its_accuracy():
+    xs = [0.5, 0.9]
+    fig = cost.plot_latency_vs_sparsity(
+        xs,
+        {"dense": 2.0, "masked": [2.0, 2.0], "neurons removed": [1.0, 0.5]},
+        removed={"masked": [0.5, 0.9], "neurons removed": [0.49, 0.91]},
+        accuracy={"dense": 95.0, "masked": [94.0, 60.0], "neurons removed": [90.0, 30.0]},
+        break_even=0.8,
+        title="t",
+    )
+    speed, acc = fig.axes
+    dense, masked, removed = speed.get_lines()[:3]
+    assert list(removed.get_xdata()) == [0.49, 0.91] and list(dense.get_xdata()) == xs
+    assert [list(line.get_ydata()) for line in acc.get_lines()[:3]] == [[95.0, 95.0], [94.0, 60.0], [90.0, 30.0]]
+    assert acc.get_ylim() == (0, 100) and acc.get_ylabel() == "test accuracy / % (no fine-tuning)"
+    assert speed.get_xlabel() == acc.get_xlabel() == "sparsity (fraction of the weights removed)"
+    # the dense band lies under the masked line and is wider: both show where they coincide
+    assert dense.get_zorder() < masked.get_zorder() and dense.get_linewidth() > masked.get_linewidth()
+    assert masked.get_linestyle() == "--" and masked.get_marker() == "s"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["dense", "masked", "neurons removed"]
+    _inside(fig)
+    with pytest.raises(ValueError, match="accuracy"):
+        cost.plot_latency_vs_sparsity(xs, {"dense": 1.0}, accuracy={"dense": [1.0]})
+    with pytest.raises(TypeError, match="removed"):
+        cost.plot_latency_vs_sparsity(xs, {"dense": 1.0}, removed=[0.5])
+
+
+def _fake_sweep(ms):
+    def sweep(model, sparsities, batch_size, **_):
+        stats = {k: (LatencyStats((v * batch_size,)),) for k, v in ms.items()}
+        return SpeedSweep(tuple(sparsities), batch_size, stats)
+
+    return sweep
+
+
+def test_batch_size_slider_times_the_batch_it_shows(monkeypatch):
+    calls = []
+    fake = _fake_sweep({"dense": 4e-6, "masked": 4e-6, "csr": 2e-6, "neurons removed": 1e-6})  # s per input
+    monkeypatch.setattr(cost, "speed_sweep", lambda *a, **k: calls.append(k["batch_size"]) or fake(*a, **k))
+    w = SliderFigure(
+        functools.partial(cost.plot_speed_at_batch_size, NET, sparsity=0.9),
+        batch_size=int_slider("batch size", 64, 1, 512),
+    )
+    w.sliders["batch_size"].value = 256
+    ax = w.figure.axes[0]
+    assert calls == [64, 256]
+    assert _heights(ax) == pytest.approx([4.0, 4.0, 2.0, 1.0])  # µs per input, whatever the batch
+    assert [t.get_text() for t in ax.texts] == ["1.00x", "1.00x", "2.00x", "4.00x"]
+    assert "batch 256" in ax.get_title() and ax.get_ylim()[0] == 0
+    assert ax.get_ylabel() == "time per input / µs (median)"
+    _inside(w.figure)
+
+
+def test_batch_size_plot_really_times():
+    fig = cost.plot_speed_at_batch_size(NET, batch_size=3, sparsity=0.5, repeats=2, number=1)
+    assert len(_heights(fig.axes[0])) == 4 and min(_heights(fig.axes[0])) > 0
+    with pytest.raises(ValueError, match="batch_size"):
+        cost.plot_speed_at_batch_size(NET, batch_size=0)
+
+
+def test_the_frame_check_fires_on_a_cut_label_and_a_text_above_the_bars():
+    fig = Figure(figsize=(3, 2))  # no constrained layout: a long y label runs off the page
+    ax = fig.subplots()
+    ax.set_ylabel("a y label far too long to fit a figure this small\nand a second line")
+    ax.set_title("a title far too long to fit a figure three inches wide, cut at both ends")
+    with pytest.raises(AssertionError):
+        _inside(fig)
+    fig = cost.new_figure((3, 2))
+    ax = fig.subplots()
+    ax.bar([0, 1], [1.0, 2.0])
+    ax.text(1, 2.0, "200%", va="bottom")  # no headroom: the text sits above the frame
+    with pytest.raises(AssertionError):
+        _inside(fig)

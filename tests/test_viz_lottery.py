@@ -1,5 +1,6 @@
 """course_lib.viz.lottery: each plot returns a Figure that shows the data it was given."""
 
+import functools
 from types import SimpleNamespace as NS
 
 import numpy as np
@@ -16,6 +17,7 @@ from course_lib.viz.lottery import (
     plot_lottery,
     plot_lottery_curves,
     plot_rewinding,
+    plot_rewinding_at,
     plot_ticket_masks,
     plot_training_curves,
     plot_transfer,
@@ -57,18 +59,32 @@ def test_plot_lottery_shows_each_variant_from_the_dense_point():
         line = _line(fig, variant)
         container = next(c for c in ax.containers if c.lines[0] is line)
         assert container.get_label() == VARIANT_LABELS[variant]  # the legend entry
-        np.testing.assert_allclose(line.get_xdata(), [100, 60, 36, 21.6])
+        np.testing.assert_allclose(line.get_xdata(), [0, 40, 64, 78.4])  # sparsity, percent
         np.testing.assert_allclose(
             line.get_ydata(), [94.0] + [a - 0.5 * r * k for r, a in ((1, 94.5), (2, 94.2), (3, 93.0))]
         )
-    assert ax.get_xscale() == "log"
+    assert ax.get_xscale() == "function"  # spaced by log(weights left), as the paper's axis
     left, right = ax.get_xlim()
-    assert left > 100 > 21.6 > right  # inverted: sparsity grows to the right
-    assert "percent of weights remaining" in ax.get_xlabel()
+    assert left < 0 < 78.4 < right  # sparsity grows to the right
+    assert ax.get_xlabel().startswith("sparsity (% of weights pruned")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "40", "64", "78.4"]
+    assert _legend_covers_nothing(fig)
     # error bars: one vertical segment per point, as long as 2 std
     bars = [c for c in ax.containers if c.lines[0].get_gid() == "reinit"][0]
     segs = bars.lines[2][0].get_segments()
     assert [round(float(s[1][1] - s[0][1]), 6) for s in segs] == [0.4, 0.2, 0.4, 0.6]
+
+
+def test_training_curves_keep_their_legend_off_the_curves():
+    run = TrainResult(
+        seed=0,
+        iterations=[0, 5, 10],
+        train_loss=[np.nan, 1, 1],
+        val_loss=[2, 1, 1],
+        val_acc=[10, 70, 99],
+        test_acc=[10, 60, 99],
+    )
+    assert _legend_covers_nothing(plot_training_curves({"ticket": run, "dense": run}))
 
 
 def test_plot_lottery_other_metrics_and_bad_input():
@@ -148,7 +164,25 @@ def test_rewinding_plots_each_rewind_point(small_histories):
     assert lines["rewind 7"].get_ydata() == pytest.approx(expected)
     reinit = small_histories[0]
     assert lines["reinit"].get_ydata() == pytest.approx([np.mean(reinit.test_accs("reinit", k)) for k in (1, 2)])
-    assert lines["rewind 7"].get_xdata() == pytest.approx([100.0] + [100 * res.weights_remaining[k] for k in (1, 2)])
+    assert lines["rewind 7"].get_xdata() == pytest.approx(
+        [0.0] + [100 * (1 - res.weights_remaining[k]) for k in (1, 2)]
+    )
+    assert _legend_covers_nothing(ax.figure)
+
+
+def test_the_rewinding_slider_picks_among_the_precomputed_points(small_histories):
+    w = SliderFigure(
+        functools.partial(plot_rewinding_at, small_histories), rewind_iter=int_slider("rewind iteration", 0, 0, 7, 7)
+    )
+    gids = lambda: sorted(line.get_gid() for line in w.figure.axes[0].lines if line.get_gid())  # noqa: E731
+    assert gids() == ["reinit", "rewind 0"]
+    w.sliders["rewind_iter"].value = 7
+    assert gids() == ["reinit", "rewind 0", "rewind 7"]
+    shown = next(line for line in w.figure.axes[0].lines if line.get_gid() == "rewind 7").get_ydata()
+    assert shown[1] == pytest.approx(np.mean(small_histories[7].test_accs("ticket", 1)))
+    assert "iteration 7" in w.figure.axes[0].get_title()
+    with pytest.raises(ValueError, match="rewind_iter"):
+        plot_rewinding_at(small_histories, 3)
 
 
 def test_ticket_masks_slider_steps_through_rounds(small_histories, digits):
@@ -166,6 +200,8 @@ def test_ticket_masks_slider_steps_through_rounds(small_histories, digits):
         plot_ticket_masks(h, 3)
     with pytest.raises(ValueError, match="keep_history"):
         plot_ticket_masks(lottery_study(digits, model="8", rounds=1, seeds=1, epochs=1, progress=False), 1)
+    colour_bars = [ax for ax in w.figure.axes if ax.get_label() == "<colorbar>"]
+    assert colour_bars and colour_bars[0].get_ylabel() == "0 = pruned, 1 = kept"  # the mask's, first
     right = w.figure.axes[1].images[0].get_array()
     assert np.allclose(np.asarray(right), input_density(h.masks[2][0]["fc1.weight"], (8, 8)).numpy())
     title = w.figure._suptitle.get_text()
@@ -180,6 +216,14 @@ def test_weight_movement_plot_data():
     fig = plot_weight_movement(w0, 3 * w0 * keep, keep, w0 + 0.5)
     offsets = fig.axes[0].collections[0].get_offsets()
     assert np.allclose(offsets[:, 0], w0[keep].numpy()) and np.allclose(offsets[:, 1], 3 * w0[keep].numpy())
+    assert (fig.axes[0].get_xlabel(), fig.axes[0].get_ylabel()) == (
+        "initial weight",
+        "weight after the ticket's training",
+    )
+    kept_bars = [p for p in fig.axes[1].patches if p.get_facecolor()[:3] == fig.axes[1].patches[0].get_facecolor()[:3]]
+    assert sum(p.get_height() * p.get_width() for p in kept_bars) == pytest.approx(1.0)  # a density histogram
+    assert fig.axes[1].get_xlabel() == "|w_final - w_init| during dense training"
+    assert _legend_covers_nothing(fig)
 
 
 def test_transfer_bars_and_source_markers():
@@ -192,3 +236,42 @@ def test_transfer_bars_and_source_markers():
     assert [float(p.get_height()) for p in ax.patches] == [62.0, 50.0]
     diamonds = [line for line in ax.lines if line.get_marker() == "D"]
     assert len(diamonds) == 1 and diamonds[0].get_ydata().tolist() == [71.0]
+    assert ax.get_ylim() == (0.0, 100.0)  # bars start at zero
+    assert [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()] == [VARIANT_LABELS[v] for v in runs]
+    assert ax.get_ylabel() == "test accuracy on the target (%)"
+    assert _legend_covers_nothing(fig)
+
+
+def test_transfer_labels_of_all_four_bars_do_not_overlap():
+    runs = {v: [NS(final_test_acc=50.0)] for v in ("ticket", "reinit", "random_prune", "dense")}
+    fig = plot_transfer(runs)
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in fig.axes[0].get_xticklabels()]
+    assert len(boxes) == 4 and not any(a.overlaps(b) for a, b in zip(boxes, boxes[1:], strict=False))
+
+
+def _legend_covers_nothing(fig):
+    """No plotted point (line vertex, scatter point, bar top) lies inside a legend's box."""
+    fig.canvas.draw()
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        box = legend.get_window_extent()
+        for other in fig.axes:
+            points = [line.get_xydata() for line in other.lines]
+            points += [c.get_offsets() for c in other.collections if len(c.get_offsets())]
+            points += [np.array([[p.get_x() + p.get_width() / 2, p.get_height()]]) for p in other.patches]
+            for xy in points:
+                shown = other.transData.transform(np.asarray(xy, dtype=float))
+                if any(box.contains(x, y) for x, y in shown):
+                    return False
+    return True
+
+
+def test_the_legend_check_sees_a_covered_point():
+    fig = plot_transfer({"ticket": [NS(final_test_acc=60.0)]})
+    ax = fig.axes[0]
+    ax.plot([0.0], [50.0], "o", label="a point under the legend")
+    ax.legend(loc="center", bbox_to_anchor=tuple(ax.transAxes.inverted().transform(ax.transData.transform((0, 50)))))
+    assert not _legend_covers_nothing(fig)

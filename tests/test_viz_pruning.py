@@ -9,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from course_lib import magnitude_mask, nm_mask, row_norm_mask
-from course_lib.pruning.error import output_error
+from course_lib.pruning.error import output_error, scaled_removal_errors
 from course_lib.viz import pruning as viz
 from course_lib.viz.widgets import SliderFigure, int_slider, sparsity_slider
 
@@ -22,6 +22,40 @@ def _pruned(fig, i=0):
     """The pruned cells (True = pruned) of the i-th heatmap of a figure."""
     images = [im for ax in fig.axes for im in ax.images]
     return np.ma.getmaskarray(images[i].get_array())
+
+
+def _data_under_legends(fig):
+    """The data a legend covers: bars, line points, scatter points and texts (display coordinates)."""
+    fig.draw_without_rendering()  # runs the constrained layout (a closed figure's canvas.draw() does not)
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)]
+    covered = []
+    for legend in legends:
+        box = legend.get_window_extent()
+        for ax in fig.axes:
+            points = [line.get_transform().transform(line.get_xydata()) for line in ax.lines]
+            points += [ax.transData.transform(c.get_offsets()) for c in ax.collections if len(c.get_offsets())]
+            covered += [tuple(p) for pts in points for p in pts if box.contains(*p)]
+            covered += [a for a in [*ax.patches, *ax.texts] if box.overlaps(a.get_window_extent())]
+    return covered
+
+
+def _cut_by_the_frame(fig):
+    """True when something drawn (a title, label, tick label, legend) reaches beyond the figure."""
+    fig.draw_without_rendering()
+    drawn = fig.get_tightbbox()  # in inches, only what is drawn
+    frame = fig.bbox_inches.padded(0.01)
+    return not (frame.contains(drawn.x0, drawn.y0) and frame.contains(drawn.x1, drawn.y1))
+
+
+def _bars_from_zero(ax):
+    return ax.get_ylim()[0] == 0 and all(p.get_y() == 0 for p in ax.patches)
+
+
+def _every_image_has_its_colorbar(fig):
+    """Each heatmap's colour scale is shown by a colour bar of the same limits."""
+    images = [im for ax in fig.axes for im in ax.images]
+    limits = {tuple(im.colorbar.mappable.get_clim()) for im in images if im.colorbar is not None}
+    return bool(images) and all(tuple(im.get_clim()) in limits for im in images)
 
 
 def test_removal_errors_bars_and_highlight():
@@ -129,12 +163,111 @@ def test_nm_plot_and_sliders_for_n_and_m():
     assert not sf.figure.axes[0].images
 
 
-def test_nm_vs_unstructured_points():
-    fig = viz.plot_nm_vs_unstructured([0.25, 0.5, 1.0], [0.6, 0.3, 0.0], {"1:4": (0.25, 0.7), "2:4": (0.5, 0.4)})
+def test_nm_vs_unstructured_points_on_a_sparsity_axis():
+    fig = viz.plot_nm_vs_unstructured([0.0, 0.5, 0.75], [0.0, 0.3, 0.6], {"1:4": (0.75, 0.7), "2:4": (0.5, 0.4)})
     ax = fig.axes[0]
-    assert ax.lines[0].get_ydata().tolist() == [0.6, 0.3, 0.0]
-    assert ax.collections[0].get_offsets().tolist() == [[0.25, 0.7], [0.5, 0.4]]
+    assert ax.lines[0].get_xdata().tolist() == [0.0, 0.5, 0.75]  # sparsity, as on every axis of the course
+    assert ax.lines[0].get_ydata().tolist() == [0.0, 0.3, 0.6]
+    assert ax.collections[0].get_offsets().tolist() == [[0.75, 0.7], [0.5, 0.4]]
     assert [t.get_text() for t in ax.texts] == ["1:4", "2:4"]
+    assert ax.get_xlabel() == "sparsity (fraction of weights pruned)" and "density" not in ax.get_xlabel()
+    assert ax.get_ylim()[0] == 0
+
+
+def test_nm_labels_stay_inside_the_axes():
+    """Labels of points at the ends of the sparsity range are not cut by the frame."""
+    points = {"1:2": (0.5, 0.5), "2:4": (0.5, 0.4), "6:8": (0.25, 0.2), "3:4": (0.25, 0.21), "1:8": (0.875, 0.9)}
+    fig = viz.plot_nm_vs_unstructured([k / 16 for k in range(16)], [k / 16 for k in range(16)], points)
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    box = ax.get_window_extent()
+    for text in ax.texts:
+        extent = text.get_window_extent()
+        assert box.contains(*extent.min) and box.contains(*extent.max), text.get_text()
+
+
+def test_input_scale_bars_follow_the_slider_and_the_ranking_flips():
+    w = torch.tensor([10.0, -8.0, 0.1])
+    x = torch.randn(2000, 3, generator=torch.Generator().manual_seed(0))
+    sf = SliderFigure(
+        functools.partial(viz.plot_input_scale, w, x, activation=torch.relu), scale=int_slider("scale", 1, 1, 1000)
+    )
+    bars, curve = sf.figure.axes[:2]
+    expected = scaled_removal_errors(w, x, 2, [1.0], activation=torch.relu)[0]
+    assert [p.get_height() for p in bars.patches] == pytest.approx(expected.tolist())
+    assert "holds" in sf.figure.get_suptitle() and "w2 = 0.1" in bars.get_title()
+    assert curve.get_xscale() == "log" and curve.get_xlabel() == "scale of input x2 (log axis)"
+    assert [ln.get_label() for ln in curve.lines[:3]] == ["remove w0 = 10", "remove w1 = -8", "remove w2 = 0.1"]
+    assert float(curve.lines[-1].get_xdata()[0]) == 1.0  # the marker at the slider's scale
+    sf.sliders["scale"].value = 1000
+    bars, curve = sf.figure.axes[:2]
+    heights = [p.get_height() for p in bars.patches]
+    assert heights == pytest.approx(scaled_removal_errors(w, x, 2, [1000.0], activation=torch.relu)[0].tolist())
+    assert int(np.argmax(heights)) == 2 and "fails" in sf.figure.get_suptitle()
+    assert float(curve.lines[-1].get_xdata()[0]) == 1000.0
+    grid = curve.lines[2].get_xdata()
+    assert grid[0] == 1.0 and grid[-1] == 1000.0 and np.all(np.diff(grid) > 0)
+
+
+FIGURES = {
+    "removal errors": lambda w: viz.plot_removal_errors(
+        torch.tensor([10.0, -8.0, 0.1]), torch.tensor([0.7, 0.6, 0.01])
+    ),
+    "input scale": lambda w: viz.plot_input_scale(
+        torch.tensor([10.0, -8.0, 0.1]),
+        torch.randn(300, 3, generator=torch.Generator().manual_seed(0)),
+        90.0,
+        activation=torch.relu,
+    ),
+    "mask": lambda w: viz.plot_mask(w, magnitude_mask(w, 0.5)),
+    "magnitude mask": lambda w: viz.plot_magnitude_mask(w, 0.5),
+    "magnitude mask, high sparsity": lambda w: viz.plot_magnitude_mask(w, 0.97),
+    "layer-wise vs global": lambda w: viz.plot_layerwise_vs_global({"fc1": w * 0.1, "fc2": w, "fc3": w * 3}, 0.97),
+    "fine vs structured": lambda w: viz.plot_fine_vs_structured(w, 0.5, inputs=torch.randn(20, 8)),
+    "error curves": lambda w: viz.plot_error_curves(
+        [0, 0.5, 1],
+        {"fine-grained (|w|)": [0, 0.1, 1], "rows, L1 norm": [0, 0.5, 1], "rows, L2": [0, 0.6, 1]},
+        sparsity=0.5,
+    ),
+    "nm mask": lambda w: viz.plot_nm_mask(_w(4, 24), 2, 4),
+    "nm vs unstructured": lambda w: viz.plot_nm_vs_unstructured(
+        [k / 16 for k in range(16)], [k / 16 for k in range(16)], {"1:2": (0.5, 0.6), "1:8": (0.875, 0.95)}
+    ),
+}
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_no_legend_covers_data_and_no_label_is_cut(name):
+    fig = FIGURES[name](_w())
+    assert _data_under_legends(fig) == []
+    assert not _cut_by_the_frame(fig)
+
+
+@pytest.mark.parametrize("name", ["removal errors", "input scale", "layer-wise vs global"])
+def test_bars_start_at_zero(name):
+    ax = FIGURES[name](_w()).axes[0]
+    assert ax.patches and _bars_from_zero(ax)
+
+
+@pytest.mark.parametrize("name", ["mask", "magnitude mask", "fine vs structured", "nm mask"])
+def test_mask_images_have_a_colour_bar(name):
+    assert _every_image_has_its_colorbar(FIGURES[name](_w()))
+
+
+def test_the_checks_see_a_covered_point_a_cut_label_and_a_missing_colour_bar():
+    """The figure checks above can fail: on figures made wrong on purpose."""
+    fig = viz.new_figure((3, 3))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [1, 0], label="a line under its legend")
+    ax.legend(loc="upper left")
+    assert _data_under_legends(fig) and not _cut_by_the_frame(fig)
+    ax.set_title("a title far too long to fit into a figure three inches wide, so the frame cuts it")
+    assert _cut_by_the_frame(fig)
+    ax.bar([0], [1.0], bottom=0.5)
+    assert not _bars_from_zero(ax)
+    fig = viz.new_figure((3, 3))
+    fig.add_subplot().imshow(np.eye(3))
+    assert not _every_image_has_its_colorbar(fig)
 
 
 def test_figures_have_labels():

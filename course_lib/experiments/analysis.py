@@ -12,7 +12,8 @@ adds what the notebooks measure on top:
   (:func:`input_density`);
 * how far the weights travel during training (:func:`weight_movement`, the LTH's
   "are the initial weights close to the final ones?", Frankle & Carbin 2019) and how fast
-  a run learns (:func:`iteration_to_reach`).
+  a run learns (:func:`iteration_to_reach`, :func:`iterations_to_level`, :func:`race`), and
+  the LTH's definition of a winning ticket with numbers (:func:`is_winning_ticket`).
 
 >>> mean_std([1.0, 2.0, 3.0])
 (2.0, 0.816496580927726)
@@ -47,6 +48,10 @@ __all__ = [
     "tolerable_sparsity",
     "weight_movement",
     "iteration_to_reach",
+    "iterations_to_level",
+    "is_winning_ticket",
+    "race",
+    "faster_on_every_seed",
 ]
 
 #: What :func:`seed_verdict` can say, in this order: a > b on every seed, a < b on every seed, neither.
@@ -334,3 +339,119 @@ def iteration_to_reach(run: TrainResult, level: float, metric: str = "val_acc") 
         if value >= level:
             return it
     return None
+
+
+# --------------------------------------------------------------------------- learning speed of tickets
+def _check_runs(runs: Sequence[TrainResult], reference: Sequence[TrainResult]) -> None:
+    if len(runs) != len(reference) or not runs:
+        raise ValueError(
+            f"runs and reference must hold one run per seed each (>= 1), got {len(runs)} and {len(reference)}"
+        )
+
+
+def iterations_to_level(
+    runs: Sequence[TrainResult], reference: Sequence[TrainResult], fraction: float = 0.95
+) -> list[int | None]:
+    """Per seed, the first iteration at which ``runs[i]`` reaches ``fraction`` of ``reference[i]``'s best val accuracy.
+
+    A measure of learning speed that does not depend on where training stops (unlike the
+    early-stopping iteration of Frankle & Carbin 2019, which sits at the end of a run that
+    is still improving): the level is fixed by the reference run (e.g. the dense network of
+    the same seed), and a run that never gets there gets ``None``.
+
+    Args:
+        runs: one :class:`~course_lib.training.train.TrainResult` per seed (e.g. a ticket's).
+        reference: one run per seed, in the same order (e.g. the dense network's).
+        fraction: the level as a fraction of the reference's best validation accuracy, in (0, 1].
+
+    Returns:
+        One iteration (``int``) or ``None`` per seed.
+
+    Raises:
+        ValueError: ``runs`` and ``reference`` differ in length or are empty, or ``fraction``
+            is outside (0, 1].
+
+    >>> dense = TrainResult(seed=0, iterations=[0, 10, 20, 30], val_acc=[10.0, 40.0, 60.0, 62.0])
+    >>> fast = TrainResult(seed=0, iterations=[0, 10, 20, 30], val_acc=[10.0, 60.0, 61.0, 61.0])
+    >>> iterations_to_level([fast, dense], [dense, dense])   # 95% of 62.0 = 58.9
+    [10, 20]
+    """
+    _check_runs(runs, reference)
+    if not 0 < float(fraction) <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
+    return [iteration_to_reach(r, fraction * max(ref.val_acc)) for r, ref in zip(runs, reference, strict=True)]
+
+
+def is_winning_ticket(
+    ticket: Sequence[TrainResult],
+    dense: Sequence[TrainResult],
+    drop: float = 1.0,
+    fraction: float = 0.95,
+    slack: float = 1.1,
+) -> bool:
+    """Frankle & Carbin 2019's definition, with numbers: comparable accuracy in a similar number of iterations.
+
+    "Comparable": the ticket's mean final test accuracy is at most ``drop`` points below the
+    dense network's. "Similar number of iterations": on every seed the ticket reaches
+    ``fraction`` of the dense run's best validation accuracy (:func:`iterations_to_level`),
+    and its mean number of iterations to get there is at most ``slack`` times the dense runs'.
+
+    Args:
+        ticket: the ticket's runs, one per seed.
+        dense: the dense network's runs, one per seed, in the same order.
+        drop: accuracy points the ticket may lose (>= 0).
+        fraction: the level of :func:`iterations_to_level`, in (0, 1].
+        slack: how many times the dense network's iterations still count as similar (>= 1).
+
+    Returns:
+        ``True`` when both hold.
+
+    Raises:
+        ValueError: as :func:`iterations_to_level`; a negative ``drop`` or ``slack`` below 1.
+
+    >>> dense = TrainResult(seed=0, iterations=[0, 10, 20], val_acc=[10.0, 58.0, 60.0], test_acc=[10.0, 58.0, 60.0])
+    >>> slow = TrainResult(seed=0, iterations=[0, 10, 20], val_acc=[10.0, 20.0, 60.0], test_acc=[10.0, 20.0, 60.0])
+    >>> is_winning_ticket([dense], [dense]), is_winning_ticket([slow], [dense])
+    (True, False)
+    """
+    if float(drop) < 0 or float(slack) < 1:
+        raise ValueError(f"drop must be >= 0 and slack >= 1, got drop={drop!r}, slack={slack!r}")
+    its = iterations_to_level(ticket, dense, fraction)
+    dense_its = iterations_to_level(dense, dense, fraction)
+    accurate = mean_std([r.final_test_acc for r in ticket])[0] >= mean_std([r.final_test_acc for r in dense])[0] - drop
+    if not accurate or any(i is None for i in its):
+        return False
+    reached = [int(i) for i in its if i is not None]
+    return sum(reached) <= slack * sum(int(i) for i in dense_its if i is not None)
+
+
+def race(runs: Sequence[TrainResult], others: Sequence[TrainResult]) -> list[tuple[int | None, int | None]]:
+    """Per seed: the iterations ``runs[i]`` and ``others[i]`` need to reach ``others[i]``'s final validation accuracy.
+
+    The LTH's "a reinitialized ticket learns more slowly" (Frankle & Carbin 2019), measured:
+    with ``others`` the reinitialized runs, a ticket that learns faster gets there first.
+
+    Args:
+        runs, others: one :class:`~course_lib.training.train.TrainResult` per seed each, same order.
+
+    Returns:
+        ``[(iterations of runs[i] or None, iterations of others[i]), ...]``.
+
+    Raises:
+        ValueError: the two differ in length, or are empty.
+
+    >>> a = TrainResult(seed=0, iterations=[0, 10, 20], val_acc=[10.0, 50.0, 60.0])
+    >>> b = TrainResult(seed=0, iterations=[0, 10, 20], val_acc=[10.0, 30.0, 50.0])
+    >>> race([a], [b]), faster_on_every_seed(race([a], [b])), faster_on_every_seed(race([b], [a]))
+    ([(10, 20)], True, False)
+    """
+    _check_runs(runs, others)
+    return [
+        (iteration_to_reach(r, o.val_acc[-1]), iteration_to_reach(o, o.val_acc[-1]))
+        for r, o in zip(runs, others, strict=True)
+    ]
+
+
+def faster_on_every_seed(pairs: Sequence[tuple[int | None, int | None]]) -> bool:
+    """``True`` when on every seed of :func:`race` the first run got there, and in fewer iterations."""
+    return bool(pairs) and all(a is not None and b is not None and a < b for a, b in pairs)

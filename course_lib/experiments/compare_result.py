@@ -16,6 +16,7 @@ True
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +122,7 @@ class CompareResult:
     runs: list[MethodRun]
     dense_acc: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def methods(self) -> list[str]:
@@ -146,7 +148,15 @@ class CompareResult:
         (counted from the masks, mean over seeds), ``test_acc_mean``, ``test_acc_std``
         (percent), ``test_acc`` (per seed), ``cost_iterations`` (mean over seeds, rounded),
         ``layer_density`` (seed mean); early-bird rows add ``drawn_epoch`` and ``settled``
-        (per seed, see :class:`MethodRun`)."""
+        (per seed, see :class:`MethodRun`). Counting the masks is slow, so the rows are kept
+        until ``runs`` holds other runs (fresh copies are returned)."""
+        key = tuple(map(id, self.runs))
+        if self._cache.get("key") != key:
+            # the runs are kept with their ids, so no id of theirs is reused while cached
+            self._cache.update(key=key, runs=list(self.runs), rows=self._rows())
+        return copy.deepcopy(self._cache["rows"])
+
+    def _rows(self) -> list[dict[str, Any]]:
         out = []
         for method in self.methods:
             for s in self.sparsities:
@@ -155,6 +165,7 @@ class CompareResult:
                     continue
                 mean, std = mean_std(r.test_acc for r in runs)
                 names = list(runs[0].masks)
+                densities = [r.layer_density() for r in runs]
                 row = {
                     "method": method,
                     "sparsity": s,
@@ -163,7 +174,7 @@ class CompareResult:
                     "test_acc_std": _acc(std),
                     "test_acc": [_acc(r.test_acc) for r in runs],
                     "cost_iterations": round(mean_std(r.cost_iterations for r in runs)[0]),
-                    "layer_density": {n: _fraction(mean_std(r.layer_density()[n] for r in runs)[0]) for n in names},
+                    "layer_density": {n: _fraction(mean_std(d[n] for d in densities)[0]) for n in names},
                 }
                 if any(r.settled is not None for r in runs):
                     row["drawn_epoch"] = [r.drawn_epoch for r in runs]

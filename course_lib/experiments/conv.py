@@ -6,9 +6,10 @@
 * :func:`channel_sweep`: remove a growing fraction of every layer's channels and measure
   MACs, size, time per 64 pictures and accuracy (the notebook's slider);
 * :data:`LECTURE_TABLE`, :func:`lecture_ratios` and :func:`lecture_row`: the lecture's slide
-  "Evaluation on Cifar10 dataset" (model size in MB and inference time per 64 pictures, before
-  -> after pruning at rate 0.5), and one family's row rebuilt here: train, remove half the
-  channels, fine-tune, measure.
+  "Evaluation on Cifar10 dataset" (model size in the slide's MB and inference time per 64
+  pictures, before -> after pruning at rate 0.5), and one family's row rebuilt here: train,
+  remove half the channels, fine-tune, measure (:func:`family_row` measures models trained
+  already). Sizes measured here are in KiB (1024 bytes).
 
 Channels are removed by :func:`course_lib.pruning.depgraph.prune_channels` (Torch-Pruning's
 groups, the smallest L1 filter norms; on plain chains it keeps the channels the course's own
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import torch
@@ -54,12 +55,14 @@ __all__ = [
     "ChannelSweep",
     "channel_sweep",
     "FamilyRow",
+    "family_row",
     "lecture_row",
 ]
 
 
 class LectureRow(NamedTuple):
-    """One row of the lecture's table: size in MB and milliseconds per 64 pictures, before and after."""
+    """One row of the lecture's table: size in the slide's MB (as printed; the slide does not say
+    10^6 or 2^20 bytes) and milliseconds per 64 pictures, before and after."""
 
     size_mb: tuple[float, float]
     ms_per_64: tuple[float, float]
@@ -199,7 +202,7 @@ class ChannelSweep:
         rates: fractions of every group's channels removed (0 = the dense model).
         macs_ratio: MACs per picture (every stored weight, as a dense kernel computes) / the
             dense model's: 1 at rate 0.
-        size_mb: parameters stored dense (float32), MB = 10^6 bytes.
+        size_kib: parameters stored dense (float32), KiB = 1024 bytes.
         ms_per_64: median milliseconds per batch of 64 pictures (the lecture's unit).
         acc: accuracy (percent) without fine-tuning.
         dense_acc: the dense model's accuracy.
@@ -208,7 +211,7 @@ class ChannelSweep:
 
     rates: list[float]
     macs_ratio: list[float]
-    size_mb: list[float]
+    size_kib: list[float]
     ms_per_64: list[float]
     acc: list[float]
     dense_acc: float
@@ -256,13 +259,13 @@ def channel_sweep(
     repeats, threads = check_int(repeats, "repeats", 1), check_threads(threads)
     size = tuple(data.input_shape)
     nets = {r: prune_channels(model, r, size) if r else plain_copy(model) for r in fractions}
-    rows = conv_costs({str(r): m for r, m in nets.items()}, size, 64, threads=threads, repeats=repeats)
+    rows = conv_costs({str(r): m for r, m in nets.items()}, size, 64, threads=threads, repeats=repeats, picture=False)
     accs = [evaluate(m, part)[1] for m in nets.values()]
     dense_macs, dense_acc = macs(model, skip_zeros=False, input_size=size), evaluate(model, part)[1]
     return ChannelSweep(
         fractions,
         [row["dense_macs"] / dense_macs for row in rows],
-        [row["size_mb"] for row in rows],
+        [row["size_kib"] for row in rows],
         [row["ms_per_batch"] for row in rows],
         accs,
         dense_acc,
@@ -278,7 +281,7 @@ class FamilyRow:
     Attributes:
         family: the model as built here, e.g. ``"VGG-11 (width 1/8)"``.
         lecture: its row in :data:`LECTURE_TABLE`.
-        params, size_mb, macs, ms_per_64: parameters, MB (float32), MACs per picture, median
+        params, size_kib, macs, ms_per_64: parameters, KiB (float32), MACs per picture, median
             milliseconds per 64 pictures; ``ms_spread`` their interquartile range / median.
         acc_dense, acc_pruned, acc_finetuned: test accuracy (percent) of the dense model, right
             after removing the channels, and after fine-tuning.
@@ -288,7 +291,7 @@ class FamilyRow:
     family: str
     lecture: str
     params: tuple[int, int]
-    size_mb: tuple[float, float]
+    size_kib: tuple[float, float]
     macs: tuple[int, int]
     ms_per_64: tuple[float, float]
     ms_spread: tuple[float, float]
@@ -359,21 +362,59 @@ def lecture_row(
         tune_kw = {**kw, "epochs": finetune_epochs} | ({} if finetune_lr is None else {"lr": finetune_lr})
         finetuned_acc = train(small, data, **tune_kw).final_test_acc
         small.cpu()
-    dense, removed = conv_costs({"dense": model, "removed": small}, size, 64, threads=threads, repeats=repeats)
+    accs = (dense_acc, pruned_acc, finetuned_acc)
+    row = family_row(family, lecture, model, small, accs, size, repeats=repeats, threads=threads)
+    return replace(row, seconds=time.perf_counter() - start)
+
+
+def family_row(
+    family: str,
+    lecture: str,
+    dense: nn.Module,
+    removed: nn.Module,
+    accs: tuple[float, float, float],
+    input_size: Sequence[int],
+    repeats: int = 10,
+    threads: int | None = None,
+) -> FamilyRow:
+    """One table row from models trained already: counts of both, and both timed side by side.
+
+    Dense and removed models are timed on the CPU, interleaved, on one seeded batch of 64
+    pictures (:func:`~course_lib.measure.conv_costs.conv_costs`, no one-picture timing).
+
+    Args:
+        family: the label of the row, e.g. ``"VGG-11 (width 1/8)"``.
+        lecture: the lecture's row it rebuilds, a key of :data:`LECTURE_TABLE`.
+        dense, removed: the trained dense model and the one with channels removed (CPU).
+        accs: test accuracies (percent) ``(dense, right after removal, after fine-tuning)``.
+        input_size: one picture, ``(channels, height, width)``.
+        repeats: timed runs per model (int >= 1).
+        threads: torch CPU threads while timing.
+
+    Returns:
+        A :class:`FamilyRow` (``seconds`` 0).
+
+    Raises:
+        ValueError: ``lecture`` not in the table, ``accs`` not three numbers; and what
+            :func:`~course_lib.measure.conv_costs.conv_costs` raises.
+
+    >>> from course_lib.training.conv_models import conv2
+    >>> net = conv2(input_size=8)
+    >>> row = family_row("tiny", "VGG19", net, net, (90.0, 10.0, 80.0), (1, 8, 8), repeats=1)
+    >>> row.size_kib[0] == row.size_kib[1], row.acc_finetuned
+    (True, 80.0)
+    """
+    lecture_ratios(lecture)
+    if not (isinstance(accs, (tuple, list)) and len(accs) == 3):
+        raise ValueError(f"accs must be (dense, pruned, fine-tuned) accuracies, got {accs!r}")
+    a = [check_float(v, "accs entries") for v in accs]
+    rows = conv_costs(
+        {"dense": dense, "removed": removed}, input_size, 64, threads=threads, repeats=repeats, picture=False
+    )
 
     def pair(key: str) -> Any:
-        return (dense[key], removed[key])
+        return (rows[0][key], rows[1][key])
 
     return FamilyRow(
-        family,
-        lecture,
-        pair("params"),
-        pair("size_mb"),
-        pair("macs"),
-        pair("ms_per_batch"),
-        pair("batch_spread"),
-        dense_acc,
-        pruned_acc,
-        finetuned_acc,
-        time.perf_counter() - start,
+        family, lecture, pair("params"), pair("size_kib"), pair("macs"), pair("ms_per_batch"), pair("batch_spread"), *a
     )

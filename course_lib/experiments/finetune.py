@@ -8,6 +8,8 @@ Efficient Neural Networks"; prune a little and repeat) and one of their "general
 (:func:`course_lib.pruning.magnitude.magnitude_masks`), layer-wise or global. Nothing here
 changes the model it is given: each function works on copies and returns them in its
 result. Accuracies are in percent, on the test split unless ``split`` says otherwise.
+:func:`train_test_gap` measures overfitting (training minus test accuracy) and
+:func:`train_subset` makes a small setting (a few hundred training images) for sliders.
 Fine-tuning runs of several sparsities are trained together
 (:func:`course_lib.training.stacked.train_many`).
 
@@ -23,22 +25,24 @@ Fine-tuning runs of several sparsities are trained together
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
 
-from course_lib._checks import check_int, check_sparsity
+from course_lib._checks import check_bool, check_int, check_sparsity
 from course_lib.pruning.magnitude import magnitude_mask, magnitude_masks
 from course_lib.pruning.masks import apply_masks, prunable_weights
 from course_lib.pruning.reparam import plain_copy
-from course_lib.pruning.schedules import rate_for_density
+from course_lib.pruning.schedules import step_sparsities
 from course_lib.training.data import Dataset, Split
 from course_lib.training.stacked import train_many
 from course_lib.training.train import TrainResult, evaluate, train
 
 __all__ = [
     "evaluation_split",
+    "train_subset",
+    "train_test_gap",
     "PruneFinetuneResult",
     "prune_finetune",
     "train_prune_finetune",
@@ -69,6 +73,53 @@ def evaluation_split(data: Dataset, split: str) -> Split:
     if split not in ("train", "val", "test"):
         raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
     return getattr(data, split)
+
+
+def train_subset(data: Dataset, n_train: int, seed: int = 0) -> Dataset:
+    """``data`` with only ``n_train`` of its training examples (a seeded random choice): a small setting.
+
+    Validation and test splits are kept whole, so accuracies stay comparable with the full run.
+
+    Args:
+        data: the data set.
+        n_train: how many training examples to keep, an int in [1, len(data.train)].
+        seed: the choice of examples.
+
+    Returns:
+        A new :class:`~course_lib.training.data.Dataset` (``data`` is not changed).
+
+    Raises:
+        ValueError: ``n_train`` not an int in [1, len(data.train)].
+
+    >>> from course_lib.training.data import load
+    >>> small = train_subset(load("digits"), 100)
+    >>> len(small.train), len(small.test)
+    (100, 359)
+    """
+    n = check_int(n_train, "n_train", 1)
+    if n > len(data.train):
+        raise ValueError(f"n_train must be an int in [1, {len(data.train)}], got {n_train!r}")
+    pick = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(seed))[:n]
+    return replace(data, train=Split(data.train.x[pick], data.train.y[pick]))
+
+
+def train_test_gap(model: nn.Module, data: Dataset) -> float:
+    """Training accuracy minus test accuracy, in percentage points: how much ``model`` overfits.
+
+    Args:
+        model: a trained network; not changed.
+        data: the data set (accuracy on ``data.train`` and ``data.test``).
+
+    Returns:
+        ``accuracy(train) - accuracy(test)``, a float in [-100, 100] (percentage points).
+
+    >>> from course_lib.training.data import load
+    >>> from course_lib.experiments.lottery import make_model
+    >>> data = load("digits"); net = make_model("16", 64, 10, seed=0)
+    >>> train_test_gap(net, data) == evaluate(net, data.train)[1] - evaluate(net, data.test)[1]
+    True
+    """
+    return evaluate(model, data.train)[1] - evaluate(model, data.test)[1]
 
 
 # --------------------------------------------------------------------------- prune + finetune
@@ -239,10 +290,13 @@ class OneShotVsIterative:
         epochs: ``epochs[i]``, the fine-tuning epochs done after step ``i``.
         densities: ``densities[i]``, the iterative network's fraction of weights after step
             ``i`` (the one-shot network is at ``1 - target_sparsity`` throughout).
-        one_shot_acc, iterative_acc: after each step's fine-tuning.
+        one_shot_acc, iterative_acc: after each step's fine-tuning (``one_shot_acc`` is empty
+            when the one-shot copy was not fine-tuned, ``one_shot=False``).
         one_shot_pruned_acc: the one-shot network right after pruning.
         iterative_pruned_acc: the iterative network right after each step's pruning.
         models: the two fine-tuned copies, ``"one_shot"`` and ``"iterative"``.
+        schedule: the iterative network's schedule, one of
+            :data:`course_lib.pruning.schedules.SCHEDULES`.
     """
 
     target_sparsity: float
@@ -254,6 +308,7 @@ class OneShotVsIterative:
     one_shot_pruned_acc: float
     iterative_pruned_acc: list[float]
     models: dict[str, nn.Module] = field(repr=False, default_factory=dict)
+    schedule: str = "geometric"
 
 
 def one_shot_vs_iterative(
@@ -264,6 +319,8 @@ def one_shot_vs_iterative(
     steps: int = 4,
     epochs_per_step: int = 1,
     scope: str = "layer",
+    schedule: str = "geometric",
+    one_shot: bool = True,
     lr: float = 1.2e-3,
     batch_size: int = 60,
     seed: int = 0,
@@ -273,9 +330,10 @@ def one_shot_vs_iterative(
     """Same sparsity, same fine-tuning budget: one-shot against iterative pruning.
 
     One copy of the trained ``model`` is pruned to ``target_sparsity`` at once (one-shot);
-    the other in ``steps`` steps that each prune the same fraction ``rate`` of the remaining
-    weights, ``1 - (1 - rate) ** steps = target_sparsity`` (iterative pruning, Han et al.
-    2015; the schedule is :func:`course_lib.pruning.schedules.rate_for_density`). Both are
+    the other in ``steps`` steps (iterative pruning, Han et al. 2015) that follow
+    :func:`course_lib.pruning.schedules.step_sparsities`: ``"geometric"`` prunes the same
+    fraction of the remaining weights each step, ``"cubic"`` (Zhu & Gupta 2017) prunes
+    more in the middle steps and less in the last. Both are
     fine-tuned ``epochs_per_step`` after every step: the one-shot copy is pruned at step 1
     and fine-tuned in the same chunks, so both get the same epochs, optimizer restarts and
     minibatch order (they train together).
@@ -289,6 +347,10 @@ def one_shot_vs_iterative(
         steps: the number of pruning steps, >= 1.
         epochs_per_step: fine-tuning epochs after each step.
         scope: ``"layer"`` or ``"global"`` magnitude pruning.
+        schedule: ``"geometric"`` or ``"cubic"``, the iterative network's sparsity per step.
+        one_shot: also fine-tune the one-shot copy; ``False`` trains only the iterative one
+            (e.g. a second schedule beside a run that has the one-shot curve already):
+            ``one_shot_acc`` stays empty and ``models`` holds only ``"iterative"``.
         lr, batch_size, progress, threads: as in :func:`prune_finetune`.
         seed: step ``i`` fine-tunes with minibatch seed ``seed + i``.
 
@@ -296,7 +358,8 @@ def one_shot_vs_iterative(
         A :class:`OneShotVsIterative`.
 
     Raises:
-        ValueError: ``target_sparsity`` outside [0, 1], ``steps`` < 1, an unknown ``scope``.
+        ValueError: ``target_sparsity`` outside [0, 1], ``steps`` < 1, an unknown ``scope``
+            or ``schedule``.
 
     >>> from course_lib.training.data import load
     >>> from course_lib.experiments.lottery import make_model
@@ -306,24 +369,25 @@ def one_shot_vs_iterative(
     """
     target = check_sparsity(target_sparsity, name="target_sparsity")
     steps = check_int(steps, "steps", 1)
-    rate = rate_for_density(1.0 - target, steps) if target < 1 else 1.0
-    one_shot, iterative = plain_copy(model), plain_copy(model)
-    shot_masks = magnitude_masks(one_shot, target, scope=scope)
-    apply_masks(one_shot, shot_masks)
+    plan = step_sparsities(target, steps, schedule)
+    with_shot = check_bool(one_shot, "one_shot")
+    shot, iterative = plain_copy(model), plain_copy(model)
+    shot_masks = magnitude_masks(shot, target, scope=scope)
+    apply_masks(shot, shot_masks)
     out = OneShotVsIterative(
-        target, evaluate(model, data.test)[1], [], [], [], [], evaluate(one_shot, data.test)[1], []
+        target, evaluate(model, data.test)[1], [], [], [], [], evaluate(shot, data.test)[1], [], schedule=schedule
     )
+    nets, masks = ([shot], [shot_masks]) if with_shot else ([], [])
     iter_masks: dict[str, torch.Tensor] | None = None
-    for step in range(1, steps + 1):
-        sparsity = target if step == steps else 1.0 - (1.0 - rate) ** step
+    for step, sparsity in enumerate(plan, start=1):
         iter_masks = magnitude_masks(iterative, sparsity, scope=scope, prior=iter_masks)
         apply_masks(iterative, iter_masks)
         out.iterative_pruned_acc.append(evaluate(iterative, data.test)[1])
         runs = train_many(
-            [one_shot, iterative],
+            [*nets, iterative],
             data,
-            [shot_masks, iter_masks],
-            seeds=[seed + step] * 2,
+            [*masks, iter_masks],
+            seeds=[seed + step] * (len(nets) + 1),
             epochs=epochs_per_step,
             lr=lr,
             batch_size=batch_size,
@@ -333,9 +397,10 @@ def one_shot_vs_iterative(
         out.epochs.append(step * epochs_per_step)
         n_kept = sum(int(m.sum()) for m in iter_masks.values())
         out.densities.append(n_kept / sum(m.numel() for m in iter_masks.values()))
-        out.one_shot_acc.append(runs[0].final_test_acc)
-        out.iterative_acc.append(runs[1].final_test_acc)
-    out.models = {"one_shot": one_shot, "iterative": iterative}
+        if with_shot:
+            out.one_shot_acc.append(runs[0].final_test_acc)
+        out.iterative_acc.append(runs[-1].final_test_acc)
+    out.models = {"one_shot": shot, "iterative": iterative} if with_shot else {"iterative": iterative}
     return out
 
 

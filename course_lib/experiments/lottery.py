@@ -58,7 +58,7 @@ from course_lib.training.data import Dataset, as_images, load
 from course_lib.training.device import resolve_device
 from course_lib.training.models import lenet_300_100, mlp
 
-__all__ = ["PRESETS", "LTH_CONV_RATES", "make_model", "lottery_study", "rewinding_study"]
+__all__ = ["PRESETS", "LTH_CONV_RATES", "make_model", "lottery_study", "rewinding_study", "width_study"]
 
 #: Defaults of :func:`lottery_study` per data set: model, rate per round, rounds,
 #: epochs per round, Adam learning rate.
@@ -232,6 +232,58 @@ def rewinding_study(
         for j, k in enumerate(iters)
     }
     return run_study(_setup(dataset, plans, **options))
+
+
+def width_study(
+    data: Dataset | str, widths: Sequence[ModelSpec], weights_left: int, *, rounds: int = 4, **options: Any
+) -> dict[str, LotteryResult]:
+    """Tickets of MLPs of several widths, each pruned to the same number of weights (the Lottery Ticket Conjecture).
+
+    Frankle & Carbin 2019 conjecture that a larger dense network trains more easily because
+    it holds more subnetworks to draw a winning ticket from. This runs :func:`lottery_study`
+    (the ticket only) for each width, every layer pruned at the same rate per round, the
+    rate chosen so that after ``rounds`` rounds each network keeps about ``weights_left``
+    weights: ``rate = 1 - (weights_left / total) ** (1 / rounds)``.
+
+    Args:
+        data: as in :func:`lottery_study`.
+        widths: hidden-width specs of :func:`make_model` (``"50,50"``, ``[100, 100]``), each
+            with more than ``weights_left`` prunable weights.
+        weights_left: the number of weights every ticket keeps after the last round (>= 1).
+        rounds: pruning rounds (>= 1), the same for every width.
+        **options: the other options of :func:`lottery_study` (``seeds``, ``epochs``, ...),
+            but not ``rate``, ``output_rate``, ``model`` or ``variants``.
+
+    Returns:
+        ``{spec as given (a list joined by commas): LotteryResult}``, in the order of ``widths``.
+
+    Raises:
+        ValueError: a width with at most ``weights_left`` weights, a bad ``weights_left`` or
+            ``rounds``, or what :func:`lottery_study` raises.
+        TypeError: one of the options this function sets itself.
+
+    >>> from course_lib.training.data import load
+    >>> out = width_study(load("digits"), ["8", "32"], 300, rounds=1, seeds=[0], epochs=1, progress=False)
+    >>> [(k, round(out[k].weights_remaining[1] * n)) for k, n in (("8", 64 * 8 + 8 * 10), ("32", 64 * 32 + 32 * 10))]
+    [('8', 300), ('32', 300)]
+    """
+    taken = sorted({"rate", "output_rate", "model", "variants"} & set(options))
+    if taken:
+        raise TypeError(f"width_study sets {taken} itself")
+    dataset = _dataset(data, options.get("data_seed", 0))
+    count, n_rounds = check_int(weights_left, "weights_left", 1), check_int(rounds, "rounds", 1)
+    out = {}
+    for spec in widths:
+        net = make_model(spec, dataset.in_features, dataset.num_classes)
+        total = sum(p.numel() for p in prunable_weights(net).values())
+        if total <= count:
+            raise ValueError(f"widths: {spec!r} has {total} weights, not more than weights_left={count}")
+        rate = 1 - (count / total) ** (1 / n_rounds)
+        key = spec if isinstance(spec, str) else ",".join(str(w) for w in spec)
+        out[key] = lottery_study(
+            dataset, model=spec, rate=rate, output_rate=rate, rounds=n_rounds, variants=["ticket"], **options
+        )
+    return out
 
 
 def _dataset(data: object, data_seed: int) -> Dataset:

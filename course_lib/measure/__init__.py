@@ -13,12 +13,14 @@ lives in its own short module:
 * :mod:`course_lib.measure.energy`: an energy estimate per inference from Horowitz's
   45 nm table (ISSCC 2014);
 * :mod:`course_lib.measure.costs`: all of them for the four ways the course stores a
-  pruned MLP (:func:`pruned_variants`, :func:`pruning_costs`);
+  pruned MLP at one sparsity of the weights (:func:`pruned_variants`, :func:`pruning_costs`,
+  :func:`pruned_models`, :func:`variant_accuracy`; :func:`neuron_fraction`,
+  :func:`removed_fraction`);
 * :mod:`course_lib.measure.conv_costs`: conv nets side by side (dense, masked, channels
   removed): parameters, size in MB, MACs, and latency per batch of 64 and per picture
   (:func:`conv_costs`).
 
-Units: sizes in bytes (not MB or MiB; :func:`conv_costs`' ``size_mb``: 10^6 bytes), work in
+Units: sizes in bytes (notebooks print KiB or MiB; :func:`conv_costs`' ``size_kib``: KiB), work in
 MACs per sample (FLOPs = 2 x MACs), times in seconds (``*_ms``: milliseconds), energies in
 picojoules (pJ).
 
@@ -29,7 +31,15 @@ picojoules (pJ).
 """
 
 from course_lib.measure.conv_costs import COST_KEYS, conv_costs
-from course_lib.measure.costs import pruned_variants, pruning_costs
+from course_lib.measure.costs import (
+    neuron_fraction,
+    pruned_models,
+    pruned_variants,
+    pruning_costs,
+    removed_fraction,
+    same_sparsity,
+    variant_accuracy,
+)
 from course_lib.measure.energy import HOROWITZ_45NM, EnergyBreakdown, energy_per_inference, energy_table
 from course_lib.measure.size import (
     FORMATS,
@@ -55,8 +65,13 @@ from course_lib.measure.timing import (
 from course_lib.measure.work import flops, layer_macs, macs
 
 __all__ = [
+    "neuron_fraction",
+    "removed_fraction",
     "pruned_variants",
+    "pruned_models",
     "pruning_costs",
+    "variant_accuracy",
+    "same_sparsity",
     "conv_costs",
     "COST_KEYS",
     "param_count",

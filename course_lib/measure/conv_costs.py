@@ -1,6 +1,6 @@
 """The costs of conv nets side by side: parameters, size, MACs, and latency per batch and per picture.
 
-One function, :func:`conv_costs`, for the lecture's table (model size in MB and time per batch
+One function, :func:`conv_costs`, for the lecture's table (model size and time per batch
 of 64 pictures, before and after pruning) and the benchmark: give it the variants of a model,
 e.g. ``{"dense": net, "masked": net_masked, "removed": net_small}``, and it returns one plain row
 (a dict) per variant, easy to print or tabulate. The counts come from
@@ -30,7 +30,7 @@ COST_KEYS = (
     "model",
     "params",
     "nonzero",
-    "size_mb",
+    "size_kib",
     "macs",
     "dense_macs",
     "batch_size",
@@ -60,8 +60,10 @@ def _timed(
     threads: int | None,
     seed: int,
     channels_last: bool,
+    picture: bool,
 ) -> tuple[dict, dict]:
-    """Interleaved latency of eval-mode copies of the models on a seeded batch of ``batch_size``, then one picture."""
+    """Interleaved latency of eval-mode copies of the models on a seeded batch of ``batch_size``, then one picture
+    (``picture``; else ``{}`` for it)."""
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     # Module.to(memory_format=...) works (torch docs) but is missing from torch's type stubs
     # plain copies: torch refuses to deepcopy a model pruned by torch.nn.utils.prune, and its hook is no kernel cost
@@ -73,8 +75,9 @@ def _timed(
     if channels_last:
         x, one = x.contiguous(memory_format=fmt), one.contiguous(memory_format=fmt)
     batch = compare_latency(nets, x, warmup=3, repeats=repeats, threads=threads)
-    picture = compare_latency(nets, one, warmup=3, repeats=repeats, number=10, threads=threads)
-    return batch, picture
+    if not picture:
+        return batch, {}
+    return batch, compare_latency(nets, one, warmup=3, repeats=repeats, number=10, threads=threads)
 
 
 def conv_costs(
@@ -86,6 +89,7 @@ def conv_costs(
     seed: int = 0,
     timing: bool = True,
     channels_last: bool = False,
+    picture: bool = True,
 ) -> list[dict[str, Any]]:
     """Parameters, size, MACs and latency of each model, side by side: one row per model.
 
@@ -109,11 +113,12 @@ def conv_costs(
         timing: ``False`` skips the latency (its keys are then ``None``): counts only, fast.
         channels_last: time the models and inputs in ``torch.channels_last`` memory format
             (NHWC; oneDNN's conv kernels often run faster on it), else the default NCHW.
+        picture: ``False`` skips the one-picture timing (its keys are then ``None``): half the time.
 
     Returns:
         A list of dicts with the keys :data:`COST_KEYS`: ``model`` (the name); ``params`` (all
-        parameters, zeros included); ``nonzero`` (non-zero parameters); ``size_mb`` (bytes of
-        the parameters stored dense, ``numel * 4`` for float32, in MB = 10^6 bytes);
+        parameters, zeros included); ``nonzero`` (non-zero parameters); ``size_kib`` (bytes of
+        the parameters stored dense, ``numel * 4`` for float32, in KiB = 1024 bytes);
         ``macs`` (multiply-accumulates per picture skipping zero weights,
         ``macs(model, input_size=...)``: what a removed model or a sparse kernel does) and
         ``dense_macs`` (every weight, ``skip_zeros=False``: what a dense kernel computes on a
@@ -123,14 +128,14 @@ def conv_costs(
 
     Raises:
         TypeError: ``models`` is not a non-empty dict of modules, a model has parameters in
-            another kind of layer, ``seed`` is not an int, ``timing`` or ``channels_last`` not a bool.
+            another kind of layer, ``seed`` is not an int, ``timing``, ``channels_last`` or ``picture`` not a bool.
         ValueError: ``input_size`` not a tuple of ints >= 1 or not accepted by a model;
             ``batch_size``, ``threads`` or ``repeats`` out of range; a negative ``seed``.
 
     >>> net = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
     >>> row = conv_costs({"dense": net}, (1, 4, 4), timing=False)[0]
-    >>> row["params"], row["macs"], row["size_mb"]  # 20 + 99 parameters; 2*9*16 + 32*3 MACs
-    (119, 384, 0.000476)
+    >>> row["params"], row["macs"], row["size_kib"]  # 20 + 99 parameters; 2*9*16 + 32*3 MACs
+    (119, 384, 0.46484375)
     """
     nets = _check_models(models)
     size = check_input_size(input_size)
@@ -139,12 +144,13 @@ def conv_costs(
     seed = check_seed(seed)
     threads = check_threads(threads)
     timing, channels_last = check_bool(timing, "timing"), check_bool(channels_last, "channels_last")
+    picture = check_bool(picture, "picture")
     rows = [
         {
             "model": name,
             "params": param_count(net),
             "nonzero": nonzero_count(net),
-            "size_mb": model_bytes(net) / 1e6,
+            "size_kib": model_bytes(net) / 1024,
             "macs": macs(net, input_size=size),
             "dense_macs": macs(net, skip_zeros=False, input_size=size),
             "batch_size": batch_size,
@@ -152,11 +158,11 @@ def conv_costs(
         for name, net in nets.items()
     ]
     batch: dict = {}
-    picture: dict = {}
+    per_picture: dict = {}
     if timing:
-        batch, picture = _timed(nets, size, batch_size, repeats, threads, seed, channels_last)
+        batch, per_picture = _timed(nets, size, batch_size, repeats, threads, seed, channels_last, picture)
     for row in rows:
-        b, p = batch.get(row["model"]), picture.get(row["model"])
+        b, p = batch.get(row["model"]), per_picture.get(row["model"])
         row["ms_per_batch"] = b.median_ms if b else None
         row["batch_spread"] = b.spread if b else None
         row["ms_per_picture"] = p.median_ms if p else None

@@ -11,8 +11,9 @@ Every call runs under ``torch.no_grad()``. Not ``torch.inference_mode()``:
 version_counter for inference tensor").
 
 :func:`speed_sweep` times a model against its pruned versions over a range of
-sparsities: masked (run dense), CSR (:func:`course_lib.measure.sparse.csr_mlp`) and
-neurons removed (:func:`course_lib.shrink_mlp`, a smaller dense model).
+sparsities of the weights: masked (run dense), CSR (:func:`course_lib.measure.sparse.csr_mlp`)
+and neurons removed (:func:`course_lib.shrink_mlp`, a smaller dense model with as many
+weights left as the masked one), :func:`course_lib.measure.costs.pruned_models`.
 """
 
 from __future__ import annotations
@@ -21,17 +22,13 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
 from course_lib._checks import check_int, check_seed, check_sparsity
-from course_lib.measure.sparse import csr_mlp
-from course_lib.pruning.magnitude import magnitude_masks
-from course_lib.pruning.masks import apply_masks, prunable_weights
-from course_lib.pruning.reparam import plain, plain_copy
-from course_lib.pruning.structured import row_norm_mask, shrink_mlp
+from course_lib.measure.costs import pruned_models, pruned_variants, removed_fraction
 from course_lib.training.config import num_threads
 
 __all__ = [
@@ -312,11 +309,16 @@ class SpeedSweep:
         batch_size: rows of the input batch timed.
         stats: ``"dense"`` (one entry: zeros do not matter to it), ``"masked"``,
             ``"csr"``, ``"neurons removed"`` -> one :class:`LatencyStats` per sparsity.
+        removed: ``"masked"``, ``"csr"``, ``"neurons removed"`` -> the fraction of the weights
+            each really removed at each sparsity, from its masks
+            (:func:`course_lib.measure.costs.removed_fraction`; whole neurons land near, not on,
+            the requested sparsity).
     """
 
     sparsities: tuple[float, ...]
     batch_size: int
     stats: dict[str, tuple[LatencyStats, ...]]
+    removed: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def median_ms(self, name: str) -> list[float]:
         """Median milliseconds per batch of ``name`` at each sparsity (dense repeated).
@@ -350,10 +352,12 @@ def speed_sweep(
 ) -> SpeedSweep:
     """Time ``model`` dense against its pruned versions at each sparsity, all interleaved.
 
-    At each sparsity ``s``: ``"masked"`` (``s`` of every layer's weights zeroed by
-    magnitude, run dense), ``"csr"`` (the same masks, :func:`csr_mlp`) and
-    ``"neurons removed"`` (``s`` of every hidden layer's neurons pruned by L2 norm
-    and removed, :func:`course_lib.shrink_mlp`). Inputs: :func:`example_input`;
+    At each sparsity ``s`` (fraction of the weights removed): ``"masked"`` (``s`` of every
+    layer's weights zeroed by magnitude, run dense), ``"csr"`` (the same masks,
+    :func:`course_lib.measure.csr_mlp`) and ``"neurons removed"`` (the hidden neurons of
+    smallest L2 norm removed until about ``s`` of the weights are gone,
+    :func:`course_lib.measure.costs.neuron_fraction`, :func:`course_lib.shrink_mlp`): the
+    models of :func:`course_lib.measure.costs.pruned_models`. Inputs: :func:`example_input`;
     ``threads`` and ``number`` as in :func:`compare_latency`: with ``number > 1``
     each timed run makes that many back-to-back calls of one variant, so its
     weights are in cache as when a server runs one model (with ``number=1`` the
@@ -389,20 +393,19 @@ def speed_sweep(
     xs = tuple(check_sparsity(s, name="sparsities") for s in sparsities)
     if not xs or any(b <= a for a, b in zip(xs, xs[1:], strict=False)):
         raise ValueError(f"sparsities must be a non-empty ascending sequence, got {xs!r}")
-    weights = prunable_weights(model)
-    hidden = list(weights)[:-1]
-    variants: dict[str, Callable] = {"dense": plain(model)}  # not timing torch.nn.utils.prune's hooks
+    variants: dict[str, Callable] = {}
+    removed: dict[str, list[float]] = {"masked": [], "csr": [], "neurons removed": []}
     for i, s in enumerate(xs):
-        masks = magnitude_masks(model, s)
-        zeroed = plain_copy(model)
-        apply_masks(zeroed, masks)
-        variants[f"masked {i}"] = zeroed
-        variants[f"csr {i}"] = csr_mlp(model, masks)
-        variants[f"neurons removed {i}"] = shrink_mlp(model, {k: row_norm_mask(weights[k], s) for k in hidden})
+        models = pruned_models(model, s)  # not timing torch.nn.utils.prune's hooks: plain weights
+        variants.setdefault("dense", models["dense"])
+        for name, (masks, fmt) in pruned_variants(model, s).items():
+            if name != "dense":
+                variants[f"{name} {i}"] = models[name]
+                removed[name].append(removed_fraction(model, masks, fmt))
     stats = compare_latency(
         variants, example_input(model, batch_size, seed), warmup=warmup, repeats=repeats, number=number, threads=threads
     )
     out: dict[str, tuple[LatencyStats, ...]] = {"dense": (stats["dense"],)}
-    for name in ("masked", "csr", "neurons removed"):
+    for name in removed:
         out[name] = tuple(stats[f"{name} {i}"] for i in range(len(xs)))
-    return SpeedSweep(xs, batch_size, out)
+    return SpeedSweep(xs, batch_size, out, {k: tuple(v) for k, v in removed.items()})

@@ -16,10 +16,18 @@ from collections.abc import Callable, Iterable
 import torch
 import torch.nn.functional as F
 
-from course_lib._checks import check_sparsity
+from course_lib._checks import check_float, check_int, check_sparsity
 from course_lib.pruning.masks import check_mask, check_weight
 
-__all__ = ["layer_output", "output_error", "weight_error", "removal_errors", "error_curve"]
+__all__ = [
+    "layer_output",
+    "relative_difference",
+    "output_error",
+    "weight_error",
+    "removal_errors",
+    "scaled_removal_errors",
+    "error_curve",
+]
 
 #: An elementwise function applied to a layer's output, e.g. ``torch.relu``.
 Activation = Callable[[torch.Tensor], torch.Tensor]
@@ -77,6 +85,41 @@ def layer_output(
     return out if activation is None else activation(out)
 
 
+def relative_difference(result: torch.Tensor, reference: torch.Tensor) -> float:
+    """``||result - reference|| / ||reference||`` (Frobenius norms, computed in float32 or wider).
+
+    How far a computation strays from a reference: a pruned layer's output from the dense one
+    (:func:`output_error`), or a sparse kernel's product from the dense product of the same
+    matrix (notebook 03, float16 2:4 kernels: rounding gives about 1e-3).
+
+    Args:
+        result: a float tensor.
+        reference: a float tensor of ``result``'s shape, not all zeros.
+
+    Returns:
+        A float >= 0 (0: identical).
+
+    Raises:
+        TypeError: either is not a floating-point tensor.
+        ValueError: the shapes differ, or ``reference`` is all zeros (the ratio is undefined).
+
+    >>> relative_difference(torch.tensor([3., 0.]), torch.tensor([3., 4.]))
+    0.8
+    """
+    for name, t in (("result", result), ("reference", reference)):
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            raise TypeError(f"{name} must be a floating-point torch.Tensor, got {type(t).__name__}")
+    if result.shape != reference.shape:
+        raise ValueError(
+            f"result and reference must have one shape, got {tuple(result.shape)} and {tuple(reference.shape)}"
+        )
+    wide = torch.promote_types(reference.dtype, torch.float32)
+    norm = float(reference.detach().to(wide).norm())
+    if norm == 0.0:
+        raise ValueError("reference is all zeros, so a relative difference is undefined")
+    return float((result.detach().to(wide) - reference.detach().to(wide)).norm()) / norm
+
+
 def output_error(
     weight: torch.Tensor,
     mask: torch.Tensor,
@@ -107,14 +150,12 @@ def output_error(
     check_weight(weight)
     check_mask(mask, weight.shape)
     reference = layer_output(weight, inputs, bias, activation)
-    norm = float(reference.norm())
-    if norm == 0.0:
+    if not reference.any():
         raise ValueError(
             "inputs give an all-zero layer output, so a relative error is undefined; "
             "use other inputs (e.g. torch.randn)"
         )
-    pruned = layer_output(weight.detach() * mask, inputs, bias, activation)
-    return float((pruned - reference).norm()) / norm
+    return relative_difference(layer_output(weight.detach() * mask, inputs, bias, activation), reference)
 
 
 def weight_error(weight: torch.Tensor, mask: torch.Tensor) -> float:
@@ -179,6 +220,55 @@ def removal_errors(
         mask[i] = False
         flat[i] = output_error(weight, mask.reshape(weight.shape), inputs, bias, activation)
     return errors
+
+
+def scaled_removal_errors(
+    weight: torch.Tensor,
+    inputs: torch.Tensor,
+    index: int,
+    scales: Iterable[float],
+    bias: torch.Tensor | None = None,
+    activation: Activation | None = None,
+) -> torch.Tensor:
+    """:func:`removal_errors` with input ``index`` multiplied by each of ``scales`` in turn.
+
+    The magnitude heuristic (Han et al. 2015) ranks weights by |w|, which measures a weight's
+    importance only when its inputs have similar scales. Scaling one input shows where that
+    ranking stops matching the cost of removing a weight (the slides' caveat, notebook 01).
+
+    Args:
+        weight, inputs, bias, activation: as :func:`layer_output`.
+        index: the input to scale (a column of ``inputs``), an int in ``[0, in_features)``.
+        scales: one or more factors, each a finite float > 0.
+
+    Returns:
+        A ``torch.float64`` tensor ``(len(scales), weight.numel())``: row ``k`` holds the
+        removal error of each weight with column ``index`` of ``inputs`` times ``scales[k]``.
+
+    Raises:
+        TypeError: a scale is not a number; or as :func:`removal_errors`.
+        ValueError: ``index`` is not an int in ``[0, in_features)``, ``scales`` is empty or
+            holds a value that is not finite and > 0; or as :func:`removal_errors`.
+
+    >>> x = torch.randn(1000, 3, generator=torch.Generator().manual_seed(0))
+    >>> e = scaled_removal_errors(torch.tensor([10., -8., 0.1]), x, 2, [1.0, 1000.0], activation=torch.relu)
+    >>> e.argmin(dim=1).tolist()  # removing 0.1 is cheapest at scale 1, not at scale 1000
+    [2, 1]
+    """
+    check_weight(weight)
+    _check_inputs(weight, inputs, bias, activation)
+    index = check_int(index, "index")
+    if index >= inputs.shape[1]:
+        raise ValueError(f"index must be an int in [0, {inputs.shape[1]}), got {index}")
+    factors = [check_float(s, "scales", strict=True) for s in scales]
+    if not factors:
+        raise ValueError("scales must hold at least one finite number > 0")
+    rows = []
+    for factor in factors:
+        scale = torch.ones(inputs.shape[1], dtype=inputs.dtype)
+        scale[index] = factor
+        rows.append(removal_errors(weight, inputs * scale, bias, activation).reshape(-1))
+    return torch.stack(rows)
 
 
 def error_curve(

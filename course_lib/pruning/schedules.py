@@ -33,7 +33,13 @@ __all__ = [
     "layer_sparsities",
     "cubic_sparsity",
     "cubic_schedule",
+    "SCHEDULES",
+    "step_sparsities",
+    "step_rates",
 ]
+
+#: The schedules of :func:`step_sparsities`: the same rate every step, or Zhu & Gupta's cubic one.
+SCHEDULES = ("geometric", "cubic")
 
 
 def density_after(rate: float, rounds: int) -> float:
@@ -282,3 +288,72 @@ def cubic_schedule(
     return [
         (t0 + k * dt, cubic_sparsity(t0 + k * dt, final_sparsity, initial_sparsity, t0, n, dt)) for k in range(n + 1)
     ]
+
+
+def step_sparsities(target: float, steps: int, schedule: str = "geometric") -> list[float]:
+    """Total sparsity after each of ``steps`` pruning steps that end exactly at ``target``.
+
+    ``"geometric"``: every step prunes the same ``rate`` of the remaining weights,
+    ``1 - (1 - rate) ** k`` after step ``k`` (Han et al. 2015; Frankle & Carbin 2019).
+    ``"cubic"``: Zhu & Gupta 2017's ``target * (1 - (1 - k / steps) ** 3)``
+    (:func:`cubic_sparsity` from 0 with one pruning step per step).
+
+    Args:
+        target: the sparsity after the last step, a float in [0, 1].
+        steps: the number of pruning steps, an int >= 1.
+        schedule: one of :data:`SCHEDULES`.
+
+    Returns:
+        ``steps`` floats, non-decreasing, the last exactly ``target``.
+
+    Raises:
+        TypeError: ``target`` is not a number.
+        ValueError: ``target`` outside [0, 1], ``steps`` not an int >= 1, an unknown ``schedule``.
+
+    >>> [round(s, 3) for s in step_sparsities(0.98, 4)]
+    [0.624, 0.859, 0.947, 0.98]
+    >>> [round(s, 3) for s in step_sparsities(0.98, 4, "cubic")]
+    [0.567, 0.857, 0.965, 0.98]
+    """
+    s_f = check_sparsity(target, name="target")
+    n = check_int(steps, "steps", 1)
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if schedule == "cubic":
+        return [cubic_sparsity(k, s_f, n_prunes=n) for k in range(1, n + 1)]
+    if s_f == 1.0:
+        return [1.0] * n
+    rate = rate_for_density(1.0 - s_f, n)
+    return [1.0 - (1.0 - rate) ** k for k in range(1, n)] + [s_f]
+
+
+def step_rates(sparsities: Sequence[float]) -> list[float]:
+    """The rate of each step of a schedule: the fraction of the *remaining* weights it prunes.
+
+    Step ``k`` goes from ``sparsities[k - 1]`` (0 before the first step) to ``sparsities[k]``
+    and prunes ``1 - (1 - s_k) / (1 - s_{k-1})`` of what was left (1.0 once nothing is left).
+
+    Args:
+        sparsities: the total sparsity after each step, non-decreasing floats in [0, 1]
+            (e.g. from :func:`step_sparsities`).
+
+    Returns:
+        One rate per step, floats in [0, 1].
+
+    Raises:
+        TypeError: a sparsity is not a number.
+        ValueError: no sparsity, one outside [0, 1], or a decreasing step.
+
+    >>> [round(r, 3) for r in step_rates([0.5, 0.75, 0.8])]
+    [0.5, 0.5, 0.2]
+    """
+    values = [check_sparsity(s, name="sparsities") for s in sparsities]
+    if not values:
+        raise ValueError("sparsities: at least one step, got none")
+    rates, before = [], 0.0
+    for s in values:
+        if s < before:
+            raise ValueError(f"sparsities must not decrease, got {values}")
+        rates.append(1.0 if before == 1.0 else 1.0 - (1.0 - s) / (1.0 - before))
+        before = s
+    return rates

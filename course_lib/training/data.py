@@ -106,7 +106,7 @@ class Dataset:
 
     Attributes:
         name: one of :data:`DATASETS`, or a derived data set's (``"digits28"``,
-            ``"mnist1d-regenerated"``: :mod:`course_lib.experiments.transfer`).
+            ``"mnist1d-distorted"``: :mod:`course_lib.experiments.transfer`).
         train, val, test: the three splits.
         num_classes: number of classes (10 for every shipped data set).
         mean, std: the constants the inputs were standardized with

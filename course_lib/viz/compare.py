@@ -34,12 +34,13 @@ from matplotlib.axes import Axes
 from matplotlib.container import ErrorbarContainer
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import FixedLocator, NullLocator
 
 from course_lib._checks import check_sparsity
 from course_lib.experiments.compare_result import CompareResult
 from course_lib.experiments.sanity import CHECKS, SanityResult
 from course_lib.viz.figure import new_figure
-from course_lib.viz.lottery import VARIANT_COLORS, _percent_axis
+from course_lib.viz.lottery import VARIANT_COLORS
 from course_lib.viz.pareto import DODGED, dodge, log_ticks, pareto_front
 from course_lib.viz.widgets import SliderFigure
 
@@ -218,14 +219,38 @@ def _errorbars(
     return cont
 
 
+def _kept_log(x: Any) -> Any:
+    """Sparsity (percent) to -log10 of the fraction of weights left: 90% -> 1, 99% -> 2."""
+    return -np.log10(np.clip(1 - np.asarray(x, dtype=float) / 100, 1e-9, None))
+
+
+def _kept_log_inverse(y: Any) -> Any:
+    return 100 * (1 - 10 ** -np.asarray(y, dtype=float))
+
+
+def _sparsity_axis(ax: Axes, percents: Sequence[float]) -> None:
+    """x axis of sparsity (percent pruned), growing to the right, spaced by the log of the weights left
+    (so 90, 99 and 99.9% are evenly apart), ticked at ``percents``."""
+    ax.set_xscale("function", functions=(_kept_log, _kept_log_inverse))
+    ticks = sorted({round(p, 3) for p in percents})
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([f"{t:.3g}" for t in ticks], rotation=45 if len(ticks) > 6 else 0)
+    low, high = _kept_log(min(ticks)), _kept_log(max(ticks))
+    pad = 0.1 * max(high - low, 0.5)
+    ax.set_xlim(float(_kept_log_inverse(max(low - pad, 0.0))), float(_kept_log_inverse(high + pad)))
+    ax.set_xlabel("sparsity (% of weights pruned; log scale of the weights left)")
+    ax.grid(True, alpha=0.3)
+
+
 def plot_accuracy_vs_sparsity(result: CompareResult, *, ax: Axes | None = None) -> Figure:
     """Test accuracy of every method against the weights remaining (notebook 08's first plot).
 
     One line per method (gid: the method's name, label :data:`METHOD_LABELS`, the
     early-bird's with "(not settled)" when its masks settled in no run; the method's colour
-    and marker :data:`METHOD_MARKERS`): x = percent of
-    the prunable weights remaining, on a log axis decreasing to the right (sparsity grows to
-    the right, as in notebook 05), y = mean test accuracy over seeds, error bars one standard
+    and marker :data:`METHOD_MARKERS`): x = sparsity, the percent of the prunable weights
+    pruned, growing to the right and spaced by the log of the weights left (90, 99 and 99.9%
+    evenly apart), y = mean test accuracy over seeds, error bars one standard
     deviation. The dense network's mean accuracy (``result.dense_acc``) is a dashed line.
 
     Args:
@@ -243,12 +268,11 @@ def plot_accuracy_vs_sparsity(result: CompareResult, *, ax: Axes | None = None) 
     fig, ax = _figure_of(ax)
     for method in result.methods:
         mine = sorted((r for r in rows if r["method"] == method), key=lambda r: r["sparsity"])
-        x = [100 * r["weights_remaining"] for r in mine]
+        x = [100 * (1 - r["weights_remaining"]) for r in mine]
         _errorbars(ax, x, mine, method, label=_method_label(result, method))
     if result.dense_acc:
         ax.axhline(float(np.mean(result.dense_acc)), color="0.5", ls="--", lw=1, label="dense network")
-    _percent_axis(ax, [100 * r["weights_remaining"] for r in rows])
-    ax.set_xlabel("weights remaining (%, log scale)")
+    _sparsity_axis(ax, [100 * (1 - r["weights_remaining"]) for r in rows])
     ax.set_ylabel(_Y_ACC)
     seeds = len({r.seed for r in result.runs})
     ax.set_title(f"accuracy after training, mean ± std over {seeds} seed{'s' * (seeds > 1)}", fontsize="medium")

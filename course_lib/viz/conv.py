@@ -70,7 +70,7 @@ def _nearest(values: Sequence[float], x: float) -> int:
 #: The panels of :func:`plot_channel_sweep`: (attribute of the sweep, y label).
 SWEEP_PANELS = (
     ("macs_ratio", "MACs (x dense)"),
-    ("size_mb", "size (MB, float32)"),
+    ("size_kib", "size (KiB, float32)"),
     ("ms_per_64", "ms per 64 pictures"),
     ("acc", "test accuracy (%), no fine-tuning"),
 )
@@ -81,7 +81,7 @@ def plot_channel_sweep(sweep: Any, rate: float) -> Figure:
 
     Args:
         sweep: a :class:`course_lib.experiments.conv.ChannelSweep` (``rates`` and, per rate,
-            ``macs_ratio``, ``size_mb``, ``ms_per_64``, ``acc``; ``dense_acc``).
+            ``macs_ratio``, ``size_kib``, ``ms_per_64``, ``acc``; ``dense_acc``).
         rate: the fraction of channels removed to highlight, in [0, 1] (the nearest
             measured rate is marked and its numbers written in the title; its size and speed
             are compared with rate 0, the dense model, when the sweep measured it).
@@ -93,7 +93,7 @@ def plot_channel_sweep(sweep: Any, rate: float) -> Figure:
         ValueError: ``rate`` outside [0, 1].
 
     >>> from types import SimpleNamespace as S
-    >>> sw = S(rates=[0.0, 0.5], macs_ratio=[1.0, 0.26], size_mb=[0.6, 0.16], ms_per_64=[9.0, 3.1],
+    >>> sw = S(rates=[0.0, 0.5], macs_ratio=[1.0, 0.26], size_kib=[600.0, 160.0], ms_per_64=[9.0, 3.1],
     ...        acc=[97.0, 60.0], dense_acc=97.0)
     >>> fig = plot_channel_sweep(sw, 0.45)
     >>> fig.axes[0].lines[1].get_xdata().tolist()
@@ -113,7 +113,7 @@ def plot_channel_sweep(sweep: Any, rate: float) -> Figure:
     if 0.0 in sweep.rates:  # the dense model: the reference of size and speed
         d = list(sweep.rates).index(0.0)
         parts += [
-            f"{sweep.size_mb[i] / sweep.size_mb[d]:.2f}x the size",
+            f"{sweep.size_kib[i] / sweep.size_kib[d]:.2f}x the size",
             f"{sweep.ms_per_64[d] / sweep.ms_per_64[i]:.2f}x faster",
         ]
     fig.suptitle(", ".join([*parts, f"{sweep.acc[i]:.1f}% accuracy"]))
@@ -125,23 +125,24 @@ def plot_lecture_table(rows: Sequence[Any]) -> Figure:
 
     Args:
         rows: :class:`course_lib.experiments.conv.FamilyRow` s (``lecture``: the lecture's row
-            name; ``size_mb`` and ``ms_per_64``: ``(before, after)`` measured here).
+            name; ``size_kib`` and ``ms_per_64``: ``(before, after)`` measured here).
 
     Returns:
         A new ``Figure``: left, size after / before; right, time per 64 pictures after / before;
-        grey bars the lecture's, blue bars this machine's.
+        grey bars the lecture's, blue bars this machine's (labelled with their value), from 0;
+        the legend below the axes, where it covers no bar.
 
     Raises:
         ValueError: a row whose ``lecture`` is not in the lecture's table.
 
     >>> from types import SimpleNamespace as S
-    >>> fig = plot_lecture_table([S(lecture="VGG19", size_mb=(0.6, 0.15), ms_per_64=(10.0, 4.0))])
+    >>> fig = plot_lecture_table([S(lecture="VGG19", size_kib=(600.0, 150.0), ms_per_64=(10.0, 4.0))])
     >>> [round(float(b.get_height()), 2) for b in fig.axes[1].patches]
     [0.33, 0.4]
     """
     names = [r.lecture for r in rows]
     lecture = [lecture_ratios(n) for n in names]
-    here = [(r.size_mb[1] / r.size_mb[0], r.ms_per_64[1] / r.ms_per_64[0]) for r in rows]
+    here = [(r.size_kib[1] / r.size_kib[0], r.ms_per_64[1] / r.ms_per_64[0]) for r in rows]
     fig = new_figure((11, 4))
     x = np.arange(len(rows))
     for k, (ax, what) in enumerate(zip(fig.subplots(1, 2), ("model size", "time per 64 pictures"), strict=True)):
@@ -152,5 +153,8 @@ def plot_lecture_table(rows: Sequence[Any]) -> Figure:
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.set_ylabel(f"{what}: after / before")
         ax.set_title(f"{what} after removing half the channels")
-        ax.legend(fontsize="small")
+        tallest = max([1.0, *(v[k] for v in lecture), *(v[k] for v in here)])
+        ax.set_ylim(0.0, 1.15 * tallest)  # bars from zero, room for the labels above them
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize="small")  # covers no bar
     return fig

@@ -6,10 +6,12 @@ they show from it, so a slider can drive them::
 
     SliderFigure(functools.partial(plot_pruning_costs, model), sparsity=sparsity_slider())
 
-Timings are measured once, outside: :func:`plot_latency_vs_sparsity` takes the
-measured numbers and a ``sparsity`` only moves its marker (re-timing on every slider
-move would be slow and noisy). The energy numbers are Horowitz's 45 nm table (ISSCC
-2014, :mod:`course_lib.measure.energy`).
+Timings of a sweep are measured once, outside: :func:`plot_latency_vs_sparsity` takes the
+measured numbers and a ``sparsity`` only moves its marker (re-timing a whole sweep on every
+slider move would be slow); :func:`plot_speed_at_batch_size` times one sparsity, quickly,
+at the batch size a slider gives. A sparsity is always the fraction of the *weights* removed
+(:mod:`course_lib.measure.costs`), for every variant, neurons removed included. The energy
+numbers are Horowitz's 45 nm table (ISSCC 2014, :mod:`course_lib.measure.energy`).
 
 >>> fig = plot_energy_table()
 >>> [float(b.get_width()) for b in fig.axes[0].patches][:2]
@@ -20,16 +22,18 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 from torch import nn
 
 from course_lib._checks import check_sparsity
-from course_lib.measure import pruning_costs
+from course_lib.measure.costs import neuron_fraction, pruning_costs
 from course_lib.measure.energy import HOROWITZ_45NM, EnergyBreakdown, energy_table
 from course_lib.measure.size import csr_bytes, model_bytes
-from course_lib.pruning.masks import prunable_weights
+from course_lib.measure.timing import speed_sweep
+from course_lib.pruning.masks import n_to_prune, prunable_weights
 from course_lib.viz.figure import new_figure
 
 __all__ = [
@@ -39,6 +43,7 @@ __all__ = [
     "plot_pruning_costs",
     "plot_pruned_energy",
     "plot_latency_vs_sparsity",
+    "plot_speed_at_batch_size",
     "size_curves",
     "plot_size_vs_sparsity",
 ]
@@ -93,6 +98,11 @@ def plot_energy_table(table: Mapping[str, float] = HOROWITZ_45NM) -> Figure:
     return fig
 
 
+def _headroom(ax, top: float, factor: float = 1.18) -> None:
+    """Bars from zero, with room above the tallest for the text written on it (inside the frame)."""
+    ax.set_ylim(0, top * factor if top > 0 else 1)
+
+
 def _parts(e: EnergyBreakdown) -> dict[str, float]:
     """The picojoules of ``e`` by part, in the order of ``PART_COLORS``."""
     return {"compute": e.compute_pj, "SRAM reads": e.sram_pj, "DRAM reads": e.dram_pj}
@@ -125,7 +135,7 @@ def plot_energy_breakdown(breakdowns: Mapping[str, EnergyBreakdown], title: str 
         if not isinstance(e, EnergyBreakdown):
             raise TypeError(f"breakdowns[{k!r}] must be an EnergyBreakdown, got {type(e).__name__}")
     names = list(breakdowns)
-    fig = new_figure((10, 3.6))
+    fig = new_figure((11, 3.8))
     ax_abs, ax_rel = fig.subplots(1, 2)
     x = np.arange(len(names))
     bottom_abs, bottom_rel = np.zeros(len(names)), np.zeros(len(names))
@@ -138,13 +148,14 @@ def plot_energy_breakdown(breakdowns: Mapping[str, EnergyBreakdown], title: str 
         bottom_abs += vals / 1e6
         bottom_rel += share
     for i, t in enumerate(totals):
-        ax_abs.text(i, t / 1e6, f"{t / 1e6:.3g} uJ", ha="center", va="bottom", fontsize=9)
+        ax_abs.text(i, t / 1e6, f"{t / 1e6:.3g} µJ", ha="center", va="bottom", fontsize=9)
+    _headroom(ax_abs, float(totals.max()) / 1e6, 1.3)
     for ax in (ax_abs, ax_rel):
         ax.set_xticks(x, names, rotation=15)
-    ax_abs.set_ylabel("energy per inference / uJ")
+    ax_abs.set_ylabel("energy per inference / µJ")
     ax_rel.set_ylabel("share of the energy / %")
     ax_rel.set_ylim(0, 100)
-    ax_abs.legend(loc="upper right", fontsize=8, framealpha=0.9)
+    fig.legend(*ax_abs.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
     fig.suptitle(title or "Where the energy of one inference goes (Horowitz 45 nm costs)")
     return fig
 
@@ -156,11 +167,12 @@ def plot_pruning_costs(model: nn.Sequential, sparsity: float = 0.9, cache_kib: i
     stored dense), CSR, and that fraction of the hidden neurons removed. x axis of each of
     the four panels: those variants, left to right; y axis: KiB in memory (panel 1), KiB on
     disk (2), MACs per sample (3) and microjoules per inference (4), each bar labelled with
-    its percentage of dense.
+    its percentage of dense; bars from zero. The title gives the sparsity of the weights
+    each variant really has (neurons removed: as near as whole neurons go).
 
     Args:
         model: an MLP, ``nn.Sequential`` of Linear and ReLU layers; not changed.
-        sparsity: the fraction of weights (and of hidden neurons) pruned, a float in [0, 1].
+        sparsity: the fraction of the weights pruned, a float in [0, 1].
         cache_kib: KiB of on-chip SRAM for the energy estimate (0: every read from DRAM).
         batch_size: inputs per batch for the energy estimate (weights are read once a batch).
 
@@ -182,9 +194,9 @@ def plot_pruning_costs(model: nn.Sequential, sparsity: float = 0.9, cache_kib: i
         ("in memory / KiB", [costs[n]["memory_bytes"] / 1024 for n in names]),
         ("on disk (torch.save) / KiB", [costs[n]["disk_bytes"] / 1024 for n in names]),
         ("MACs per sample", [costs[n]["macs"] for n in names]),
-        ("energy per inference / uJ", [costs[n]["energy"].total_pj / 1e6 for n in names]),
+        ("energy per inference / µJ", [costs[n]["energy"].total_pj / 1e6 for n in names]),
     ]
-    fig = new_figure((12, 3.4))
+    fig = new_figure((12, 3.6))
     axes = fig.subplots(1, 4)
     for ax, (label, vals) in zip(axes, panels, strict=False):
         ax.bar(range(len(names)), vals, color=[VARIANT_COLORS[n] for n in names])
@@ -192,9 +204,12 @@ def plot_pruning_costs(model: nn.Sequential, sparsity: float = 0.9, cache_kib: i
         ax.set_title(label, fontsize=10)
         for i, v in enumerate(vals):
             ax.text(i, v, f"{v / vals[0]:.0%}", ha="center", va="bottom", fontsize=8)
+        _headroom(ax, max(vals))
+    removed = costs["neurons removed"]["sparsity"]
     fig.suptitle(
-        f"Sparsity {sparsity:.2f}: what each way of storing the pruned model costs "
-        f"(percent of dense; SRAM {int(cache_kib)} KiB)"
+        f"Sparsity {sparsity:.2f} of the weights (neurons removed: {removed:.3f}): what each way of storing "
+        f"the pruned model costs (percent of dense; SRAM {int(cache_kib)} KiB)",
+        fontsize=10,
     )
     return fig
 
@@ -220,16 +235,54 @@ def plot_pruned_energy(model: nn.Sequential, sparsity: float = 0.9, cache_kib: i
     )
 
 
+LINE_STYLES: dict[
+    str, dict[str, Any]
+] = {  # dense: a broad grey band under the others, so a curve lying on it shows on top
+    "dense": {"lw": 4.0, "alpha": 0.5, "zorder": 1},
+    "masked": {"ls": "--", "marker": "s", "mfc": "none", "zorder": 3},
+    "csr": {"marker": "o", "zorder": 2},
+    "neurons removed": {"marker": "^", "zorder": 2},
+}
+
+
+def _per_sparsity(xs: np.ndarray, values: Mapping[str, Sequence[float] | float] | None, name: str) -> dict:
+    """{label: array of one value per sparsity}; a single number is repeated (a flat line)."""
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping) or not values:
+        raise TypeError(f"{name} must be a non-empty dict {{label: one value per sparsity}}")
+    out = {}
+    for k, v in values.items():
+        ys = np.full(len(xs), float(v)) if isinstance(v, numbers.Real) else np.asarray(v, dtype=float)
+        if ys.shape != xs.shape:
+            raise ValueError(f"{name}[{k!r}] must have one value per sparsity ({len(xs)}), got {ys.shape}")
+        out[k] = ys
+    return out
+
+
+def _lines(ax, xs: np.ndarray, curves: Mapping[str, np.ndarray], removed: Mapping[str, np.ndarray]) -> None:
+    """One line per curve, at the sparsity each variant really has where ``removed`` gives it."""
+    for k, ys in curves.items():
+        style = {"marker": "o", **LINE_STYLES.get(k, {})}
+        ax.plot(removed.get(k, xs), ys, label=k, color=VARIANT_COLORS.get(k), **style)
+    ax.set_xlabel("sparsity (fraction of the weights removed)")
+
+
 def plot_latency_vs_sparsity(
     sparsities: Sequence[float],
     latencies_ms: Mapping[str, Sequence[float] | float],
     sparsity: float | None = None,
     break_even: float | None = None,
     title: str = "",
+    removed: Mapping[str, Sequence[float]] | None = None,
+    accuracy: Mapping[str, Sequence[float] | float] | None = None,
 ) -> Figure:
-    """Measured latency against sparsity, one line per variant (``masked`` dashed).
+    """Measured latency (and, optionally, accuracy) against the sparsity of the weights, one line per variant.
 
-    x axis: the sparsity; y axis: time per batch in ms (median, log scale).
+    Left axes: x the fraction of the weights removed, y time per batch in ms (median, log
+    scale). Dense is a broad grey band drawn first, masked a dashed line with open squares on
+    top of it, so both show where they coincide. With ``accuracy``, a right axes: the same x,
+    y test accuracy in percent (0-100). The legend sits outside the axes.
 
     Args:
         sparsities: the measured sparsities, a non-empty 1-D sequence.
@@ -239,12 +292,16 @@ def plot_latency_vs_sparsity(
             to it, the title gives each variant's speedup over ``"dense"``.
         break_even: ``None``, or the sparsity from which CSR is faster (a dotted line).
         title: the figure's title, if any.
+        removed: ``None``, or {label: the fraction of the weights that variant really removed at
+            each sparsity} (:attr:`course_lib.measure.SpeedSweep.removed`): its line is drawn there.
+        accuracy: ``None``, or {label: test accuracy in percent per sparsity, or one number}.
 
     Returns:
-        A new ``Figure`` with one axes.
+        A new ``Figure`` with one axes, or two with ``accuracy``.
 
     Raises:
-        TypeError: ``latencies_ms`` is not a non-empty dict, or ``sparsity`` is not a number.
+        TypeError: ``latencies_ms`` (``removed``, ``accuracy``) is not a non-empty dict, or
+            ``sparsity`` is not a number.
         ValueError: ``sparsities`` is empty, a curve has another length, or ``sparsity`` is
             outside [0, 1].
 
@@ -255,35 +312,22 @@ def plot_latency_vs_sparsity(
     xs = np.asarray(sparsities, dtype=float)
     if xs.ndim != 1 or len(xs) == 0:
         raise ValueError("sparsities must be a non-empty 1-D sequence")
-    if not isinstance(latencies_ms, Mapping) or not latencies_ms:
+    curves = _per_sparsity(xs, latencies_ms, "latencies_ms")
+    if not curves:
         raise TypeError("latencies_ms must be a non-empty dict {label: times in ms}")
-    curves = {}
-    for k, v in latencies_ms.items():
-        ys = np.full(len(xs), float(v)) if isinstance(v, numbers.Real) else np.asarray(v, dtype=float)
-        if ys.shape != xs.shape:
-            raise ValueError(f"latencies_ms[{k!r}] must have one time per sparsity ({len(xs)}), got {ys.shape}")
-        curves[k] = ys
-    fig = new_figure((7, 4))
-    ax = fig.subplots()
-    for k, ys in curves.items():
-        ax.plot(
-            xs, ys, marker="o", label=k, color=VARIANT_COLORS.get(k), ls="--" if k == "masked" else "-"
-        )  # dashed: masked often lies on dense
+    at = _per_sparsity(xs, removed, "removed")
+    acc = _per_sparsity(xs, accuracy, "accuracy")
+    fig = new_figure((11, 4) if acc else (8, 4))
+    axes = fig.subplots(1, 2 if acc else 1, squeeze=False)[0]
+    ax = axes[0]
+    _lines(ax, xs, curves, at)
     ax.set_yscale("log")
-    ax.set_xlabel("sparsity (fraction of weights, or of hidden neurons, removed)")
     ax.set_ylabel("time per batch / ms (median, log scale)")
     if break_even is not None:
         ax.axvline(break_even, color="tab:blue", ls=":", lw=1)
-        right = break_even > 0.5 * (xs[0] + xs[-1])
-        ax.text(
-            break_even,
-            ax.get_ylim()[1],
-            f" CSR faster from {break_even:.0%} ",
-            color="tab:blue",
-            va="top",
-            ha="right" if right else "left",
-            fontsize=9,
-        )
+        ax.annotate(f"CSR faster from {break_even:.0%}", (break_even, 1), xycoords=("data", "axes fraction"),
+                    xytext=(0, -4), textcoords="offset points", rotation=90, va="top", ha="right",
+                    color="tab:blue", fontsize=8)  # fmt: skip
     if sparsity is not None:
         sparsity = check_sparsity(sparsity)
         i = int(np.argmin(np.abs(xs - sparsity)))
@@ -291,9 +335,61 @@ def plot_latency_vs_sparsity(
         if "dense" in curves:
             text = ", ".join(f"{k}: {curves['dense'][i] / ys[i]:.2f}x" for k, ys in curves.items() if k != "dense")
             ax.set_title(f"at sparsity {xs[i]:.2f}, speedup over dense: {text}", fontsize=9)
-    ax.legend(fontsize=8)
+    if acc:
+        _lines(axes[1], xs, acc, at)
+        axes[1].set_ylim(0, 100)
+        axes[1].set_ylabel("test accuracy / % (no fine-tuning)")
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def plot_speed_at_batch_size(
+    model: nn.Sequential, batch_size: int = 64, sparsity: float = 0.9, repeats: int = 5, number: int = 3
+) -> Figure:
+    """Time per input of ``model`` and its pruned versions at one batch size, measured now (bars from zero).
+
+    Times :func:`course_lib.measure.speed_sweep` at the one ``sparsity`` (interleaved, one
+    warm-up call each, ``repeats`` runs of ``number`` calls): a fraction of a second for an MLP
+    the size of LeNet-300-100, so a batch-size slider can drive it. x axis: the variants (dense,
+    masked, csr, neurons removed); y axis: microseconds per input (median time per batch /
+    ``batch_size``); each bar is labelled with its speedup over dense.
+
+    Args:
+        model: an ``nn.Sequential`` MLP; not changed.
+        batch_size: inputs per batch (int >= 1).
+        sparsity: the fraction of the weights pruned, a float in [0, 1].
+        repeats, number: as in :func:`course_lib.measure.compare_latency` (small: the slider
+            should answer quickly; the numbers are noisier than a sweep's).
+
+    Returns:
+        A new ``Figure`` with one axes.
+
+    Raises:
+        TypeError, ValueError: as :func:`course_lib.measure.speed_sweep`.
+
+    >>> from course_lib.training.models import mlp
+    >>> fig = plot_speed_at_batch_size(mlp([8, 6, 4]), batch_size=2, repeats=1, number=1)
+    >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    ['dense', 'masked', 'csr', 'neurons removed']
+    """
+    sweep = speed_sweep(model, [sparsity], batch_size=batch_size, repeats=repeats, warmup=1, number=number)
+    names = ["dense", "masked", "csr", "neurons removed"]
+    per_input = [1e3 * sweep.median_ms(n)[0] / sweep.batch_size for n in names]
+    fig = new_figure((7, 3.8))
+    ax = fig.subplots()
+    ax.bar(range(len(names)), per_input, color=[VARIANT_COLORS[n] for n in names])
+    ax.set_xticks(range(len(names)), names)
+    for i, v in enumerate(per_input):
+        ax.text(i, v, f"{per_input[0] / v:.2f}x", ha="center", va="bottom", fontsize=9)
+    _headroom(ax, max(per_input))
+    ax.set_ylabel("time per input / µs (median)")
+    ax.set_title(
+        f"batch {sweep.batch_size}, sparsity {sweep.sparsities[0]:.2f} of the weights: "
+        "speedup over dense on the bars (measured now)",
+        fontsize=9,
+    )
     return fig
 
 
@@ -302,8 +398,9 @@ def size_curves(model: nn.Sequential, sparsities: Sequence[float]) -> dict[str, 
 
     CSR sizes come from :func:`course_lib.measure.size.csr_bytes` with
     ``round(s * numel)`` zeros per weight (what :func:`course_lib.magnitude_mask`
-    prunes); "neurons removed" removes that fraction of each hidden layer's neurons
-    (what :func:`course_lib.shrink_mlp` leaves), computed without building the models.
+    prunes); "neurons removed" removes the fraction of each hidden layer's neurons that
+    removes about ``s`` of the weights (:func:`course_lib.measure.costs.neuron_fraction`;
+    what :func:`course_lib.shrink_mlp` leaves), computed without building the models.
 
     Args:
         model: an MLP whose only weights are its ``nn.Linear`` layers; not changed.
@@ -335,10 +432,10 @@ def size_curves(model: nn.Sequential, sparsities: Sequence[float]) -> dict[str, 
         for key, ib in (("csr int32", 4), ("csr int64", 8)):
             out[key].append(other + sum(csr_bytes(w.shape[0], kept[k], 4, ib) for k, w in weights.items()))
         # neurons removed: what shrink_mlp leaves when row_norm_mask prunes round(s * rows) rows per hidden layer
-        n_in, total = linears[0].in_features, 0
+        n_in, total, f = linears[0].in_features, 0, neuron_fraction(model, s)
         for i, layer in enumerate(linears):
             last = i == len(linears) - 1
-            n_out = layer.out_features if last else layer.out_features - int(round(s * layer.out_features))
+            n_out = layer.out_features if last else layer.out_features - n_to_prune(f, layer.out_features)
             has_bias = layer.bias is not None or i > 0  # shrink_mlp gives every later layer a bias
             total += n_out * n_in + (n_out if has_bias else 0)
             n_in = n_out
@@ -381,8 +478,9 @@ def plot_size_vs_sparsity(
     for k, ys in curves.items():
         color, ls = styles[k]
         ax.plot(xs, [y / 1024 for y in ys], label=k, color=color, ls=ls)
-    ax.set_xlabel("sparsity (fraction of weights, or of hidden neurons, removed)")
+    ax.set_xlabel("sparsity (fraction of the weights removed)")
     ax.set_ylabel("parameters in memory / KiB")
+    ax.set_ylim(bottom=0)
     if sparsity is not None:
         sparsity = check_sparsity(sparsity)
         at = size_curves(model, [sparsity])
@@ -393,5 +491,5 @@ def plot_size_vs_sparsity(
             + " of dense",
             fontsize=9,
         )
-    ax.legend(fontsize=8)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=8)
     return fig

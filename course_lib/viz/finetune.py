@@ -28,9 +28,10 @@ from torch import nn
 
 from course_lib._checks import mean_std
 from course_lib.experiments.analysis import input_density, pruned_accuracy
+from course_lib.experiments.finetune import one_shot_vs_iterative, train_subset
 from course_lib.experiments.refit import least_squares_refit, remove_layer_neurons
 from course_lib.pruning.magnitude import magnitude_masks
-from course_lib.pruning.schedules import cubic_sparsity, iterative_densities
+from course_lib.pruning.schedules import cubic_sparsity, iterative_densities, step_rates
 from course_lib.pruning.structured import row_keep, row_norm_mask
 from course_lib.training.data import Dataset, Split
 from course_lib.training.train import evaluate
@@ -39,6 +40,7 @@ from course_lib.viz.figure import finish_axes, new_figure
 __all__ = [
     "draw_input_density",
     "plot_schedules",
+    "plot_iterative_steps",
     "plot_prune_finetune",
     "plot_one_shot_vs_iterative",
     "plot_sensitivity",
@@ -51,6 +53,12 @@ __all__ = [
 ]
 
 _SCOPE_STYLE = {"layer": ("tab:blue", "layer-wise"), "global": ("tab:purple", "global")}
+_SCHEDULE_STYLE = {"geometric": ("tab:blue", "s-", "same rate every step"), "cubic": ("tab:green", "^-", "cubic")}
+
+
+def _legend_outside(ax: Axes) -> None:
+    """Put ``ax``'s legend right of the axes, where it covers no data (constrained layout makes room)."""
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
 
 
 def draw_input_density(ax: Axes, frac: torch.Tensor, title: str) -> None:
@@ -115,6 +123,80 @@ def plot_schedules(rate: float = 0.2, rounds: int = 10) -> Figure:
     ax.plot(x, cubic, "s--", label="cubic (Zhu & Gupta 2017), same final sparsity")
     ax.set_ylim(0, 105)
     finish_axes(ax, "pruning round (or pruning step)", "percent of weights remaining")
+    _legend_outside(ax)
+    return fig
+
+
+def plot_iterative_steps(
+    model: nn.Module,
+    data: Dataset,
+    steps: int,
+    target: float = 0.98,
+    n_train: int = 500,
+    schedule: str = "geometric",
+    scope: str = "global",
+    seed: int = 0,
+) -> Figure:
+    """Prune ``model`` to ``target`` in ``steps`` prune-finetune steps, now, on a small setting (a slider plot).
+
+    Runs :func:`course_lib.experiments.finetune.one_shot_vs_iterative` with 1 epoch of
+    fine-tuning per step on ``n_train`` training images
+    (:func:`course_lib.experiments.finetune.train_subset`), so that it answers in seconds and
+    "prune less each time, more iterations" (Han et al. 2015) can be tried. The one-shot
+    network is pruned to ``target`` at once and fine-tuned as many epochs.
+
+    Args:
+        model: the trained network; not changed.
+        data: the data set (fine-tuning on ``n_train`` of its training images, accuracy on its test split).
+        steps: the number of prune-finetune steps, an int >= 1.
+        target: the final sparsity, in [0, 1].
+        n_train: training images used for fine-tuning.
+        schedule: the iterative schedule, one of :data:`course_lib.pruning.schedules.SCHEDULES`
+            (``"cubic"``: Zhu & Gupta 2017).
+        scope: ``"layer"`` or ``"global"`` magnitude pruning.
+        seed: the choice of images and the minibatch order.
+
+    Returns:
+        The figure. Left: the rate of each step (the fraction of the remaining weights it
+        pruned, bars with gid ``"rates"``). Right: test accuracy after each step's fine-tuning
+        against the sparsity reached (x), line gid ``"iterative"``, and the one-shot network
+        after ``steps`` epochs at ``target`` (gid ``"one-shot"``).
+
+    Raises:
+        ValueError: ``steps`` < 1, ``target`` outside [0, 1], ``n_train`` out of range, an unknown
+            ``scope`` or ``schedule``.
+    """
+    run = one_shot_vs_iterative(
+        model,
+        train_subset(data, n_train, seed),
+        target,
+        steps=steps,
+        scope=scope,
+        schedule=schedule,
+        seed=seed,
+        progress=False,
+    )
+    sparsity = [100 * (1 - d) for d in run.densities]
+    fig = new_figure((11, 3.8))
+    left, ax = fig.subplots(1, 2, width_ratios=[1, 1.3])
+    rates = [100 * r for r in step_rates([s / 100 for s in sparsity])]
+    left.bar(run.epochs, rates, color="tab:blue", gid="rates")
+    left.set_ylim(0, 100)
+    left.set_xticks(run.epochs)
+    left.set_xlabel("prune-finetune step")
+    left.set_ylabel("rate: % of the remaining weights pruned")
+    left.grid(True, axis="y", alpha=0.3)
+    color, marker, label = _SCHEDULE_STYLE[schedule]
+    (line,) = ax.plot(sparsity, run.iterative_acc, marker, color=color, label=f"iterative, {label}")
+    line.set_gid("iterative")
+    label = f"one-shot, {steps} epoch(s) of fine-tuning"
+    (point,) = ax.plot([100 * target], [run.one_shot_acc[-1]], "o", ms=8, color="tab:red", label=label)
+    point.set_gid("one-shot")
+    ax.set_xlim(0, 100)
+    finish_axes(ax, "sparsity (% of weights pruned)", "test accuracy (%)", run.dense_acc, "dense (trained)")
+    _legend_outside(ax)
+    title = f"{steps} step(s) to {target:.0%}, 1 epoch on {n_train} images per step"
+    ax.set_title(title, fontsize="medium")
     return fig
 
 
@@ -145,6 +227,7 @@ def plot_prune_finetune(results: Sequence[Any]) -> Figure:
     ax.plot(s, [r.pruned_acc for r in results], "o-", color="tab:red", label="pruned, no fine-tuning")
     ax.plot(s, [r.finetuned_acc for r in results], "o-", color="tab:blue", label="pruned + fine-tuned")
     finish_axes(ax, "sparsity (% of weights pruned)", "test accuracy (%)", results[0].dense_acc, "dense (trained)")
+    _legend_outside(ax)
     return fig
 
 
@@ -187,6 +270,7 @@ def plot_sensitivity(scan: Any) -> Figure:
     for name, accs in scan.acc.items():
         ax.plot(x, accs, "o-", label=f"{name} ({scan.sizes[name]:,} weights)")
     finish_axes(ax, "sparsity of the one pruned layer (%)", "accuracy (%)", scan.dense_acc)
+    _legend_outside(ax)
     return fig
 
 
@@ -228,8 +312,8 @@ def plot_pruned_at_sparsity(
     >>> float(fig.axes[1].images[0].get_array().mean())
     0.5
     """
-    fig = new_figure((10, 3.8))
-    ax, right = fig.subplots(1, 2, width_ratios=[1.4, 1])
+    fig = new_figure((12, 3.8))
+    ax, right = fig.subplots(1, 2, width_ratios=[1.2, 1])
     for scope, (color, name) in _SCOPE_STYLE.items():
         if curve is not None and scope in curve:
             x = [100 * s for s in curve["sparsities"]]
@@ -243,7 +327,7 @@ def plot_pruned_at_sparsity(
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
     finish_axes(ax, "sparsity (% of weights removed), no fine-tuning", "test accuracy (%)")
-    ax.legend(fontsize="small", loc="lower left")
+    _legend_outside(ax)
     frac = input_density(magnitude_masks(model, sparsity)[layer], input_shape)
     draw_input_density(right, frac, f"{layer}: kept per input, layer-wise {sparsity:.0%}")
     return fig
@@ -258,9 +342,9 @@ def _seed_bars(ax: Axes, groups: Sequence[tuple[str, np.ndarray, str]]) -> None:
     for i, (label, values, color) in enumerate(groups):
         ax.bar(i, values.mean(), yerr=values.std(), color=color, capsize=4, label=label)
         ax.plot(np.full(len(values), i), values, "k.", ms=4)
+        ax.text(i, 3, f"{values.mean():.1f}", ha="center", va="bottom", fontsize="small", color="white")
     ax.set_xticks(range(len(groups)), [g[0] for g in groups], fontsize="small")
-    low, high = min(float(v.min()) for _, v, _ in groups), max(float(v.max()) for _, v, _ in groups)
-    ax.set_ylim(max(0.0, low - 5), min(100.0, high + 2))
+    ax.set_ylim(0, 100)  # bars start at zero: their heights are the accuracies
     ax.set_ylabel("test accuracy (%)")
     ax.grid(True, axis="y", alpha=0.3)
 
@@ -291,8 +375,8 @@ def plot_prune_finetune_seeds(results_by_seed: Sequence[Sequence[Any]], highligh
         raise ValueError(f"highlight must be one of the sparsities {sp}, got {highlight!r}")
     pruned, tuned = _seed_matrix(results_by_seed, "pruned_acc"), _seed_matrix(results_by_seed, "finetuned_acc")
     dense = _seed_matrix(results_by_seed, "dense_acc")[:, 0]
-    fig = new_figure((10, 3.8))
-    ax, bars = fig.subplots(1, 2, width_ratios=[1.4, 1])
+    fig = new_figure((12, 3.8))
+    ax, bars = fig.subplots(1, 2, width_ratios=[1.2, 1])
     x = [100 * s for s in sp]
     for gid, values, marker, color, label in (
         ("pruned", pruned, "o", "tab:red", "pruned, no fine-tuning"),
@@ -302,7 +386,7 @@ def plot_prune_finetune_seeds(results_by_seed: Sequence[Sequence[Any]], highligh
         cont.lines[0].set_gid(gid)
     ax.axhline(dense.mean(), color="0.4", ls=":", label=f"dense (trained): {dense.mean():.1f}%")
     finish_axes(ax, "sparsity (% of weights pruned, layer-wise)", "test accuracy (%)")
-    ax.legend(fontsize="small", loc="lower left")
+    _legend_outside(ax)
     ax.set_title(f"{len(results_by_seed)} seeds: mean +- std", fontsize="medium")
     j = sp.index(highlight)
     groups = [("dense\n(trained)", dense, "0.5")]
@@ -316,16 +400,20 @@ def plot_prune_finetune_seeds(results_by_seed: Sequence[Sequence[Any]], highligh
     return fig
 
 
-def plot_one_shot_vs_iterative_seeds(results: Sequence[Any]) -> Figure:
+def plot_one_shot_vs_iterative_seeds(
+    results: Sequence[Any], others: Mapping[str, Sequence[Any]] | None = None
+) -> Figure:
     """One-shot against iterative pruning over seeds: test accuracy after each fine-tuning step.
 
     Args:
         results: :class:`course_lib.experiments.finetune.OneShotVsIterative`, one per seed,
             same settings.
+        others: more iterative schedules of the same setting, label -> their results (one per
+            seed), e.g. ``{"cubic": [...]}``: one more line each (gid ``"others:<label>"``).
 
     Returns:
         The figure: mean (+- std, shaded, for several seeds); line 0 one-shot, line 1
-        iterative (annotated with its percent of weights remaining); dotted: dense.
+        iterative (annotated with its percent of weights remaining), then ``others``; dotted: dense.
 
     Raises:
         ValueError: no result.
@@ -342,11 +430,17 @@ def plot_one_shot_vs_iterative_seeds(results: Sequence[Any]) -> Figure:
     first = results[0]
     one = np.array([r.one_shot_acc for r in results], dtype=float)
     it = np.array([r.iterative_acc for r in results], dtype=float)
-    fig = new_figure()
+    fig = new_figure((8, 4.0))
     ax = fig.add_subplot()
     ax.plot(first.epochs, one.mean(0), "o-", color="tab:red", label=f"one-shot to {first.target_sparsity:.0%}")
     ax.plot(first.epochs, it.mean(0), "s-", color="tab:blue", label="iterative: prune a little, fine-tune, repeat")
-    for values, color in ((one, "tab:red"), (it, "tab:blue")):
+    shaded = [(one, "tab:red"), (it, "tab:blue")]
+    for label, group in (others or {}).items():
+        values = np.array([r.iterative_acc for r in group], dtype=float)
+        (line,) = ax.plot(first.epochs, values.mean(0), "^-", color="tab:green", label=f"iterative, {label}")
+        line.set_gid(f"others:{label}")
+        shaded.append((values, "tab:green"))
+    for values, color in shaded:
         low, high = values.mean(0) - values.std(0), values.mean(0) + values.std(0)
         ax.fill_between(first.epochs, low, high, color=color, alpha=0.2, lw=0)
     for e, a, d in zip(first.epochs, it.mean(0), first.densities, strict=True):
@@ -355,8 +449,10 @@ def plot_one_shot_vs_iterative_seeds(results: Sequence[Any]) -> Figure:
     dense = float(np.mean([r.dense_acc for r in results]))
     ax.set_xticks(first.epochs)
     ax.set_xlim(min(first.epochs) - 0.4, max(first.epochs) + 0.4)
-    finish_axes(ax, "fine-tuning epochs so far (the same for both)", "test accuracy (%)", dense, "dense (trained)")
-    ax.legend(fontsize="small", loc="lower right")
+    finish_axes(
+        ax, "fine-tuning epochs so far (the same for every network)", "test accuracy (%)", dense, "dense (trained)"
+    )
+    _legend_outside(ax)
     if len(results) > 1:
         ax.set_title(f"{len(results)} seeds: mean +- std", fontsize="medium")
     return fig
@@ -405,7 +501,7 @@ def plot_layer_tolerance(scans: Mapping[str, Sequence[Any]], sparsity: float) ->
         ax.set_ylim(0, 100)
         ax.grid(True, axis="y", alpha=0.3)
     axes[0].set_ylabel(f"{getattr(first, 'split', 'val')} accuracy (%)")
-    axes[0].legend(fontsize="small", loc="upper right")
+    _legend_outside(axes[-1])
     return fig
 
 
@@ -438,6 +534,7 @@ def plot_refit_scan(scan: Any) -> Figure:
     _refit_curves(ax, scan)
     xlabel = f"neurons of {scan.layer} removed (%)"
     finish_axes(ax, xlabel, f"{scan.split} accuracy (%)", scan.dense_acc, "before removal")
+    _legend_outside(ax)
     return fig
 
 
@@ -494,5 +591,5 @@ def plot_refit_at_sparsity(
     ax.set_ylim(0, 100)
     xlabel = f"neurons of {layer} removed (%), {int((~keep).sum())} of {keep.numel()}"
     finish_axes(ax, xlabel, "test accuracy (%)")
-    ax.legend(fontsize="small", loc="lower left")
+    _legend_outside(ax)
     return fig

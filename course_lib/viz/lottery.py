@@ -1,21 +1,25 @@
 """Plots of notebook 05, lottery tickets (Frankle & Carbin 2019): does the ticket win (accuracy
-against the weights remaining, training curves, rewinding), and what does it keep (its mask
+against the sparsity, training curves, rewinding), and what does it keep (its mask
 round by round, how far its weights moved, how it does on other data)?
 
 Every function returns a new ``Figure`` (:func:`course_lib.viz.figure.new_figure`). Results
 of several seeds are drawn as mean +- standard deviation. :func:`plot_lottery` also takes
 the ``to_json()`` dict of a :class:`~course_lib.experiments.lottery_result.LotteryResult`
 (e.g. read back from ``python -m course_lib lottery --json``). The x axis "percent of weights
-remaining" is logarithmic and decreasing, as in the paper, so sparsity grows to the right.
+remaining" of the paper is drawn as sparsity (percent of weights pruned, growing to the right),
+spaced by the logarithm of the weights left as in the paper. Legends sit right of the axes, over
+no data; bars start at zero.
 
 >>> js = {"dense_test_acc": 97.0, "rows": [
 ...     {"variant": "ticket", "round": 1, "weights_remaining": 0.5, "test_acc_mean": 97.5, "test_acc_std": 0.2}]}
->>> [line.get_ydata().tolist() for line in plot_lottery(js).axes[0].lines if line.get_gid() == "ticket"]
-[[97.0, 97.5]]
+>>> [(line.get_xdata().tolist(), line.get_ydata().tolist())
+...  for line in plot_lottery(js).axes[0].lines if line.get_gid() == "ticket"]
+[([0.0, 50.0], [97.0, 97.5])]
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,6 +45,7 @@ __all__ = [
     "plot_training_curves",
     "plot_lottery_curves",
     "plot_rewinding",
+    "plot_rewinding_at",
     "plot_ticket_masks",
     "plot_weight_movement",
     "plot_transfer",
@@ -77,16 +82,45 @@ def _as_json(result: LotteryResult | Mapping[str, Any]) -> Mapping[str, Any]:
     raise TypeError("result must be a LotteryResult or its to_json() dict (with 'rows')")
 
 
+def _pruned_scale(s: np.ndarray) -> np.ndarray:
+    """x position of a sparsity in percent: ``-log10`` of the fraction of weights left (rounds evenly spaced)."""
+    return -np.log10(np.clip(1 - np.asarray(s, dtype=float) / 100, 1e-9, None))
+
+
+def _pruned_scale_inverse(u: np.ndarray) -> np.ndarray:
+    return 100 * (1 - 10 ** (-np.asarray(u, dtype=float)))
+
+
+def _sparsity_axis(ax: Axes, sparsities: Sequence[float]) -> None:
+    """x axis of sparsity (percent of weights pruned), growing to the right, spaced by log(weights left)."""
+    ax.set_xscale("function", functions=(_pruned_scale, _pruned_scale_inverse))
+    ticks = sorted({round(s, 2) for s in sparsities})
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_xticklabels([f"{t:.3g}" for t in ticks], rotation=45 if len(ticks) > 6 else 0)
+    low, high = _pruned_scale(np.array([min(ticks), max(ticks)]))
+    pad = 0.06 * max(float(high - low), 0.1)
+    ax.set_xlim(*_pruned_scale_inverse(np.array([low - pad, high + pad])).tolist())
+    ax.set_xlabel("sparsity (% of weights pruned; log scale of the weights left)")
+    ax.grid(True, alpha=0.3)
+
+
 def _percent_axis(ax: Axes, percents: Sequence[float]) -> None:
-    """Log x axis of 'percent of weights remaining', decreasing to the right, ticked at ``percents``."""
+    """The former x axis, percent of weights remaining (log, decreasing); :mod:`course_lib.viz.compare`
+    still draws it until it moves to :func:`_sparsity_axis`."""
     ax.set_xscale("log")
     ticks = sorted({round(p, 3) for p in percents}, reverse=True)
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_xticklabels([f"{t:.3g}" for t in ticks], rotation=45 if len(ticks) > 6 else 0)
-    ax.set_xlim(max(ticks) * 1.15, min(ticks) / 1.15)  # inverted: sparsity grows to the right
+    ax.set_xlim(max(ticks) * 1.15, min(ticks) / 1.15)
     ax.set_xlabel("percent of weights remaining (log scale)")
     ax.grid(True, alpha=0.3)
+
+
+def _legend_outside(ax: Axes) -> None:
+    """The legend right of the axes, where it covers no data point (constrained layout makes room)."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize="small", borderaxespad=0.0)
 
 
 def _errorbar_line(ax: Axes, x: Sequence[float], ms: Sequence[tuple[float, float]], gid: str, **style: Any) -> None:
@@ -115,7 +149,7 @@ def _default_title(js: Mapping[str, Any]) -> str | None:
 def plot_lottery(
     result: LotteryResult | Mapping[str, Any], metric: str = "test_acc", title: str | None = None
 ) -> Figure:
-    """The LTH paper's plot: ``metric`` against the percent of weights remaining, one line per variant.
+    """The LTH paper's plot: ``metric`` against sparsity (percent of weights pruned), one line per variant.
 
     Args:
         result: a :class:`~course_lib.experiments.lottery_result.LotteryResult` or its
@@ -126,7 +160,7 @@ def plot_lottery(
         title: the axes title (default: data set, model, seeds and rewinding point).
 
     Returns:
-        The figure: each line starts at the dense network (100%), error bars are the
+        The figure: each line starts at the dense network (sparsity 0), error bars are the
         standard deviation over seeds; labels :data:`VARIANT_LABELS`, gids the variant names.
 
     Raises:
@@ -148,23 +182,23 @@ def plot_lottery(
     dense_std = js.get("dense_test_acc_std", 0.0) if metric == "test_acc" else 0.0
     fig = new_figure()
     ax = fig.add_subplot()
-    percents = [100.0]
+    sparsities = [0.0]
     for variant in [v for v in VARIANT_LABELS if any(r["variant"] == v for r in js["rows"])]:
         rows = sorted((r for r in js["rows"] if r["variant"] == variant), key=lambda r: r["round"])
-        x = [100.0 * r["weights_remaining"] for r in rows]
+        x = [100.0 * (1 - r["weights_remaining"]) for r in rows]
         ms = [(float(r[mean_key]), float(r.get(std_key, 0.0)) if std_key else 0.0) for r in rows]
         if dense is not None:
-            x, ms = [100.0, *x], [(float(dense), float(dense_std or 0.0)), *ms]
-        percents += x
+            x, ms = [0.0, *x], [(float(dense), float(dense_std or 0.0)), *ms]
+        sparsities += x
         _errorbar_line(ax, x, ms, variant, color=VARIANT_COLORS[variant], label=VARIANT_LABELS[variant])
     if dense is not None and metric != "early_stop_iter":
         ax.axhline(dense, color="0.5", ls=":", lw=1, label="dense network")
-    _percent_axis(ax, percents)
+    _sparsity_axis(ax, sparsities)
     ax.set_ylabel(ylabel)
     title = _default_title(js) if title is None else title
     if title:
-        ax.set_title(title)
-    ax.legend(loc="lower left", fontsize="small")
+        ax.set_title(title, fontsize="medium")
+    _legend_outside(ax)
     return fig
 
 
@@ -255,6 +289,7 @@ def plot_training_curves(
         if lows:
             ax.set_ylim(max(0.0, min(lows) - 2), 100.5)
     finish_axes(ax, "training iteration", _CURVE_LABELS[metric])
+    _legend_outside(ax)
     if title:
         ax.set_title(title)
     return fig
@@ -298,7 +333,7 @@ def plot_lottery_curves(
 
 
 def plot_rewinding(results: Mapping[int, LotteryResult]) -> Figure:
-    """Test accuracy against weights remaining for tickets rewound to different iterations.
+    """Test accuracy against sparsity for tickets rewound to different iterations.
 
     Late rewinding (Frankle et al. 2020): mean +- std over seeds per rewinding point; the
     reinit control of the first one (if run) in orange.
@@ -322,24 +357,47 @@ def plot_rewinding(results: Mapping[int, LotteryResult]) -> Figure:
     """
     fig = new_figure()
     ax = fig.add_subplot()
-    cmap = ["tab:blue", "tab:cyan", "tab:purple", "tab:olive"]
-    percents = [100.0]
+    cmap = ["tab:blue", "tab:cyan", "tab:purple", "tab:olive", "tab:brown"]
+    sparsities = [0.0]
     for i, (k, res) in enumerate(results.items()):
         rounds = range(1, res.rounds + 1)
-        x = [100.0] + [100 * res.weights_remaining[r] for r in rounds]
+        x = [0.0] + [100 * (1 - res.weights_remaining[r]) for r in rounds]
         ms = [mean_std([d.final_test_acc for d in res.dense])] + [mean_std(res.test_accs("ticket", r)) for r in rounds]
         label = "ticket, rewound to init" if k == 0 else f"ticket, rewound to iteration {k}"
         _errorbar_line(ax, x, ms, f"rewind {k}", color=cmap[i % len(cmap)], label=label)
-        percents += x
+        sparsities += x
     first = next(iter(results.values()), None)
     if first is not None and "reinit" in first.variants:
         rounds = range(1, first.rounds + 1)
-        x = [100 * first.weights_remaining[r] for r in rounds]
+        x = [100 * (1 - first.weights_remaining[r]) for r in rounds]
         ms = [mean_std(first.test_accs("reinit", r)) for r in rounds]
         _errorbar_line(ax, x, ms, "reinit", color=VARIANT_COLORS["reinit"], label=VARIANT_LABELS["reinit"])
-    _percent_axis(ax, percents)
+    _sparsity_axis(ax, sparsities)
     ax.set_ylabel("test accuracy (%)")
-    ax.legend(fontsize="small", loc="lower left")
+    _legend_outside(ax)
+    return fig
+
+
+def plot_rewinding_at(results: Mapping[int, LotteryResult], rewind_iter: int) -> Figure:
+    """The slider view of :func:`plot_rewinding`: rewinding to init against rewinding to ``rewind_iter``.
+
+    Args:
+        results: ``{rewind_iter: LotteryResult}`` from
+            :func:`course_lib.experiments.lottery.rewinding_study`, the first one at iteration 0.
+        rewind_iter: one of the keys of ``results``.
+
+    Returns:
+        :func:`plot_rewinding` of the first result (and its reinit control) and the one at
+        ``rewind_iter`` (just the first when ``rewind_iter`` is that one's), titled by it.
+
+    Raises:
+        ValueError: ``rewind_iter`` is not a key of ``results``.
+    """
+    if isinstance(rewind_iter, bool) or rewind_iter not in results:
+        raise ValueError(f"rewind_iter must be one of the rewinding points {list(results)}, got {rewind_iter!r}")
+    first = next(iter(results))
+    fig = plot_rewinding({first: results[first], rewind_iter: results[rewind_iter]})
+    fig.axes[0].set_title(f"late rewinding: the tickets rewound to iteration {rewind_iter}", fontsize="medium")
     return fig
 
 
@@ -361,8 +419,8 @@ def plot_ticket_masks(
         layer: a 2-D weight's parameter name.
 
     Returns:
-        The figure. Left: the mask (rows = neurons, columns = inputs; yellow = kept). Right:
-        the fraction kept per input. The title gives each variant's test accuracy.
+        The figure. Left: the mask (rows = neurons, columns = inputs; yellow = kept), with a
+        colour bar. Right: the fraction kept per input. The title gives each variant's test accuracy.
 
     Raises:
         ValueError: the result keeps no masks, or an unknown round.
@@ -382,11 +440,14 @@ def plot_ticket_masks(
     mask = result.masks[pruning_round][seed_index][layer]
     fig = new_figure((10, 3.8))
     left, right = fig.subplots(1, 2, width_ratios=[1.3, 1])
-    left.imshow(mask.float().numpy(), cmap="viridis", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    image = left.imshow(mask.float().numpy(), cmap="viridis", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    fig.colorbar(image, ax=left, ticks=[0, 1], label="0 = pruned, 1 = kept", shrink=0.8)
     left.set_xlabel("input")
     left.set_ylabel("neuron")
     left.set_title(f"{layer} mask, round {pruning_round}: {mask.float().mean():.1%} kept", fontsize="medium")
     draw_input_density(right, input_density(mask, input_shape), "kept fraction per input")
+    if right.get_legend() is not None:  # 1-D inputs: the mean line's legend, off the bars
+        _legend_outside(right)
     if pruning_round == 0:
         acc = f"dense: {result.dense_test_acc:.1f}%"
     else:
@@ -436,6 +497,7 @@ def plot_weight_movement(
     left.set_ylim(-lim, lim)
     left.set_title(f"{layer} kept weights ({int(mask.sum()):,})", fontsize="medium")
     finish_axes(left, "initial weight", "weight after the ticket's training")
+    left.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize="small")
     moved = (dense_final - init).abs()
     bins = np.linspace(0, float(moved.max()), 40)
     right.hist(moved[mask].numpy(), bins=bins, density=True, alpha=0.6, color="tab:blue", label="kept by the ticket")
@@ -443,7 +505,7 @@ def plot_weight_movement(
     right.set_xlabel("|w_final - w_init| during dense training")
     right.set_ylabel("density")
     right.set_title("how far weights moved in the dense run", fontsize="medium")
-    right.legend(fontsize="small")
+    right.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), fontsize="small", ncols=2)
     return fig
 
 
@@ -460,7 +522,7 @@ def plot_transfer(
 
     Returns:
         The figure: one bar per entry of ``runs``, in order, labelled by
-        :data:`VARIANT_LABELS` (``"dense network"`` for ``"dense"``).
+        :data:`VARIANT_LABELS` (``"dense network"`` for ``"dense"``); the y axis runs from 0 to 100%.
 
     Raises:
         ValueError: ``runs`` is empty, or an entry (or a ``source`` entry) has no runs.
@@ -483,13 +545,12 @@ def plot_transfer(
         if source and v in source:
             label = "on the source data" if i == 0 else None
             ax.plot([i + 0.3], [mean_std(source[v])[0]], "D", mfc="none", mec="k", label=label)
-    ax.set_xticks(range(len(names)), [labels.get(v, v).replace(", ", ",\n") for v in names], fontsize="small")
-    all_values = [r.final_test_acc for v in names for r in runs[v]]
-    ax.set_ylim(max(0.0, min(all_values) - 8), min(100.0, max(all_values) + 4))
+    ax.set_xticks(range(len(names)), [textwrap.fill(labels.get(v, v), 14) for v in names], fontsize="small")
+    ax.set_ylim(0.0, 100.0)
     ax.set_ylabel("test accuracy on the target (%)")
     ax.grid(True, axis="y", alpha=0.3)
     if title:
         ax.set_title(title, fontsize="medium")
     if source:
-        ax.legend(fontsize="small", loc="lower right")
+        _legend_outside(ax)
     return fig

@@ -24,13 +24,14 @@ from collections.abc import Mapping, Sequence
 import matplotlib
 import numpy as np
 import torch
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.patches import Patch
 
-from course_lib._checks import check_sparsity
-from course_lib.pruning.error import Activation, output_error
+from course_lib._checks import check_float, check_sparsity
+from course_lib.pruning.error import Activation, output_error, scaled_removal_errors
 from course_lib.pruning.magnitude import global_magnitude_masks, magnitude_mask
 from course_lib.pruning.masks import check_mask, check_weight
 from course_lib.pruning.nm import nm_mask
@@ -41,6 +42,7 @@ __all__ = [
     "PRUNED_COLOR",
     "new_figure",
     "plot_removal_errors",
+    "plot_input_scale",
     "plot_mask",
     "plot_magnitude_mask",
     "plot_fine_vs_structured",
@@ -64,13 +66,27 @@ def _rows(t: torch.Tensor) -> np.ndarray:
     return t.numpy() if t.dtype == torch.bool else t.float().numpy()
 
 
-def _pruned_legend(fig: Figure) -> None:
-    """A legend entry below the axes: dark grey = pruned."""
-    fig.legend(
-        handles=[Patch(facecolor=PRUNED_COLOR, label="pruned weight (mask False)")],
-        loc="outside lower center",
-        frameon=False,
-    )
+def _pruned_legend(fig: Figure, extra: Sequence[Artist] = ()) -> None:
+    """A legend below the axes (outside them, so it covers nothing): dark grey = pruned, then ``extra``."""
+    handles = [Patch(facecolor=PRUNED_COLOR, label="pruned weight (mask False)"), *extra]
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False)
+
+
+def _outside_legend(fig: Figure, ax: Axes, ncol: int = 2) -> None:
+    """The legend of ``ax``'s lines, bars and points below the figure's axes, where it covers no data."""
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=ncol, fontsize=8, frameon=False)
+
+
+def _removal_bars(ax: Axes, errors: Sequence[float], labels: Sequence[str]) -> int:
+    """Bars from zero of the error of removing each weight; the smallest in green. Returns its index."""
+    best = int(np.argmin(errors))
+    colours = ["tab:green" if i == best else "tab:gray" for i in range(len(errors))]
+    bars = ax.bar(range(len(errors)), errors, color=colours)
+    ax.bar_label(bars, fmt="%.3f")
+    ax.set_xticks(range(len(errors)), [f"remove\n{lab}" for lab in labels])
+    ax.set_ylabel("relative output error")
+    ax.set_ylim(0, max(max(errors), 1e-12) * 1.18)  # from zero, with room for the bar labels
+    return best
 
 
 def _heatmap(ax: Axes, weight: torch.Tensor, mask: torch.Tensor, title: str) -> AxesImage:
@@ -92,8 +108,8 @@ def _heatmap(ax: Axes, weight: torch.Tensor, mask: torch.Tensor, title: str) -> 
 def plot_removal_errors(weight: torch.Tensor, errors: torch.Tensor, labels: Sequence[str] | None = None) -> Figure:
     """Bar chart of the output error of removing each single weight; the smallest is highlighted.
 
-    x axis: one bar per weight ("remove w0 = 10", ...); y axis: the relative output error
-    (e.g. from :func:`course_lib.pruning.error.removal_errors`), written on each bar.
+    x axis: one bar per weight ("remove w0 = 10", ...); y axis, from zero: the relative output
+    error (e.g. from :func:`course_lib.pruning.error.removal_errors`), written on each bar.
 
     Args:
         weight: the weights, a finite float tensor of any shape (flattened, one bar each).
@@ -120,16 +136,81 @@ def plot_removal_errors(weight: torch.Tensor, errors: torch.Tensor, labels: Sequ
         labels = [f"w{i} = {v:.3g}" for i, v in enumerate(w)]
     if len(labels) != len(w):
         raise ValueError(f"labels must have one entry per weight ({len(w)}), got {len(labels)}")
-    best = int(np.argmin(e))
     fig = new_figure((max(4.0, 1.2 * len(w)), 3.5))
     ax = fig.add_subplot()
-    colours = ["tab:green" if i == best else "tab:gray" for i in range(len(w))]
-    bars = ax.bar(range(len(w)), e, color=colours)
-    ax.bar_label(bars, fmt="%.3f")
-    ax.set_xticks(range(len(w)), [f"remove\n{lab}" for lab in labels])
-    ax.set_ylabel("relative output error")
+    best = _removal_bars(ax, e, labels)
     ax.set_title(f"Error of removing one weight\n(smallest: removing {labels[best]})")
-    ax.margins(y=0.15)
+    return fig
+
+
+def plot_input_scale(
+    weight: torch.Tensor,
+    inputs: torch.Tensor,
+    scale: float,
+    index: int = 2,
+    bias: torch.Tensor | None = None,
+    activation: Activation | None = None,
+    scales: Sequence[float] | None = None,
+) -> Figure:
+    """Which single weight is cheapest to remove when input ``index`` is ``scale`` times larger.
+
+    The magnitude heuristic (Han et al. 2015) assumes inputs of similar scale; this figure
+    shows where its ranking breaks (the slides' neuron in notebook 01). Left: bars from zero
+    of the relative output error of removing each weight, with input ``index`` times
+    ``scale`` (x: the weight removed, y: relative output error). Right: the same errors
+    against the scale (x: scale of the input, log axis; y: relative output error), one line
+    per weight and a dashed line at ``scale``. Errors from
+    :func:`course_lib.pruning.error.scaled_removal_errors`.
+
+    Args:
+        weight: a finite float tensor ``(in_features,)`` (one neuron) or ``(out, in_features)``.
+        inputs: a float tensor ``(batch, in_features)``.
+        scale: the factor of input ``index``, a finite float > 0 (a slider moves it).
+        index: the input scaled, an int in ``[0, in_features)``.
+        bias, activation: the layer's bias and activation (e.g. ``torch.relu``).
+        scales: the scales of the right panel, finite floats > 0; by default 49 points
+            from 1 to 1000, evenly spaced on the log axis.
+
+    Returns:
+        A new ``Figure`` with two axes (bars first); the suptitle says whether the weight
+        with the smallest |w| is the cheapest to remove at ``scale``.
+
+    Raises:
+        TypeError: ``weight`` or ``inputs`` is not a float tensor, or ``scale`` not a number.
+        ValueError: ``scale`` or a value of ``scales`` is not finite and > 0, ``index`` is out
+            of range, or the shapes do not match.
+
+    >>> x = torch.randn(500, 3, generator=torch.Generator().manual_seed(0))
+    >>> fig = plot_input_scale(torch.tensor([10., -8., 0.1]), x, 1000.0, activation=torch.relu)
+    >>> int(np.argmax([p.get_height() for p in fig.axes[0].patches]))  # removing 0.1 now costs most
+    2
+    """
+    check_weight(weight)
+    scale = check_float(scale, "scale", strict=True)
+    grid = sorted({*(np.logspace(0, 3, 49).tolist() if scales is None else list(scales)), scale})
+    curves = scaled_removal_errors(weight, inputs, index, grid, bias, activation)
+    errors = curves[grid.index(scale)].tolist()
+    w = weight.detach().reshape(-1).tolist()
+    labels = [f"w{i} = {v:.3g}" for i, v in enumerate(w)]
+    fig = new_figure((11, 4))
+    ax_bars, ax_scale = fig.subplots(1, 2)
+    best = _removal_bars(ax_bars, errors, labels)
+    ax_bars.set_title(f"input x{index} × {scale:g}: cheapest to remove {labels[best]}")
+    for i, label in enumerate(labels):
+        ax_scale.plot(grid, curves[:, i].numpy(), label=f"remove {label}")
+    ax_scale.axvline(scale, color="gray", linestyle="--", linewidth=1, label=f"scale {scale:g}")
+    ax_scale.set_xscale("log")
+    ax_scale.set_ylim(bottom=0)
+    ax_scale.set_xlabel(f"scale of input x{index} (log axis)")
+    ax_scale.set_ylabel("relative output error")
+    ax_scale.set_title("error of removing each weight vs the scale")
+    ax_scale.grid(alpha=0.3)
+    _outside_legend(fig, ax_scale, ncol=len(labels) + 1)
+    holds = best == int(np.argmin(np.abs(w)))
+    fig.suptitle(
+        f"Magnitude ranking {'holds' if holds else 'fails'}: the smallest |w| is "
+        f"{'' if holds else 'not '}the cheapest weight to remove"
+    )
     return fig
 
 
@@ -208,17 +289,14 @@ def plot_magnitude_mask(weight: torch.Tensor, sparsity: float) -> Figure:
         bins = np.concatenate([np.linspace(0.0, cut, n_low + 1), np.linspace(cut, top, max(1, 24 - n_low) + 1)[1:]])
     else:
         bins = np.linspace(0.0, top, 25)
-    ax_hist.hist(
-        [a[keep], a[~keep]], bins=bins, stacked=True, color=[KEPT_COLOR, PRUNED_COLOR], label=["kept", "pruned"]
-    )
+    ax_hist.hist([a[keep], a[~keep]], bins=bins, stacked=True, color=[KEPT_COLOR, PRUNED_COLOR])
+    extra: list[Artist] = [Patch(facecolor=KEPT_COLOR, label="kept weight (histogram)")]
     if 0 < pruned < a.size:
-        ax_hist.axvline(cut, color="tab:red", linestyle="--", label=f"threshold |w| = {cut:.3g}")
+        extra.append(ax_hist.axvline(cut, color="tab:red", linestyle="--", label=f"threshold |w| = {cut:.3g}"))
     ax_hist.set_xlabel("|w|")
     ax_hist.set_ylabel("number of weights")
     ax_hist.set_title("|w| of kept and pruned weights")
-    ax_hist.set_ylim(top=ax_hist.get_ylim()[1] * 1.3)  # room for the legend
-    ax_hist.legend(loc="upper center", ncol=2, fontsize=8)
-    _pruned_legend(fig)
+    _pruned_legend(fig, extra)
     return fig
 
 
@@ -227,8 +305,9 @@ def plot_layerwise_vs_global(weights: Mapping[str, torch.Tensor], sparsity: floa
 
     Layer-wise prunes every layer to ``sparsity``; global uses one |w| threshold for all
     layers (:func:`course_lib.global_magnitude_masks`), so it takes more from layers whose
-    weights are small. x axis: one pair of bars per layer (name and shape); y axis: the
-    fraction of that layer pruned; a dotted line marks ``sparsity``.
+    weights are small. x axis: one pair of bars per layer (name and shape); y axis, from zero:
+    the fraction of that layer pruned; a dotted line marks ``sparsity``. The legend sits below
+    the axes, so no bar hides under it.
 
     Args:
         weights: a non-empty dict {name: finite float tensor}, e.g. a model's prunable weights.
@@ -263,7 +342,7 @@ def plot_layerwise_vs_global(weights: Mapping[str, torch.Tensor], sparsity: floa
     ax.set_ylim(0, 1.12)
     ax.set_ylabel("sparsity of the layer")
     ax.set_title("Layer-wise vs global magnitude pruning\n(same total number of weights pruned)")
-    ax.legend(loc="upper left", fontsize=8)
+    _outside_legend(fig, ax, ncol=3)
     return fig
 
 
@@ -334,7 +413,8 @@ def plot_error_curves(
 
     x axis: ``x`` (``xlabel``, by default the sparsity); y axis: the curves' values
     (``ylabel``, by default the relative output error). With ``sparsity``, a dashed
-    vertical line there and each curve's value at it (linearly interpolated) in the legend.
+    vertical line there and each curve's value at it (linearly interpolated) in the legend,
+    which sits below the axes.
 
     Args:
         x: at least 2 increasing numbers.
@@ -380,7 +460,7 @@ def plot_error_curves(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    _outside_legend(fig, ax, ncol=1 if len(curves) > 2 else len(curves))
     return fig
 
 
@@ -438,20 +518,21 @@ def plot_nm_mask(weight: torch.Tensor, n: int, m: int) -> Figure:
 
 
 def plot_nm_vs_unstructured(
-    densities: Sequence[float],
+    sparsities: Sequence[float],
     unstructured: Sequence[float],
     nm_points: Mapping[str, tuple[float, float]],
     ylabel: str = "relative output error",
 ) -> Figure:
-    """Error vs density: a line for unstructured magnitude pruning and one labelled point per n:m pattern.
+    """Error vs sparsity: a line for unstructured magnitude pruning and one labelled point per n:m pattern.
 
-    x axis: the density (fraction kept, n/m for a pattern); y axis: ``ylabel`` (by default
-    the relative output error).
+    x axis: the sparsity (fraction of weights pruned, ``1 - n/m`` for a pattern), as on every
+    sparsity axis of the course; y axis: ``ylabel`` (by default the relative output error).
+    n:m sparsity as in Mishra et al. 2021; the legend sits below the axes.
 
     Args:
-        densities: at least 2 densities of the unstructured line.
-        unstructured: the error of unstructured pruning at each density.
-        nm_points: a non-empty dict {"n:m": (density, error)}.
+        sparsities: at least 2 sparsities of the unstructured line, each in [0, 1].
+        unstructured: the error of unstructured pruning at each sparsity.
+        nm_points: a non-empty dict {"n:m": (sparsity, error)}.
         ylabel: the y axis label.
 
     Returns:
@@ -459,38 +540,44 @@ def plot_nm_vs_unstructured(
 
     Raises:
         TypeError: ``nm_points`` is not a non-empty dict.
-        ValueError: ``densities`` and ``unstructured`` differ in length or have fewer than 2 values.
+        ValueError: ``sparsities`` and ``unstructured`` differ in length or have fewer than 2
+            values, or a sparsity lies outside [0, 1].
 
-    >>> fig = plot_nm_vs_unstructured([0.25, 0.5, 1.0], [0.5, 0.2, 0.0], {"2:4": (0.5, 0.4)})
-    >>> fig.axes[0].collections[0].get_offsets().tolist()
-    [[0.5, 0.4]]
+    >>> fig = plot_nm_vs_unstructured([0.0, 0.5, 0.75], [0.0, 0.2, 0.5], {"2:4": (0.5, 0.4)})
+    >>> fig.axes[0].collections[0].get_offsets().tolist(), fig.axes[0].get_xlabel()
+    ([[0.5, 0.4]], 'sparsity (fraction of weights pruned)')
     """
-    xs = np.asarray(densities, dtype=float)
+    xs = np.asarray(sparsities, dtype=float)
     if xs.ndim != 1 or xs.size < 2 or len(unstructured) != xs.size:
-        raise ValueError("densities and unstructured must be sequences of the same length (at least 2)")
+        raise ValueError("sparsities and unstructured must be sequences of the same length (at least 2)")
     if not isinstance(nm_points, Mapping) or not nm_points:
-        raise TypeError('nm_points must be a non-empty dict {"n:m": (density, error)}')
-    fig = new_figure((6.5, 4))
+        raise TypeError('nm_points must be a non-empty dict {"n:m": (sparsity, error)}')
+    points = np.array([tuple(map(float, v)) for v in nm_points.values()])
+    if np.any(xs < 0) or np.any(xs > 1) or np.any(points[:, 0] < 0) or np.any(points[:, 0] > 1):
+        raise ValueError("sparsities (of the line and of nm_points) must lie in [0, 1]")
+    fig = new_figure((6.5, 4.3))
     ax = fig.add_subplot()
     ax.plot(xs, np.asarray(unstructured, dtype=float), marker="o", markersize=3, label="unstructured magnitude")
-    points = np.array([tuple(map(float, v)) for v in nm_points.values()])
     ax.scatter(points[:, 0], points[:, 1], color="tab:red", zorder=3, label="n:m patterns")
     seen: dict[float, int] = {}
-    for label, (d, e) in zip(nm_points, points, strict=False):
-        side = seen.get(d, 0) % 2  # points of equal density: labels alternate right / left
-        seen[d] = seen.get(d, 0) + 1
+    for label, (x, e) in zip(nm_points, points, strict=False):
+        side = seen.get(x, 0) % 2  # points of equal sparsity: labels alternate right / left
+        seen[x] = seen.get(x, 0) + 1
         ax.annotate(
             label,
-            (d, e),
+            (x, e),
             textcoords="offset points",
             xytext=(-7 if side else 7, 0),
             ha="right" if side else "left",
             va="center",
             fontsize=9,
         )
-    ax.set_xlabel("density n/m (fraction of weights kept)")
+    low, high = min(xs.min(), points[:, 0].min()), max(xs.max(), points[:, 0].max())
+    ax.set_xlim(low - 0.08, high + 0.08)  # room for the labels left and right of the points
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("sparsity (fraction of weights pruned)")
     ax.set_ylabel(ylabel)
-    ax.set_title("n:m patterns vs unstructured pruning at the same density")
+    ax.set_title("n:m patterns vs unstructured pruning at the same sparsity")
     ax.grid(alpha=0.3)
-    ax.legend()
+    _outside_legend(fig, ax)
     return fig
