@@ -70,6 +70,19 @@ def test_mnist1d_is_generated_and_leaves_global_rngs_alone():
     assert len(d.test) == 1000  # mnist1d's own test split
 
 
+@pytest.mark.parametrize("option", ["shear_scale", "scale_coeff"])
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf"), "1", True])
+def test_mnist1d_generator_settings_are_checked(option, bad):
+    with pytest.raises(ValueError, match=f"{option} must be a finite number >= 0, got"):
+        load("mnist1d", **{option: bad})
+
+
+def test_mnist1d_generator_settings_change_the_signals_not_the_labels():
+    published, distorted = load("mnist1d", normalize=False), load("mnist1d", normalize=False, shear_scale=1.5)
+    assert torch.equal(published.test.y, distorted.test.y)  # the same seed draws the same classes
+    assert not torch.equal(published.test.x, distorted.test.x)
+
+
 def test_unknown_name_and_bad_options():
     with pytest.raises(ValueError, match="unknown dataset 'cifar100'; known: " + ", ".join(DATASETS)):
         load("cifar100")

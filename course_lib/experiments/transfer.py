@@ -13,11 +13,9 @@ uses for each source: a similar data set, not a new sample of the same one.
 
 from __future__ import annotations
 
-import random
+import dataclasses
 from collections.abc import Sequence
 
-import numpy as np
-import torch
 import torch.nn.functional as F
 from torch import nn
 
@@ -25,7 +23,7 @@ from course_lib._checks import check_seed
 from course_lib.experiments.lottery import make_model
 from course_lib.experiments.lottery_result import VARIANTS, LotteryResult, TensorDict
 from course_lib.experiments.tickets import start_variant
-from course_lib.training.data import NORMALIZATION, Dataset, Split, load, stratified_split
+from course_lib.training.data import NORMALIZATION, Dataset, Split, load
 from course_lib.training.stacked import train_many
 from course_lib.training.train import TrainResult
 
@@ -34,7 +32,7 @@ __all__ = ["transfer_ticket", "digits_as_mnist", "MNIST1D_DISTORTION", "mnist1d_
 #: How :func:`mnist1d_distorted` changes MNIST-1D's generator (Greydanus 2020; defaults
 #: ``shear_scale=0.75``, ``scale_coeff=0.4``, ``seed=42``): twice the shear and twice the
 #: scale variation, drawn with another generator seed.
-MNIST1D_DISTORTION = {"shear_scale": 1.5, "scale_coeff": 0.8, "seed": 1}
+MNIST1D_DISTORTION = {"shear_scale": 1.5, "scale_coeff": 0.8, "generator_seed": 1}
 
 
 def _check_source(result: object, pruning_round: object, target: object, variants: Sequence[str]) -> None:
@@ -182,22 +180,9 @@ def mnist1d_distorted(seed: int = 0) -> Dataset:
         TypeError: ``seed`` is not an int.
         ValueError: ``seed`` is negative.
     """
-    from mnist1d.data import get_dataset_args, make_dataset
-
     split_seed = check_seed(seed, "seed")
-    args = get_dataset_args()
-    for key, value in MNIST1D_DISTORTION.items():
-        setattr(args, key, value)
-    np_state, py_state = np.random.get_state(), random.getstate()
-    try:
-        raw = make_dataset(args)
-    finally:
-        np.random.set_state(np_state)
-        random.setstate(py_state)
-    x, y = torch.tensor(raw["x"], dtype=torch.float32), torch.tensor(raw["y"], dtype=torch.int64)
-    train, val = stratified_split(y, (0.125,), split_seed)
-    test = Split(torch.tensor(raw["x_test"], dtype=torch.float32), torch.tensor(raw["y_test"], dtype=torch.int64))
-    return Dataset("mnist1d-distorted", Split(x[train], y[train]), Split(x[val], y[val]), test, 10, 0.0, 1.0)
+    generated = load("mnist1d", split_seed, normalize=False, **MNIST1D_DISTORTION)
+    return dataclasses.replace(generated, name="mnist1d-distorted")
 
 
 def transfer_target(name: str, seed: int = 0) -> Dataset:

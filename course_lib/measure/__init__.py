@@ -17,7 +17,7 @@ lives in its own short module:
   :func:`pruned_models`, :func:`variant_accuracy`; :func:`neuron_fraction`,
   :func:`removed_fraction`);
 * :mod:`course_lib.measure.conv_costs`: conv nets side by side (dense, masked, channels
-  removed): parameters, size in MB, MACs, and latency per batch of 64 and per picture
+  removed): parameters, size in KiB, MACs, and latency per batch of 64 and per picture
   (:func:`conv_costs`).
 
 Units: sizes in bytes (notebooks print KiB or MiB; :func:`conv_costs`' ``size_kib``: KiB), work in
@@ -30,75 +30,42 @@ picojoules (pJ).
 (266610, 266200, 1066440)
 """
 
-from course_lib.measure.conv_costs import COST_KEYS, conv_costs
-from course_lib.measure.costs import (
-    neuron_fraction,
-    pruned_models,
-    pruned_variants,
-    pruning_costs,
-    removed_fraction,
-    same_sparsity,
-    variant_accuracy,
+# Each module's public names, and only those: the modules' own __all__ lists are the one record.
+from course_lib.measure import (
+    conv_costs as _conv_costs,
+)  # noqa: I001
+from course_lib.measure import (
+    costs as _costs,
 )
-from course_lib.measure.energy import HOROWITZ_45NM, EnergyBreakdown, energy_per_inference, energy_table
-from course_lib.measure.size import (
-    FORMATS,
-    csr_bytes,
-    csr_tensor_bytes,
-    disk_bytes,
-    masked_state,
-    model_bytes,
-    nonzero_count,
-    param_count,
-    to_csr,
+from course_lib.measure import (
+    energy as _energy,
 )
-from course_lib.measure.sparse import CSRMLP, csr_mlp, semi_structured_mlp, semi_structured_support
-from course_lib.measure.timing import (
-    LatencyStats,
-    SpeedSweep,
-    break_even_sparsity,
-    compare_latency,
-    example_input,
-    latency,
-    speed_sweep,
+from course_lib.measure import (
+    size as _size,
 )
-from course_lib.measure.work import flops, layer_macs, macs
+from course_lib.measure import (
+    sparse as _sparse,
+)
+from course_lib.measure import (
+    timing as _timing,
+)
+from course_lib.measure import (
+    work as _work,
+)
+from course_lib.measure.conv_costs import *  # noqa: F403
+from course_lib.measure.costs import *  # noqa: F403
+from course_lib.measure.energy import *  # noqa: F403
+from course_lib.measure.size import *  # noqa: F403
+from course_lib.measure.sparse import *  # noqa: F403
+from course_lib.measure.timing import *  # noqa: F403
+from course_lib.measure.work import *  # noqa: F403
 
 __all__ = [
-    "neuron_fraction",
-    "removed_fraction",
-    "pruned_variants",
-    "pruned_models",
-    "pruning_costs",
-    "variant_accuracy",
-    "same_sparsity",
-    "conv_costs",
-    "COST_KEYS",
-    "param_count",
-    "nonzero_count",
-    "masked_state",
-    "csr_bytes",
-    "to_csr",
-    "csr_tensor_bytes",
-    "model_bytes",
-    "disk_bytes",
-    "FORMATS",
-    "layer_macs",
-    "macs",
-    "flops",
-    "latency",
-    "compare_latency",
-    "break_even_sparsity",
-    "speed_sweep",
-    "SpeedSweep",
-    "example_input",
-    "LatencyStats",
-    "csr_mlp",
-    "CSRMLP",
-    "semi_structured_support",
-    "semi_structured_mlp",
-    "HOROWITZ_45NM",
-    "energy_table",
-    "EnergyBreakdown",
-    "energy_per_inference",
+    *_conv_costs.__all__,
+    *_costs.__all__,
+    *_energy.__all__,
+    *_size.__all__,
+    *_sparse.__all__,
+    *_timing.__all__,
+    *_work.__all__,
 ]

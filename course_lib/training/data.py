@@ -278,12 +278,12 @@ def _mnist5k_arrays() -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.cache
-def _mnist1d_arrays(generator_seed: int) -> dict[str, np.ndarray]:
+def _mnist1d_arrays(generator_seed: int, shear_scale: float, scale_coeff: float) -> dict[str, np.ndarray]:
     """MNIST-1D generated offline (``make_dataset``); the global RNGs it seeds are restored."""
     from mnist1d.data import get_dataset_args, make_dataset
 
     args = get_dataset_args()
-    args.seed = generator_seed
+    args.seed, args.shear_scale, args.scale_coeff = generator_seed, shear_scale, scale_coeff
     np_state, py_state = np.random.get_state(), random.getstate()
     try:
         raw = make_dataset(args)
@@ -317,8 +317,20 @@ def _load_digits(seed: int, normalize: bool) -> Dataset:
     )
 
 
-def _load_mnist1d(seed: int, normalize: bool, generator_seed: int = 42) -> Dataset:
-    raw = _mnist1d_arrays(check_seed(generator_seed, "generator_seed"))
+def _positive_float(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _load_mnist1d(
+    seed: int, normalize: bool, generator_seed: int = 42, shear_scale: float = 0.75, scale_coeff: float = 0.4
+) -> Dataset:
+    raw = _mnist1d_arrays(
+        check_seed(generator_seed, "generator_seed"),
+        _positive_float(shear_scale, "shear_scale"),
+        _positive_float(scale_coeff, "scale_coeff"),
+    )
     return _dataset(
         "mnist1d",
         raw["x"].astype(np.float32),
@@ -397,8 +409,9 @@ def load(name: str, seed: int = 0, normalize: bool = True, **options: Any) -> Da
             ``"cifar10"``.
         seed: seed of the stratified split (int >= 0); the same seed gives the same tensors.
         normalize: standardize the inputs with :data:`NORMALIZATION`; ``False`` keeps them in [0, 1].
-        **options: ``mnist1d`` takes ``generator_seed`` (default 42, the published
-            MNIST-1D of Greydanus 2020); ``mnist`` takes ``root`` (folder of the IDX
+        **options: ``mnist1d`` takes ``generator_seed`` (default 42), ``shear_scale``
+            (0.75) and ``scale_coeff`` (0.4), the generator's settings (the defaults make
+            the published MNIST-1D of Greydanus 2020); ``mnist`` takes ``root`` (folder of the IDX
             files, ``.gz`` or not), ``url`` (base URL to download missing files from;
             checked against ``MNIST_SHA256`` or a ``sha256`` dict you pass) and
             ``val_size`` (5,000); ``cifar10`` takes ``root`` (folder of
@@ -431,7 +444,7 @@ def load(name: str, seed: int = 0, normalize: bool = True, **options: Any) -> Da
     allowed = {
         "mnist": {"root", "url", "sha256", "val_size"},
         "cifar10": {"root", "download", "url", "sha256", "val_size"},
-        "mnist1d": {"generator_seed"},
+        "mnist1d": {"generator_seed", "shear_scale", "scale_coeff"},
     }.get(name, set())
     unknown = sorted(set(options) - allowed)
     if unknown:
