@@ -95,15 +95,63 @@ def test_the_table_is_written_from_the_records_and_checked_against_them(tmp_path
     _records(folder, {"01_magnitude": [("Magnitude works", "0.8% vs 58%")], "00_why_prune": [("Smaller", "2.1×")]})
     readme = tmp_path / "README.md"
     readme.write_text(f"# Course\n\n{claims_table.START}\nold table\n{claims_table.END}\n\n## Next\n")
-    assert claims_table.main(["--claims", str(folder), "--readme", str(readme), "--check"]) == 1
-    assert claims_table.main(["--claims", str(folder), "--readme", str(readme)]) == 0
+    assert claims_table.main([*_args(folder, readme, tmp_path, "00_why_prune", "01_magnitude"), "--check"]) == 1
+    assert claims_table.main(_args(folder, readme, tmp_path, "00_why_prune", "01_magnitude")) == 0
     text = readme.read_text()
     assert text.index("| Smaller | 00 | 2.1× |") < text.index("| Magnitude works | 01 | 0.8% vs 58% |")
     assert text.startswith("# Course\n\n") and text.endswith("\n\n## Next\n") and "old table" not in text
-    assert claims_table.main(["--claims", str(folder), "--readme", str(readme), "--check"]) == 0
+    assert claims_table.main([*_args(folder, readme, tmp_path), "--check"]) == 0
     _records(folder, {"01_magnitude": [("Magnitude works", "0.9% vs 58%")]})  # a rerun measured another figure
-    assert claims_table.main(["--claims", str(folder), "--readme", str(readme), "--check"]) == 1
+    assert claims_table.main([*_args(folder, readme, tmp_path), "--check"]) == 1
     assert "differs" in capsys.readouterr().err
+
+
+def _args(folder, readme, tmp_path, *lecture):
+    """Command-line arguments of claims_table with the lecture notebooks ``lecture`` (empty files) in tmp_path."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir(exist_ok=True)
+    for name in lecture:
+        (notebooks / f"{name}.ipynb").write_text("{}")
+    return ["--claims", str(folder), "--readme", str(readme), "--notebooks", str(notebooks)]
+
+
+def test_a_claim_measured_by_several_notebooks_is_one_row_and_a_pipe_stays_in_its_cell():
+    folder_rows = [
+        {"notebook": "02_rows", "rows": [{"slide": "Fine beats coarse", "measured": "0.11 vs 0.54"}]},
+        {"notebook": "03_nm", "rows": [{"slide": "Fine beats coarse", "measured": "|e| 0.35 vs 0.45"}]},
+    ]
+    env = {k: 1 for k in claims_table.ENVIRONMENT_KEYS}
+    table = claims_table.render([{**r, "environment": env} for r in folder_rows])
+    [row] = [line for line in table.splitlines() if line.startswith("| Fine")]
+    assert row == "| Fine beats coarse | 02, 03 | **02:** 0.11 vs 0.54 · **03:** \\|e\\| 0.35 vs 0.45 |"
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("not json", "00_a.json: not JSON"),
+        ('{"notebook": "00_a", "environment": {}, "rows": [{"slide": "s", "measured": "m"}]}', "environment"),
+        ('{"notebook": "00_a", "environment": ENV, "rows": "s"}', "rows"),
+        ('{"notebook": "00_a", "environment": ENV, "rows": []}', "rows"),
+        ('{"notebook": "00_b", "environment": ENV, "rows": [{"slide": "s", "measured": "m"}]}', "file's name"),
+        ('{"notebook": "00_a", "environment": ENV, "rows": [{"slide": "s", "measured": 1}]}', "rows"),
+    ],
+)
+def test_a_malformed_record_is_refused_naming_its_file(tmp_path, content, match):
+    env = json.dumps({k: 1 for k in claims_table.ENVIRONMENT_KEYS})
+    (tmp_path / "00_a.json").write_text(content.replace("ENV", env))
+    with pytest.raises(ValueError, match=match):
+        claims_table.load(tmp_path)
+
+
+def test_a_partial_run_is_refused(tmp_path, capsys):
+    _records(tmp_path / "claims", {"00_why_prune": [("a", "b")]})
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{claims_table.START}\n{claims_table.END}\n")
+    args = _args(tmp_path / "claims", readme, tmp_path, "00_why_prune", "01_magnitude")
+    assert claims_table.main(args) == 2
+    assert "no record of 01_magnitude (a partial run?)" in capsys.readouterr().err
+    assert readme.read_text() == f"{claims_table.START}\n{claims_table.END}\n"  # nothing written
 
 
 def test_records_from_two_machines_are_refused(tmp_path):

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from figure_checks import assert_honest_layout, legends_right_of_their_axes
 from matplotlib.axes import Axes
 from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.figure import Figure
@@ -84,26 +85,13 @@ def _bars(ax: Axes) -> list[BarContainer]:
     return [c for c in ax.containers if isinstance(c, BarContainer)]
 
 
-def _assert_legends_cover_no_data(fig: Figure) -> None:
-    """Every legend of ``fig`` sits right of its axes and contains no data point (line vertex or
-    bar top) of any axes of the figure."""
-    fig.draw_without_rendering()  # runs the constrained layout (a closed figure's canvas.draw() does not)
-    boxes = [ax.get_legend().get_window_extent() for ax in fig.axes if ax.get_legend()]
-    assert boxes
-    for ax in fig.axes:
-        if ax.get_legend():
-            assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
-    points = []
-    for ax in fig.axes:
-        for line in ax.lines:
-            points += line.get_transform().transform(line.get_xydata()).tolist()
-        for patch in ax.patches:
-            box = patch.get_window_extent()
-            points.append(((box.x0 + box.x1) / 2, box.y1))
-    assert points
-    for box in boxes:
-        inside = [p for p in points if box.contains(*p)]
-        assert not inside, f"legend {box} covers data points {inside}"
+def _assert_legends_beside_the_data(fig: Figure) -> None:
+    """The figure is honest (figure_checks.assert_honest_layout), shows data and has a legend, right
+    of its axes."""
+    assert any(ax.get_legend() for ax in fig.axes), "the figure has no legend"
+    assert any(ax.lines or ax.patches for ax in fig.axes), "the figure shows no data"
+    assert legends_right_of_their_axes(fig)
+    assert_honest_layout(fig)
 
 
 # --------------------------------------------------------------------------- pareto_front
@@ -153,7 +141,7 @@ def test_accuracy_vs_sparsity_draws_each_methods_mean_and_std_against_sparsity()
     assert "2 seeds" in ax.get_title()
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["dense network"] + [METHOD_LABELS[m] for m in PLAN]
-    _assert_legends_cover_no_data(fig)
+    _assert_legends_beside_the_data(fig)
 
 
 def test_accuracy_vs_sparsity_without_dense_runs_draws_no_dense_line_and_uses_a_given_axes():
@@ -205,7 +193,7 @@ def test_pareto_plot_puts_each_method_at_its_cost_and_marks_the_front():
     assert [h.get_marker() for h in legend.legend_handles[: len(PLAN)]] == [METHOD_MARKERS[m] for m in PLAN]
     assert ax.get_xscale() == "log" and "training iterations" in ax.get_xlabel()
     assert "25% of weights remaining" in ax.get_title()
-    _assert_legends_cover_no_data(fig)
+    _assert_legends_beside_the_data(fig)
 
 
 def test_every_method_has_its_own_marker():
@@ -259,7 +247,7 @@ def test_pareto_plot_names_every_method_once_and_no_markers_overlap_when_every_m
         assert not clashes
         x0, x1 = sorted(ax.get_window_extent().intervalx)
         assert all(x0 + size / 2 < x < x1 - size / 2 for x, _ in at.values())  # whole markers inside the axes
-        _assert_legends_cover_no_data(fig)
+        _assert_legends_beside_the_data(fig)
 
 
 def test_pareto_cost_axis_has_plain_ticks_that_do_not_crowd():
@@ -339,7 +327,7 @@ def test_layer_densities_show_the_fraction_each_method_keeps_of_each_layer():
     overall = [line for line in ax.lines if line.get_label() == "overall density"]
     assert len(overall) == 1 and list(overall[0].get_ydata()) == [0.25, 0.25]
     assert "25% of weights remaining" in ax.get_title()
-    _assert_legends_cover_no_data(fig)
+    _assert_legends_beside_the_data(fig)
 
 
 # --------------------------------------------------------------------------- sanity checks
@@ -378,7 +366,7 @@ def test_sanity_bars_are_each_checks_mean_with_its_std_from_zero():
     assert ax.get_ylim()[0] == 0.0 and ax.get_ylim()[1] > 81.0
     assert [t.get_text() for t in ax.get_xticklabels()] == ["IMP ticket", "SNIP"]  # long names wrap
     assert "25% of weights remaining" in ax.get_title() and "Frankle et al. 2021" in ax.get_title()
-    _assert_legends_cover_no_data(fig)
+    _assert_legends_beside_the_data(fig)
 
 
 def test_sanity_rejects_what_is_not_a_sanity_result():
@@ -419,7 +407,7 @@ def test_barrier_plot_draws_the_error_path_per_rewind_point_and_the_barrier_agai
     assert [list(line.get_ydata()) for line in right.lines if line is not barrier] == [[STABLE_BARRIER] * 2]
     assert left.get_ylabel() == "test error (%)" and "percentage points" in right.get_ylabel()
     assert "rewind iteration" in right.get_xlabel() and "alpha" in left.get_xlabel()
-    _assert_legends_cover_no_data(fig)
+    _assert_legends_beside_the_data(fig)
 
 
 def test_barrier_plot_into_given_axes_and_bad_rows():
@@ -451,7 +439,7 @@ def test_compare_figure_is_accuracy_vs_sparsity_beside_the_pareto_plot_at_the_hi
         assert _errorbar(right, method).lines[0].get_xdata().tolist() == [PLAN[method][0.75][4]]
     assert "25% of weights remaining" in right.get_title()
     assert fig.get_suptitle() == "mnist5k, model lenet"
-    _assert_legends_cover_no_data(fig)
+    _assert_legends_beside_the_data(fig)
     png = io.BytesIO()
     fig.savefig(png, format="png", dpi=40, bbox_inches="tight")
     assert png.getvalue().startswith(b"\x89PNG")
@@ -533,8 +521,6 @@ def test_plots_reject_an_ax_that_is_not_axes_and_a_cost_a_log_axis_cannot_show()
 
 
 def test_every_figure_keeps_its_labels_and_legends_inside_the_frame():
-    from test_viz_conv import assert_inside_frame  # one helper for the figures of notebooks 07 and 08
-
     view = sparsity_view(_result())
     for fig in (compare_figure(_result()), plot_sanity(SANITY), plot_barrier(ROWS), view(0.5), view(0.75)):
-        assert_inside_frame(fig)
+        assert_honest_layout(fig)

@@ -4,7 +4,7 @@ from types import SimpleNamespace as NS
 
 import numpy as np
 import pytest
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from figure_checks import assert_honest_layout
 from matplotlib.figure import Figure
 
 from course_lib.experiments.analysis import pruned_accuracy
@@ -55,30 +55,31 @@ def test_pruned_at_sparsity_marks_the_measured_accuracy_and_follows_a_slider(net
     image = w.figure.axes[1].images[0].get_array()
     assert image.shape == (8, 8) and float(image.mean()) == pytest.approx(0.3, abs=0.01)
     assert "sparsity" in ax.get_xlabel()
-    _check_layout(w.figure)
-
-
-def _check_layout(fig):
-    """Nothing drawn outside the figure; no legend over a data point or a bar; bars start at zero."""
-    canvas = FigureCanvasAgg(fig)  # a closed figure has no drawing canvas of its own
-    canvas.draw()
-    renderer = canvas.get_renderer()
-    frame, used = fig.bbox, fig.get_tightbbox(renderer).transformed(fig.dpi_scale_trans)
-    assert used.x0 >= frame.x0 - 1 and used.y0 >= frame.y0 - 1, "a label is cut by the frame"
-    assert used.x1 <= frame.x1 + 1 and used.y1 <= frame.y1 + 1, "a label is cut by the frame"
-    legends = [ax.get_legend() for ax in fig.axes if ax.get_legend()] + list(fig.legends)
-    for ax in fig.axes:
-        points = [ax.transData.transform(xy) for line in ax.lines for xy in line.get_xydata()]
-        points += [ax.transData.transform((p.get_x() + p.get_width() / 2, p.get_height())) for p in ax.patches]
-        for legend in legends:
-            box = legend.get_window_extent(renderer)
-            assert not any(box.contains(x, y) for x, y in points), f"the legend covers data of {ax.get_title()!r}"
-        if ax.patches:
-            assert ax.get_ylim()[0] == 0, "bars start at zero"
+    assert_honest_layout(w.figure)
 
 
 def _pf(sparsity, dense, pruned, tuned):
     return NS(sparsity=sparsity, dense_acc=dense, pruned_acc=pruned, finetuned_acc=tuned)
+
+
+def _one_vs_iter(one_shot, iterative, dense_acc=92.0):
+    """A one_shot_vs_iterative result of two points (densities 0.5 then 0.25; target sparsity 0.75)."""
+    return NS(
+        epochs=[1, 2],
+        one_shot_acc=one_shot,
+        iterative_acc=iterative,
+        densities=[0.5, 0.25],
+        target_sparsity=0.75,
+        dense_acc=dense_acc,
+    )
+
+
+#: prune_finetune results, a sensitivity scan of fc1 and a refit scan of fc1, as the plots read them
+PRUNE_FINETUNE = [NS(sparsity=s, dense_acc=95.0, pruned_acc=90 - 10 * s, finetuned_acc=95 - s) for s in (0.5, 0.9)]
+SCAN = NS(sparsities=[0.5, 0.9], acc={"fc1.weight": [95.0, 90.0]}, dense_acc=96.0, sizes={"fc1.weight": 100})
+REFIT = NS(
+    layer="fc1", sparsities=[0.25, 0.5], removed_acc=[80.0, 50.0], refit_acc=[90.0, 85.0], dense_acc=95.0, split="test"
+)
 
 
 def test_prune_finetune_seeds_shows_means_and_the_control():
@@ -95,28 +96,14 @@ def test_prune_finetune_seeds_shows_means_and_the_control():
     assert [float(p.get_height()) for p in bars.patches] == [91.0, 91.0, 75.0, 91.0]
     assert [t.get_text() for t in bars.texts] == ["91.0", "91.0", "75.0", "91.0"]
     assert bars.get_ylim() == (0, 100) and "sparsity" in left.get_xlabel()
-    _check_layout(fig)
+    assert_honest_layout(fig)
     with pytest.raises(ValueError, match="highlight"):
         plot_prune_finetune_seeds(seeds, highlight=0.5)
 
 
 def test_one_shot_vs_iterative_seeds_averages():
-    a = NS(
-        epochs=[1, 2],
-        one_shot_acc=[80.0, 86.0],
-        iterative_acc=[90.0, 84.0],
-        densities=[0.5, 0.25],
-        target_sparsity=0.75,
-        dense_acc=92.0,
-    )
-    b = NS(
-        epochs=[1, 2],
-        one_shot_acc=[82.0, 88.0],
-        iterative_acc=[92.0, 86.0],
-        densities=[0.5, 0.25],
-        target_sparsity=0.75,
-        dense_acc=94.0,
-    )
+    a = _one_vs_iter([80.0, 86.0], [90.0, 84.0])
+    b = _one_vs_iter([82.0, 88.0], [92.0, 86.0], dense_acc=94.0)
     ax = plot_one_shot_vs_iterative_seeds([a, b]).axes[0]
     assert ax.lines[0].get_ydata().tolist() == [81.0, 87.0]
     assert ax.lines[1].get_ydata().tolist() == [91.0, 85.0]
@@ -125,7 +112,7 @@ def test_one_shot_vs_iterative_seeds_averages():
     fig = plot_one_shot_vs_iterative_seeds([a, b], others={"cubic": [c, c]})
     cubic = [line for line in fig.axes[0].lines if line.get_gid() == "others:cubic"]
     assert cubic[0].get_ydata().tolist() == [70.0, 88.0] and "cubic" in cubic[0].get_label()
-    _check_layout(fig)
+    assert_honest_layout(fig)
 
 
 def test_layer_tolerance_picks_the_nearest_scanned_sparsity():
@@ -143,7 +130,7 @@ def test_layer_tolerance_picks_the_nearest_scanned_sparsity():
     assert len(fig.axes) == 2
     assert [float(p.get_height()) for p in fig.axes[0].patches] == [91.0, 70.0]
     assert "90%" in fig.axes[0].get_title()
-    _check_layout(fig)
+    assert_honest_layout(fig)
     w = SliderFigure(lambda sparsity: plot_layer_tolerance({"a": scans}, sparsity), sparsity=sparsity_slider(value=0.8))
     w.sliders["sparsity"].value = 0.55
     assert [float(p.get_height()) for p in w.figure.axes[0].patches] == [95.0, 94.0]
@@ -154,18 +141,10 @@ def test_schedule_and_finetune_plots_show_their_numbers():
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [100, 80, 64, 51.2])
     assert fig.axes[0].lines[1].get_ydata()[-1] == pytest.approx(51.2)
 
-    res = [NS(sparsity=s, dense_acc=95.0, pruned_acc=90 - 10 * s, finetuned_acc=95 - s) for s in (0.5, 0.9)]
-    fig = plot_prune_finetune(res)
+    fig = plot_prune_finetune(PRUNE_FINETUNE)
     assert fig.axes[0].lines[0].get_xdata().tolist() == [50, 90]
     assert fig.axes[0].lines[0].get_ydata().tolist() == [85, 81]
-    one = NS(
-        epochs=[1, 2],
-        one_shot_acc=[80.0, 85.0],
-        iterative_acc=[90.0, 88.0],
-        densities=[0.5, 0.25],
-        target_sparsity=0.75,
-        dense_acc=92.0,
-    )
+    one = _one_vs_iter([80.0, 85.0], [90.0, 88.0])
     assert plot_one_shot_vs_iterative(one).axes[0].lines[0].get_ydata().tolist() == [80, 85]
     scan = NS(
         sparsities=[0.5, 0.9],
@@ -175,7 +154,9 @@ def test_schedule_and_finetune_plots_show_their_numbers():
     )
     fig = plot_sensitivity(scan)
     assert [line.get_ydata().tolist() for line in fig.axes[0].lines[:2]] == [[95, 90], [94, 60]]
-    assert plot_one_shot_vs_iterative(one).axes[0].lines[1].get_ydata().tolist() == [90, 88]
+    fig = plot_one_shot_vs_iterative(one)
+    assert fig.axes[0].lines[1].get_ydata().tolist() == [90, 88]
+    assert_honest_layout(fig)
 
 
 def test_schedule_plot_follows_its_sliders():
@@ -204,16 +185,9 @@ def test_refit_at_sparsity_markers(net, digits):
 
 
 def test_refit_scan_plot_shows_both_curves():
-    scan = NS(
-        layer="fc1",
-        sparsities=[0.25, 0.5],
-        removed_acc=[80.0, 50.0],
-        refit_acc=[90.0, 85.0],
-        dense_acc=95.0,
-        split="test",
-    )
-    assert plot_refit_scan(scan).axes[0].lines[0].get_ydata().tolist() == [80, 50]
-    assert plot_refit_scan(scan).axes[0].lines[1].get_ydata().tolist() == [90, 85]
+    removed, refit = plot_refit_scan(REFIT).axes[0].lines[:2]
+    assert removed.get_ydata().tolist() == [80, 50] and refit.get_ydata().tolist() == [90, 85]
+    assert list(removed.get_xdata()) == list(refit.get_xdata()) == [25.0, 50.0]  # sparsity, percent
 
 
 def test_iterative_steps_slider_runs_the_schedule(net, digits):
@@ -233,7 +207,7 @@ def test_iterative_steps_slider_runs_the_schedule(net, digits):
         [p.get_height() for p in left.patches], [100 * r for r in step_rates(step_sparsities(0.9, 3))], atol=0.3
     )
     assert "sparsity" in ax.get_xlabel() and "3 step(s)" in ax.get_title()
-    _check_layout(w.figure)
+    assert_honest_layout(w.figure)
     cubic = plot_iterative_steps(net, digits, 3, target=0.9, n_train=200, schedule="cubic")
     x = next(x for x in cubic.axes[1].lines if x.get_gid() == "iterative").get_xdata()
     np.testing.assert_allclose(x, [100 * s for s in step_sparsities(0.9, 3, "cubic")], atol=0.2)
@@ -242,41 +216,11 @@ def test_iterative_steps_slider_runs_the_schedule(net, digits):
 
 
 def test_every_figure_keeps_its_legend_off_the_data(net, digits):
-    res = [NS(sparsity=s, dense_acc=95.0, pruned_acc=90 - 10 * s, finetuned_acc=95 - s) for s in (0.5, 0.9)]
-    scan = NS(sparsities=[0.5, 0.9], acc={"fc1.weight": [95.0, 90.0]}, dense_acc=96.0, sizes={"fc1.weight": 100})
-    refit = NS(
-        layer="fc1",
-        sparsities=[0.25, 0.5],
-        removed_acc=[80.0, 50.0],
-        refit_acc=[90.0, 85.0],
-        dense_acc=95.0,
-        split="test",
-    )
     for fig in (
         plot_schedules(0.3, 4),
-        plot_prune_finetune(res),
-        plot_sensitivity(scan),
-        plot_refit_scan(refit),
+        plot_prune_finetune(PRUNE_FINETUNE),
+        plot_sensitivity(SCAN),
+        plot_refit_scan(REFIT),
         plot_refit_at_sparsity(net, digits, "fc1", 0.5),
     ):
-        _check_layout(fig)
-
-
-def test_the_layout_check_catches_a_covered_point_a_cut_label_and_a_raised_bar_axis():
-    from course_lib.viz.figure import new_figure
-
-    fig = new_figure((4, 3))
-    ax = fig.add_subplot()
-    ax.plot(np.linspace(0, 1, 50), np.linspace(1, 0, 50), "o", label="a long legend entry over the data")
-    ax.legend(loc="upper left")
-    with pytest.raises(AssertionError, match="legend covers"):
-        _check_layout(fig)
-    fig = new_figure((4, 3))
-    fig.add_subplot().bar([0], [90.0])
-    fig.axes[0].set_ylim(80, 100)
-    with pytest.raises(AssertionError, match="zero"):
-        _check_layout(fig)
-    fig = new_figure((4, 3))
-    fig.text(0.9, 0.5, "a label that runs off the right edge")
-    with pytest.raises(AssertionError, match="cut"):
-        _check_layout(fig)
+        assert_honest_layout(fig)

@@ -6,6 +6,7 @@ from types import SimpleNamespace as NS
 import numpy as np
 import pytest
 import torch
+from figure_checks import assert_honest_layout
 from matplotlib.figure import Figure
 
 from course_lib.experiments.analysis import input_density
@@ -47,6 +48,19 @@ JS = {
 }
 
 
+def _run(val_loss, val_acc, test_acc, seed=0, train_loss=(np.nan, 1, 1)):
+    """A TrainResult measured at iterations 0, 5 and 10 (the first training loss is not measured)."""
+    n = len(val_acc)
+    return TrainResult(
+        seed=seed,
+        iterations=[0, 5, 10][:n],
+        train_loss=list(train_loss)[:n],
+        val_loss=list(val_loss),
+        val_acc=list(val_acc),
+        test_acc=list(test_acc),
+    )
+
+
 def _line(fig, gid):
     return next(line for line in fig.axes[0].lines if line.get_gid() == gid)
 
@@ -68,7 +82,7 @@ def test_plot_lottery_shows_each_variant_from_the_dense_point():
     assert left < 0 < 78.4 < right  # sparsity grows to the right
     assert ax.get_xlabel().startswith("sparsity (% of weights pruned")
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "40", "64", "78.4"]
-    assert _legend_covers_nothing(fig)
+    assert_honest_layout(fig)
     # error bars: one vertical segment per point, as long as 2 std
     bars = [c for c in ax.containers if c.lines[0].get_gid() == "reinit"][0]
     segs = bars.lines[2][0].get_segments()
@@ -76,15 +90,8 @@ def test_plot_lottery_shows_each_variant_from_the_dense_point():
 
 
 def test_training_curves_keep_their_legend_off_the_curves():
-    run = TrainResult(
-        seed=0,
-        iterations=[0, 5, 10],
-        train_loss=[np.nan, 1, 1],
-        val_loss=[2, 1, 1],
-        val_acc=[10, 70, 99],
-        test_acc=[10, 60, 99],
-    )
-    assert _legend_covers_nothing(plot_training_curves({"ticket": run, "dense": run}))
+    run = _run(val_loss=[2, 1, 1], val_acc=[10, 70, 99], test_acc=[10, 60, 99])
+    assert_honest_layout(plot_training_curves({"ticket": run, "dense": run}))
 
 
 def test_plot_lottery_other_metrics_and_bad_input():
@@ -97,22 +104,8 @@ def test_plot_lottery_other_metrics_and_bad_input():
 
 
 def test_training_curves_mean_and_lottery_curves(digits):
-    a = TrainResult(
-        seed=0,
-        iterations=[0, 5, 10],
-        train_loss=[np.nan, 1, 0.5],
-        val_loss=[2, 1, 1.5],
-        val_acc=[10, 70, 80],
-        test_acc=[10, 60, 70],
-    )
-    b = TrainResult(
-        seed=1,
-        iterations=[0, 5, 10],
-        train_loss=[np.nan, 1, 0.5],
-        val_loss=[2, 0.5, 1],
-        val_acc=[20, 80, 90],
-        test_acc=[10, 60, 70],
-    )
+    a = _run(val_loss=[2, 1, 1.5], val_acc=[10, 70, 80], test_acc=[10, 60, 70], train_loss=[np.nan, 1, 0.5])
+    b = _run(val_loss=[2, 0.5, 1], val_acc=[20, 80, 90], test_acc=[10, 60, 70], seed=1, train_loss=[np.nan, 1, 0.5])
     fig = plot_training_curves({"sparse": [a, b]}, metric="val_acc")
     line = fig.axes[0].lines[0]
     assert line.get_label() == "sparse" and line.get_ydata().tolist() == [15, 75, 85]
@@ -121,15 +114,14 @@ def test_training_curves_mean_and_lottery_curves(digits):
     fig = plot_lottery_curves(res, variant="reinit", rounds=[2], metric="val_acc")
     assert fig.axes[0].lines[0].get_ydata().tolist() == res.dense[0].val_acc
     assert fig.axes[0].lines[2].get_ydata().tolist() == res.runs[("reinit", 2)][0].val_acc
+    assert_honest_layout(fig)
     with pytest.raises(ValueError, match="rounds"):
         plot_lottery_curves(res, rounds=[3])
     assert _line(plot_lottery(res), "ticket").get_ydata()[0] == pytest.approx(res.dense_test_acc)
 
 
 def test_training_curves_colour_lottery_variants_as_the_other_lottery_plots():
-    run = TrainResult(
-        seed=0, iterations=[0, 5], train_loss=[np.nan, 1], val_loss=[2, 1], val_acc=[10, 70], test_acc=[10, 60]
-    )
+    run = _run(val_loss=[2, 1], val_acc=[10, 70], test_acc=[10, 60])
     fig = plot_training_curves(
         {"ticket (20% left)": run, "reinit (20% left)": run, "random_prune (20% left)": run, "dense (100%)": run}
     )
@@ -167,7 +159,7 @@ def test_rewinding_plots_each_rewind_point(small_histories):
     assert lines["rewind 7"].get_xdata() == pytest.approx(
         [0.0] + [100 * (1 - res.weights_remaining[k]) for k in (1, 2)]
     )
-    assert _legend_covers_nothing(ax.figure)
+    assert_honest_layout(ax.figure)
 
 
 def test_the_rewinding_slider_picks_among_the_precomputed_points(small_histories):
@@ -200,6 +192,7 @@ def test_ticket_masks_slider_steps_through_rounds(small_histories, digits):
         plot_ticket_masks(h, 3)
     with pytest.raises(ValueError, match="keep_history"):
         plot_ticket_masks(lottery_study(digits, model="8", rounds=1, seeds=1, epochs=1, progress=False), 1)
+    assert_honest_layout(w.figure)  # both images with their colour bars, nothing cut
     colour_bars = [ax for ax in w.figure.axes if ax.get_label() == "<colorbar>"]
     assert colour_bars and colour_bars[0].get_ylabel() == "0 = pruned, 1 = kept"  # the mask's, first
     right = w.figure.axes[1].images[0].get_array()
@@ -223,7 +216,7 @@ def test_weight_movement_plot_data():
     kept_bars = [p for p in fig.axes[1].patches if p.get_facecolor()[:3] == fig.axes[1].patches[0].get_facecolor()[:3]]
     assert sum(p.get_height() * p.get_width() for p in kept_bars) == pytest.approx(1.0)  # a density histogram
     assert fig.axes[1].get_xlabel() == "|w_final - w_init| during dense training"
-    assert _legend_covers_nothing(fig)
+    assert_honest_layout(fig)
 
 
 def test_transfer_bars_and_source_markers():
@@ -239,7 +232,7 @@ def test_transfer_bars_and_source_markers():
     assert ax.get_ylim() == (0.0, 100.0)  # bars start at zero
     assert [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()] == [VARIANT_LABELS[v] for v in runs]
     assert ax.get_ylabel() == "test accuracy on the target (%)"
-    assert _legend_covers_nothing(fig)
+    assert_honest_layout(fig)
 
 
 def test_transfer_labels_of_all_four_bars_do_not_overlap():
@@ -248,30 +241,3 @@ def test_transfer_labels_of_all_four_bars_do_not_overlap():
     fig.canvas.draw()
     boxes = [t.get_window_extent() for t in fig.axes[0].get_xticklabels()]
     assert len(boxes) == 4 and not any(a.overlaps(b) for a, b in zip(boxes, boxes[1:], strict=False))
-
-
-def _legend_covers_nothing(fig):
-    """No plotted point (line vertex, scatter point, bar top) lies inside a legend's box."""
-    fig.canvas.draw()
-    for ax in fig.axes:
-        legend = ax.get_legend()
-        if legend is None:
-            continue
-        box = legend.get_window_extent()
-        for other in fig.axes:
-            points = [line.get_xydata() for line in other.lines]
-            points += [c.get_offsets() for c in other.collections if len(c.get_offsets())]
-            points += [np.array([[p.get_x() + p.get_width() / 2, p.get_height()]]) for p in other.patches]
-            for xy in points:
-                shown = other.transData.transform(np.asarray(xy, dtype=float))
-                if any(box.contains(x, y) for x, y in shown):
-                    return False
-    return True
-
-
-def test_the_legend_check_sees_a_covered_point():
-    fig = plot_transfer({"ticket": [NS(final_test_acc=60.0)]})
-    ax = fig.axes[0]
-    ax.plot([0.0], [50.0], "o", label="a point under the legend")
-    ax.legend(loc="center", bbox_to_anchor=tuple(ax.transAxes.inverted().transform(ax.transData.transform((0, 50)))))
-    assert not _legend_covers_nothing(fig)

@@ -6,6 +6,13 @@ import functools
 import numpy as np
 import pytest
 import torch
+from figure_checks import (
+    assert_honest_layout,
+    bars_from_zero,
+    cut_by_the_frame,
+    every_image_has_its_colorbar,
+    texts_outside_their_axes,
+)
 from matplotlib.figure import Figure
 
 from course_lib import magnitude_mask, nm_mask, row_norm_mask
@@ -22,40 +29,6 @@ def _pruned(fig, i=0):
     """The pruned cells (True = pruned) of the i-th heatmap of a figure."""
     images = [im for ax in fig.axes for im in ax.images]
     return np.ma.getmaskarray(images[i].get_array())
-
-
-def _data_under_legends(fig):
-    """The data a legend covers: bars, line points, scatter points and texts (display coordinates)."""
-    fig.draw_without_rendering()  # runs the constrained layout (a closed figure's canvas.draw() does not)
-    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)]
-    covered = []
-    for legend in legends:
-        box = legend.get_window_extent()
-        for ax in fig.axes:
-            points = [line.get_transform().transform(line.get_xydata()) for line in ax.lines]
-            points += [ax.transData.transform(c.get_offsets()) for c in ax.collections if len(c.get_offsets())]
-            covered += [tuple(p) for pts in points for p in pts if box.contains(*p)]
-            covered += [a for a in [*ax.patches, *ax.texts] if box.overlaps(a.get_window_extent())]
-    return covered
-
-
-def _cut_by_the_frame(fig):
-    """True when something drawn (a title, label, tick label, legend) reaches beyond the figure."""
-    fig.draw_without_rendering()
-    drawn = fig.get_tightbbox()  # in inches, only what is drawn
-    frame = fig.bbox_inches.padded(0.01)
-    return not (frame.contains(drawn.x0, drawn.y0) and frame.contains(drawn.x1, drawn.y1))
-
-
-def _bars_from_zero(ax):
-    return ax.get_ylim()[0] == 0 and all(p.get_y() == 0 for p in ax.patches)
-
-
-def _every_image_has_its_colorbar(fig):
-    """Each heatmap's colour scale is shown by a colour bar of the same limits."""
-    images = [im for ax in fig.axes for im in ax.images]
-    limits = {tuple(im.colorbar.mappable.get_clim()) for im in images if im.colorbar is not None}
-    return bool(images) and all(tuple(im.get_clim()) in limits for im in images)
 
 
 def test_removal_errors_bars_and_highlight():
@@ -178,12 +151,8 @@ def test_nm_labels_stay_inside_the_axes():
     """Labels of points at the ends of the sparsity range are not cut by the frame."""
     points = {"1:2": (0.5, 0.5), "2:4": (0.5, 0.4), "6:8": (0.25, 0.2), "3:4": (0.25, 0.21), "1:8": (0.875, 0.9)}
     fig = viz.plot_nm_vs_unstructured([k / 16 for k in range(16)], [k / 16 for k in range(16)], points)
-    fig.draw_without_rendering()
-    ax = fig.axes[0]
-    box = ax.get_window_extent()
-    for text in ax.texts:
-        extent = text.get_window_extent()
-        assert box.contains(*extent.min) and box.contains(*extent.max), text.get_text()
+    assert len(fig.axes[0].texts) == len(points)
+    assert texts_outside_their_axes(fig, tolerance=0) == []
 
 
 def test_input_scale_bars_follow_the_slider_and_the_ranking_flips():
@@ -238,36 +207,23 @@ FIGURES = {
 
 @pytest.mark.parametrize("name", FIGURES)
 def test_no_legend_covers_data_and_no_label_is_cut(name):
-    fig = FIGURES[name](_w())
-    assert _data_under_legends(fig) == []
-    assert not _cut_by_the_frame(fig)
+    assert_honest_layout(FIGURES[name](_w()))
+
+
+@pytest.mark.parametrize("shape", [(6, 8), (4, 8), (2, 4), (1, 4), (4, 24)])
+def test_nm_mask_of_a_narrow_weight_keeps_its_title_inside_the_frame(shape):
+    assert not cut_by_the_frame(viz.plot_nm_mask(_w(*shape), 2, 4))
 
 
 @pytest.mark.parametrize("name", ["removal errors", "input scale", "layer-wise vs global"])
 def test_bars_start_at_zero(name):
     ax = FIGURES[name](_w()).axes[0]
-    assert ax.patches and _bars_from_zero(ax)
+    assert ax.patches and bars_from_zero(ax)
 
 
 @pytest.mark.parametrize("name", ["mask", "magnitude mask", "fine vs structured", "nm mask"])
 def test_mask_images_have_a_colour_bar(name):
-    assert _every_image_has_its_colorbar(FIGURES[name](_w()))
-
-
-def test_the_checks_see_a_covered_point_a_cut_label_and_a_missing_colour_bar():
-    """The figure checks above can fail: on figures made wrong on purpose."""
-    fig = viz.new_figure((3, 3))
-    ax = fig.add_subplot()
-    ax.plot([0, 1], [1, 0], label="a line under its legend")
-    ax.legend(loc="upper left")
-    assert _data_under_legends(fig) and not _cut_by_the_frame(fig)
-    ax.set_title("a title far too long to fit into a figure three inches wide, so the frame cuts it")
-    assert _cut_by_the_frame(fig)
-    ax.bar([0], [1.0], bottom=0.5)
-    assert not _bars_from_zero(ax)
-    fig = viz.new_figure((3, 3))
-    fig.add_subplot().imshow(np.eye(3))
-    assert not _every_image_has_its_colorbar(fig)
+    assert every_image_has_its_colorbar(FIGURES[name](_w()))
 
 
 def test_figures_have_labels():

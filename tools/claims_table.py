@@ -23,19 +23,48 @@ START = "<!-- claims table: written by `make claims` from claims/*.json; edit th
 END = "<!-- end of claims table -->"
 
 
-def load(folder: Path) -> list[dict]:
+ENVIRONMENT_KEYS = ("cpu", "cores", "torch_threads", "torch", "python")
+
+
+def _read(path: Path) -> dict:
+    """One record, checked: ``notebook`` (its file's name), ``environment``, ``rows`` of slide/measured."""
+    try:
+        record = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not JSON ({err})") from None
+    ok = isinstance(record, dict) and record.get("notebook") == path.stem
+    ok = ok and isinstance(record.get("environment"), dict) and set(ENVIRONMENT_KEYS) <= set(record["environment"])
+    rows = record.get("rows") if ok else None
+    ok = ok and isinstance(rows, list) and bool(rows)
+    ok = ok and all(
+        isinstance(r, dict) and isinstance(r.get("slide"), str) and isinstance(r.get("measured"), str) for r in rows
+    )
+    if not ok:
+        raise ValueError(
+            f"{path}: a record holds notebook (its file's name), environment ({', '.join(ENVIRONMENT_KEYS)}) "
+            "and rows (a list of {slide, measured} strings); rerun `make claims`"
+        )
+    return record
+
+
+def load(folder: Path, notebooks: list[str] | None = None) -> list[dict]:
     """The notebooks' records in ``folder`` (``NN_name.json``), in notebook order.
 
+    Args:
+        folder: where ``make claims`` saved the records.
+        notebooks: the lecture notebooks' names (``NN_name``) that must each have a record, or
+            ``None`` to take what is there.
+
     Raises:
-        ValueError: the folder holds no record, a record without ``notebook``/``rows``/``environment``,
-            or records measured on different machines.
+        ValueError: no record, a malformed record, a lecture notebook without its record (a
+            partial run), or records measured on different machines.
     """
-    records = [json.loads(p.read_text()) for p in sorted(Path(folder).glob("[0-9][0-9]_*.json"))]
+    records = [_read(p) for p in sorted(Path(folder).glob("[0-9][0-9]_*.json"))]
     if not records:
         raise ValueError(f"{folder}: no NN_name.json record; run `make claims`")
-    for r in records:
-        if not {"notebook", "rows", "environment"} <= set(r):
-            raise ValueError(f"{folder}: a record without notebook, rows and environment: {sorted(r)}")
+    missing = sorted(set(notebooks or ()) - {r["notebook"] for r in records})
+    if missing:
+        raise ValueError(f"{folder}: no record of {', '.join(missing)} (a partial run?); run `make claims`")
     machines = {json.dumps(r["environment"], sort_keys=True) for r in records}
     if len(machines) > 1:
         raise ValueError(f"{folder}: records from {len(machines)} different machines; rerun `make claims`")
@@ -43,7 +72,11 @@ def load(folder: Path) -> list[dict]:
 
 
 def render(records: list[dict]) -> str:
-    """The README section: the machine line and the table, between the markers."""
+    """The README section: the machine line and the table, between the markers.
+
+    A slide claim measured by several notebooks is one row: its notebooks in ``where`` and
+    their findings, each after its notebook's number, in ``measured here``.
+    """
     env = records[0]["environment"]
     lines = [
         START,
@@ -53,9 +86,15 @@ def render(records: list[dict]) -> str:
         "| slide claim | where | measured here |",
         "|---|---|---|",
     ]
+    claims: dict[str, list[tuple[str, str]]] = {}
     for record in records:
-        where = record["notebook"][:2]
-        lines += [f"| {row['slide']} | {where} | {row['measured']} |" for row in record["rows"]]
+        for row in record["rows"]:
+            cell = row["measured"].replace("|", "\\|")  # a pipe would end the table's cell
+            claims.setdefault(row["slide"].replace("|", "\\|"), []).append((record["notebook"][:2], cell))
+    for slide, found in claims.items():
+        where = ", ".join(dict.fromkeys(nb for nb, _ in found))
+        measured = found[0][1] if len(found) == 1 else " · ".join(f"**{nb}:** {text}" for nb, text in found)
+        lines.append(f"| {slide} | {where} | {measured} |".replace("\n", " "))
     return "\n".join([*lines, END])
 
 
@@ -75,12 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=Path, default=ROOT / "claims", help="folder of NN_name.json records")
     parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    parser.add_argument("--notebooks", type=Path, default=ROOT / "notebooks", help="the lecture notebooks")
     parser.add_argument("--check", action="store_true", help="only compare; exit 1 when they disagree")
     args = parser.parse_args(argv)
     try:
         text = args.readme.read_text()
         start, end = section(text)
-        table = render(load(args.claims))
+        lecture = [p.stem for p in sorted(args.notebooks.glob("[0-9][0-9]_*.ipynb"))]
+        table = render(load(args.claims, lecture))
     except (OSError, ValueError) as err:
         print(f"claims_table: {err}", file=sys.stderr)
         return 2

@@ -42,6 +42,17 @@ def run_once(path: Path, cell_timeout: int) -> tuple[bool, float, str]:
     return True, time.perf_counter() - start, ""
 
 
+def _unreadable(path: Path) -> str:
+    """Why ``path`` is not a notebook nbclient can run ("" when it is one), checked before any run."""
+    if not path.is_file() or path.suffix != ".ipynb":
+        return "no such .ipynb file"
+    try:
+        nbformat.validate(nbformat.read(path, as_version=4))
+    except Exception as err:  # nbformat raises NotJSONError, ValidationError, KeyError, ... for broken files
+        return f"unreadable: {type(err).__name__}"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path)
@@ -49,11 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cell-timeout", type=int, default=600, help="seconds one cell may run (default 600)")
     parser.add_argument("--claims", type=Path, help="folder where the notebooks save their claims")
     args = parser.parse_args(argv)
-    missing = [str(p) for p in args.notebooks if not p.is_file() or p.suffix != ".ipynb"]
-    if missing:
-        parser.error(f"notebooks: not a notebook file: {', '.join(missing)}")
+    unreadable = [f"{p} ({why})" for p in args.notebooks if (why := _unreadable(p))]
+    if unreadable:
+        parser.error(f"notebooks: not a notebook file: {'; '.join(unreadable)}")
     if args.repeat < 1 or args.cell_timeout < 1:
         parser.error("--repeat and --cell-timeout: integers >= 1")
+    if args.claims is not None and args.claims.exists() and not args.claims.is_dir():
+        parser.error(f"--claims: {args.claims} exists and is not a folder")
     if args.claims is not None:
         args.claims.mkdir(parents=True, exist_ok=True)
         os.environ["COURSE_CLAIMS_DIR"] = str(args.claims.resolve())  # the kernels inherit it

@@ -507,8 +507,8 @@ def plot_nm_mask(weight: torch.Tensor, n: int, m: int) -> Figure:
         ax,
         weight,
         mask,
-        f"{n}:{m} sparsity: in each group of {m} consecutive inputs of a row "
-        f"the {n} largest |w| are kept\n(density n/m = {n / m:.2f})",
+        f"{n}:{m} sparsity: in each group of {m} consecutive inputs\n"
+        f"of a row the {n} largest |w| are kept (density n/m = {n / m:.2f})",
     )
     for boundary in range(m, weight.shape[-1], m):
         ax.axvline(boundary - 0.5, color="white", linewidth=2)
