@@ -6,7 +6,7 @@
 Example (about 2 minutes on 2 CPU cores)::
 
     python -m course_lib lottery --dataset mnist5k --rounds 8 --seeds 3 \\
-        --json artifacts/lottery.json --plot artifacts/lottery.png
+        --json lottery.json --plot lottery.png
 
 writes the result as JSON (``dense_test_acc`` and one row per variant and round:
 ``variant``, ``round``, ``weights_remaining``, ``test_acc_mean``, ``test_acc_std``,
@@ -35,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from course_lib._checks import check_float, check_int, check_iterations, check_rate
+from course_lib._checks import check_float, check_int, check_iterations, check_rate, publish
 from course_lib.experiments.compare import METHODS
 from course_lib.experiments.lottery_result import VARIANTS
 from course_lib.training.conv_models import CONV_MODELS
@@ -219,7 +219,7 @@ def _write_atomic(path: str, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
-        os.replace(tmp, p)
+        publish(tmp, p)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

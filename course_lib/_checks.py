@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import statistics
 from collections.abc import Iterable, Sequence
 
@@ -235,3 +236,16 @@ def check_input_size(input_size: object, name: str = "input_size") -> tuple[int,
             f"(channels, height, width), got {input_size!r}"
         )
     return tuple(values)
+
+
+def publish(tmp: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+    """Move a finished temporary file onto ``dest`` atomically, readable as any new file would be.
+
+    ``tempfile.mkstemp`` creates files only its owner can read (0600); the result gets the
+    mode a plain ``open(dest, "w")`` gives (0666 less the process's umask) before it replaces
+    ``dest``, so a reader never sees a half-written file or one it may not open.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, dest)

@@ -239,11 +239,26 @@ def _value_scale(ax: Axes, vertical: bool) -> str:
     return ax.get_yscale() if vertical else ax.get_xscale()
 
 
+def legends_over_titles(fig: Figure) -> list[str]:
+    """Titles (the figure's, each axes') and axis labels that a legend overlaps (a long title
+    running under a legend beside the axes)."""
+    fig.draw_without_rendering()
+    titles = [t for ax in fig.axes for t in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label)]
+    titles += [fig._suptitle] if fig._suptitle is not None else []
+    legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)]
+    return [
+        t.get_text()
+        for g in legends
+        for t in titles
+        if t.get_text() and g.get_window_extent().overlaps(t.get_window_extent())
+    ]
+
+
 def assert_honest_layout(fig: Figure) -> None:
     """Assert what every course figure must be: nothing cut by the frame; no legend over data;
-    texts inside their axes; figure legends off the axes; bars from zero (stacked bars allowed;
-    bars on a log value axis, which has no zero and says so, are not measured); a colour bar for
-    every image, when there are images.
+    texts inside their axes; figure legends off the axes and off every title and axis label;
+    bars from zero (stacked bars allowed; bars on a log value axis, which has no zero and says
+    so, are not measured); a colour bar for every image, when there are images.
 
     Args:
         fig: the figure, laid out here.
@@ -260,6 +275,8 @@ def assert_honest_layout(fig: Figure) -> None:
     assert not outside, "a text lies outside its axes: " + "; ".join(outside)
     over = figure_legends_over_axes(fig, drawn=True)
     assert not over, "a figure legend lies over an axes: " + "; ".join(over)
+    titles = legends_over_titles(fig)
+    assert not titles, "a legend covers a title or axis label: " + "; ".join(titles)
     for ax in fig.axes:
         if all(_value_scale(ax, vertical) != "log" for vertical, _ in _bars(ax)):
             assert bars_from_zero(ax, stacked=True), f"the bars of {_name(ax)} do not start at zero"

@@ -8,14 +8,11 @@ import torch
 
 from course_lib.experiments import analysis
 from course_lib.experiments.analysis import (
-    VERDICTS,
     input_density,
     iteration_to_reach,
     mean_std,
-    paired_gap,
     pruned_accuracy,
     pruned_accuracy_curve,
-    seed_verdict,
     tolerable_sparsity,
     weight_movement,
 )
@@ -40,39 +37,16 @@ def test_pruned_accuracy_prunes_a_copy(digits):
         pruned_accuracy(net, digits.test, 1.5)
 
 
-def test_spread_helpers():
+def test_mean_std_is_the_population_spread():
     assert mean_std([2.0, 4.0]) == (3.0, 1.0)
-    assert paired_gap([3.0, 5.0], [1.0, 4.0]) == (1.5, 0.5, 1.0)
-    with pytest.raises(ValueError):
-        paired_gap([1.0], [1.0, 2.0])
+    assert mean_std([5.0]) == (5.0, 0.0)
     with pytest.raises(ValueError):
         mean_std([])
 
 
-@pytest.mark.parametrize(
-    "a, b, verdict",
-    [
-        ([91.0, 92.0, 93.0], [90.0, 91.9, 80.0], "higher on every seed"),
-        ([90.0, 91.9, 80.0], [91.0, 92.0, 93.0], "lower on every seed"),
-        ([91.0, 90.0], [90.0, 91.0], "the seeds disagree"),  # the mean gap is 0
-        ([95.0, 90.1], [90.0, 90.2], "the seeds disagree"),  # a large mean gap, but one seed says otherwise
-        ([91.0, 92.0], [91.0, 90.0], "the seeds disagree"),  # a tie is no win
-        ([1.0], [0.0], "higher on every seed"),
-    ],
-)
-def test_seed_verdict_needs_every_seed_to_agree(a, b, verdict):
-    assert seed_verdict(a, b) == verdict
-    flipped = {VERDICTS[0]: VERDICTS[1], VERDICTS[1]: VERDICTS[0], VERDICTS[2]: VERDICTS[2]}
-    assert seed_verdict(b, a) == flipped[verdict]  # antisymmetric
-    mean, _, low = paired_gap(a, b)
-    assert (verdict == VERDICTS[0]) == (low > 0)
-
-
-def test_seed_verdict_rejects_unpaired_numbers():
-    with pytest.raises(ValueError, match="same number"):
-        seed_verdict([1.0, 2.0], [1.0])
-    with pytest.raises(ValueError, match="same number"):
-        seed_verdict([], [])
+def test_the_seed_verdict_lives_in_claims_only():
+    """One verdict over seeds (issue 12): claims.compare; analysis no longer has its own."""
+    assert not {"seed_verdict", "beyond_seed_spread", "paired_gap", "VERDICTS"} & set(dir(analysis))
 
 
 def test_tolerable_sparsity_stops_at_the_first_drop():
@@ -121,21 +95,6 @@ def test_iteration_to_reach():
     assert iteration_to_reach(r, 50.0, metric="test_acc") == 10
     with pytest.raises(ValueError):
         iteration_to_reach(r, 50.0, metric="loss")
-
-
-@pytest.mark.parametrize(
-    "a, b, expected",
-    [
-        ([93.0, 94.0, 93.5], [90.0, 91.5, 90.0], True),  # every seed, well beyond the spread
-        ([93.0, 94.0, 93.5], [92.9, 89.0, 90.0], False),  # every seed, but mean 2.9 < 2 * std 2.2
-        ([93.0, 94.0, 93.5], [93.5, 90.0, 90.0], False),  # one seed lower
-        ([93.0, 94.0], [93.0, 90.0], False),  # a tie on one seed
-        ([95.0], [90.0], True),  # one seed: no spread to beat
-    ],
-)
-def test_beyond_seed_spread(a, b, expected):
-    assert analysis.beyond_seed_spread(a, b) is expected
-    assert analysis.beyond_seed_spread(b, a) is False
 
 
 def _curve(val):

@@ -28,7 +28,7 @@ from course_lib.pruning.at_init import (
 )
 from course_lib.pruning.scores import magnitude_scores, random_scores, score_masks
 from course_lib.training.conv_models import vgg
-from course_lib.training.models import mlp
+from course_lib.training.models import lenet_300_100, mlp
 
 
 def _batch(n_in, batch=6, classes=2, seed=0):
@@ -403,3 +403,13 @@ def test_a_batch_or_input_shape_that_does_not_fit_the_model_names_the_argument()
         snip_scores(net, x, y)
     with pytest.raises(ValueError, match=r"input_shape: an input of shape \(7,\) does not fit the model"):
         synflow_scores(net, (7,))
+
+
+def test_synflow_masks_do_not_depend_on_threads_and_restore_them():
+    net = lenet_300_100(seed=0)
+    before = torch.get_num_threads()
+    one = synflow_masks(net, 0.98, (28, 28), rounds=5, threads=1)
+    two = synflow_masks(net, 0.98, (28, 28), rounds=5, threads=2)
+    assert all(torch.equal(one[n], two[n]) for n in one) and torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        init_masks("synflow", net, 0.5, x=torch.zeros(1, 28, 28), threads=0)

@@ -22,6 +22,7 @@ import claims_table  # noqa: E402
         ([90.0, 91.0], [91.0, 92.5], -1, True, "lower on every seed, beyond the seed spread"),
         ([94.0, 93.0], [93.0, 94.0], 0, False, "the seeds disagree"),
         ([94.0, 93.0], [94.0, 92.0], 0, False, "the seeds disagree"),  # a tie on one seed decides nothing
+        ([95.0, 90.1], [90.0, 90.2], 0, False, "the seeds disagree"),  # a large mean gap, one seed against it
         ([94.0], [90.0], 0, False, "one seed, not decided"),
     ],
 )
@@ -30,6 +31,15 @@ def test_compare_says_only_what_every_seed_shows(a, b, direction, beyond, words)
     assert (v.direction, v.beyond_spread) == (direction, beyond)
     assert v.text.endswith("; " + words) and v.text.startswith("pruned vs dense: ")
     assert v.mean == pytest.approx(sum(a) / len(a) - sum(b) / len(b))
+    flipped = compare(b, a, "dense", "pruned")  # the same verdict, seen from the other side
+    assert (flipped.direction, flipped.beyond_spread, flipped.mean) == (-direction, beyond, pytest.approx(-v.mean))
+
+
+def test_compare_pairs_by_seed_not_by_mean():
+    """Paired: the same means and spreads per setting, but only one pairing is higher on every seed."""
+    ticket, control = [90.0, 92.0, 94.0], [89.0, 91.0, 93.0]
+    assert compare(ticket, control, "t", "c").direction == 1
+    assert compare(ticket, control[::-1], "t", "c").direction == 0  # seed 0's ticket against seed 2's control
 
 
 def test_compare_prints_the_mean_and_spread_it_computed():
@@ -53,6 +63,8 @@ def test_change_never_calls_a_larger_number_smaller():
         (lambda: compare([1.0, 2.0], [1.0], "a", "b"), "one number per seed"),
         (lambda: compare([], [], "a", "b"), "at least one"),
         (lambda: compare("12", "34", "a", "b"), "a sequence"),
+        (lambda: compare([1.0, float("nan")], [1.0, 2.0], "a", "b"), "finite"),
+        (lambda: compare([1.0], [2.0], "a", "b", decimals=-1), "decimals"),
         (lambda: change(0, 3, "KiB", "x"), "before"),
         (lambda: change(3, float("nan"), "KiB", "x"), "after"),
         (lambda: Claims("magnitude"), "notebook"),

@@ -42,6 +42,7 @@ def test_cli_end_to_end_writes_json_and_plot_and_is_reproducible(tmp_path, capsy
     assert result["rows"][0]["weights_remaining"] > result["rows"][1]["weights_remaining"]
     assert result["config"]["epochs"] == 1 and result["seeds"] == [0, 1]
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    assert js.stat().st_mode & 0o777 == png.stat().st_mode & 0o777  # the JSON as readable as the plot, not 0600
 
 
 @pytest.mark.parametrize(

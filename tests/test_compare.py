@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from course_lib.__main__ import main
+from course_lib.experiments.claims import compare
 from course_lib.experiments.compare import AT_INIT, METHODS, compare_study, imp_schedule, score_batch
 from course_lib.experiments.compare_result import UNDECIDED, CompareResult, MethodRun, versus
 from course_lib.experiments.lottery import make_model
@@ -117,16 +118,40 @@ def _run(method, acc, seed=0):
     return MethodRun(method, 0.5, seed, acc, 1, {"w": torch.tensor([True, False])}, {})
 
 
-def test_versus_random_needs_the_gap_to_exceed_both_spreads():
-    assert versus({"test_acc_mean": 80.0, "test_acc_std": 0.0}, {"test_acc_mean": 80.0, "test_acc_std": 0.0}) == 0
-    assert versus({"test_acc_mean": 79.0, "test_acc_std": 0.4}, {"test_acc_mean": 80.0, "test_acc_std": 0.5}) == -1
-    res = CompareResult({}, [_run("random", 80, 0), _run("random", 82, 1), _run("snip", 83, 0), _run("snip", 85, 1)])
+def test_versus_is_the_paired_verdict_of_claims_compare():
+    assert versus([80.0, 82.0], [80.0, 82.0]) == 0  # no gap
+    assert versus([83.0, 85.0, 84.0], [80.0, 82.0, 81.2]) == 1  # +2.8..3 on every seed, spread 0.1
+    assert versus([80.0, 82.0, 81.2], [83.0, 85.0, 84.0]) == -1
+    assert versus([83.0, 85.0, 84.0], [80.0, 85.5, 81.0]) == 0  # one seed lower: the seeds disagree
+    assert versus([82.0, 81.0, 84.0], [80.0, 80.8, 81.0]) == 0  # higher on every seed, within the spread
+    assert versus([90.0], [80.0]) == 0  # one seed decides nothing
+    for a, b in [([83.0, 85.0, 84.0], [80.0, 82.0, 81.2]), ([82.0, 81.0, 84.0], [80.0, 80.8, 81.0])]:
+        v = compare(a, b, "a", "b")
+        assert versus(a, b) == (v.direction if v.beyond_spread else 0)
+    with pytest.raises(ValueError, match="one number per seed"):
+        versus([80.0, 81.0], [80.0])
+
+
+def test_versus_random_pairs_the_runs_by_seed():
+    # seed 0 is easy and seed 1 hard for both: unpaired, the spreads (2 + 2) hide the +1 gap;
+    # paired by seed, snip is 1 point better on each seed
+    res = CompareResult({}, [_run("random", 80, 0), _run("random", 84, 1), _run("snip", 81, 0), _run("snip", 85, 1)])
     [v] = res.versus_random()
-    # gap 3, spread 1 + 1 = 2 -> beats
-    assert (v["method"], v["gap"], v["verdict"]) == ("snip", 3.0, "beats random")
-    res = CompareResult({}, [_run("random", 80, 0), _run("random", 84, 1), _run("snip", 83, 0), _run("snip", 85, 1)])
+    assert (v["method"], v["gap"], v["seeds"], v["verdict"]) == ("snip", 1.0, 2, "beats random")
+    # the same accuracies with the seeds swapped for snip: -3 and +5, the seeds disagree
+    res = CompareResult({}, [_run("random", 80, 0), _run("random", 84, 1), _run("snip", 85, 0), _run("snip", 81, 1)])
     assert res.versus_random()[0]["verdict"] == "no better than random"
     assert "snip" in res.table() and "no better than random" in res.table()
+    worse = CompareResult({}, [_run("random", 80, 0), _run("random", 84, 1), _run("imp", 70, 0), _run("imp", 75, 1)])
+    assert worse.versus_random()[0]["verdict"] == "worse than random"
+    # runs listed out of seed order are still paired by seed; a seed only one method ran is left out
+    shuffled = CompareResult(
+        {},
+        [_run("snip", 85, 1), _run("random", 84, 1), _run("random", 80, 0), _run("snip", 81, 0), _run("snip", 99, 2)],
+    )
+    assert shuffled.versus_random() == [
+        {"method": "snip", "sparsity": 0.5, "gap": 1.0, "seeds": 2, "verdict": "beats random"}
+    ]
 
 
 def test_one_seed_gives_no_verdict_against_random():

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_lib.experiments.early_bird import EarlyBird, early_bird, mask_distance, settled_epoch
+from course_lib.experiments.early_bird import EarlyBird, draw_early_bird, early_bird, mask_distance, settled_epoch
 from course_lib.pruning.magnitude import magnitude_mask, magnitude_masks
 from course_lib.training.models import mlp
 
@@ -194,3 +194,31 @@ def test_early_bird_rejects_a_bad_sparsity_model_or_data(digits):
         early_bird("net", digits, 0.5, progress=False)
     with pytest.raises(TypeError, match="data"):
         early_bird(_net(), digits.train, 0.5, progress=False)
+
+
+# --------------------------------------------------------------------------- draw_early_bird
+@pytest.mark.parametrize(("sparsity", "scope"), [(0.5, "global"), (0.95, "layer")])
+def test_draw_early_bird_is_early_bird_at_another_sparsity_without_training_again(digits, drawn, sparsity, scope):
+    _, _, eb = drawn
+    distances = _run(digits, threshold=1.0, scope=scope, max_epochs=MAX_EPOCHS).distances  # any run: same seed
+    threshold = sorted(distances)[-2] + 1e-12
+    again = early_bird(_net(), digits, sparsity, threshold=threshold, window=WINDOW, max_epochs=MAX_EPOCHS,
+                       lr=1e-2, progress=False, scope=scope)  # fmt: skip
+    drawn_here = draw_early_bird(_net(), eb, sparsity, threshold=threshold, window=WINDOW, scope=scope)
+    assert drawn_here.distances == again.distances
+    assert (drawn_here.found, drawn_here.draw_epoch, drawn_here.draw_iteration) == (
+        again.found, again.draw_epoch, again.draw_iteration)  # fmt: skip
+    assert all(torch.equal(drawn_here.masks[n], again.masks[n]) for n in again.masks)
+    assert drawn_here.result is eb.result  # the same dense run, not a new one
+
+
+def test_draw_early_bird_rejects_bad_arguments(drawn):
+    _, _, eb = drawn
+    with pytest.raises(TypeError, match="bird must be an EarlyBird"):
+        draw_early_bird(_net(), eb.result, 0.5, threshold=0.1, window=2)
+    with pytest.raises(ValueError, match="window must be an int in \\[1, the run's 6 epochs\\]"):
+        draw_early_bird(_net(), eb, 0.5, threshold=0.1, window=MAX_EPOCHS + 1)
+    with pytest.raises(ValueError, match="scope"):
+        draw_early_bird(_net(), eb, 0.5, threshold=0.1, window=2, scope="rows")
+    with pytest.raises(ValueError, match="threshold"):
+        draw_early_bird(_net(), eb, 0.5, threshold=1.5, window=2)

@@ -11,6 +11,7 @@ from figure_checks import (
     every_image_has_its_colorbar,
     figure_legends_over_axes,
     legend_covers,
+    legends_over_titles,
     legends_right_of_their_axes,
     texts_outside_their_axes,
 )
@@ -147,3 +148,14 @@ def test_every_image_has_its_colorbar_sees_a_mask_without_one():
     assert_honest_layout(fig)
     fig.add_subplot().imshow(np.eye(3), vmin=-1, vmax=1)  # another scale, without its own bar
     assert not every_image_has_its_colorbar(fig)
+
+
+def test_legends_over_titles_fires_on_a_long_title_beside_the_legend():
+    fig = new_figure((7, 4))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], label="a line with a long name")
+    ax.set_title("at sparsity 0.50: csr int32 100%, csr int64 150%, neurons removed 50% of dense", fontsize=9)
+    fig.legend(loc="outside right upper", fontsize=8)
+    assert legends_over_titles(fig) == [ax.get_title()]
+    ax.set_title("a short title")
+    assert legends_over_titles(fig) == []

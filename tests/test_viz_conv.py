@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from figure_checks import assert_honest_layout
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
@@ -105,10 +106,12 @@ def test_channel_sweep_draws_every_measure_and_marks_the_nearest_rate(rate, near
     references = [line for line in fig.axes[3].lines[2:] if list(line.get_ydata()) == [97.0, 97.0]]
     assert len(references) == 1 and all(len(ax.lines) == 2 for ax in fig.axes[:3])  # the dense accuracy only
     i = nearest
-    assert fig.get_suptitle() == (
+    head, time = fig.get_suptitle().split("\n")
+    assert head == (
         f"{100 * SWEEP.rates[i]:.0f}% of channels removed: {SWEEP.macs_ratio[i]:.2f}x the MACs, "
-        f"{SWEEP.size_kib[i] / 600:.2f}x the size, {9.0 / SWEEP.ms_per_64[i]:.2f}x faster, {SWEEP.acc[i]:.1f}% accuracy"
+        f"{SWEEP.size_kib[i] / 600:.2f}x the size, {SWEEP.acc[i]:.1f}% accuracy"
     )
+    assert time.startswith(f"time: 9.00 → {SWEEP.ms_per_64[i]:.2f} ms per 64 pictures, ")
 
 
 def test_every_figure_keeps_its_labels_inside_the_frame():
@@ -118,7 +121,19 @@ def test_every_figure_keeps_its_labels_inside_the_frame():
 
 def test_channel_sweep_title_at_half_the_channels():
     title = plot_channel_sweep(SWEEP, 0.5).get_suptitle()
-    assert title == "50% of channels removed: 0.26x the MACs, 0.27x the size, 3.00x faster, 60.0% accuracy"
+    assert title == (
+        "50% of channels removed: 0.26x the MACs, 0.27x the size, 60.0% accuracy\n"
+        "time: 9.00 → 3.00 ms per 64 pictures, 3.0× smaller"
+    )
+
+
+def test_channel_sweep_title_says_larger_when_the_smaller_network_timed_slower():
+    # the review's case: 26.19 -> 33.69 ms must not read "0.78x faster"
+    slower = NS(**{**vars(SWEEP), "ms_per_64": [26.19, 30.0, 33.69, 20.0]})
+    title = plot_channel_sweep(slower, 0.5).get_suptitle()
+    assert title.endswith("time: 26.19 → 33.69 ms per 64 pictures, 1.3× larger")
+    assert "faster" not in title
+    assert plot_channel_sweep(SWEEP, 0.0).get_suptitle().endswith("time: 9.00 → 9.00 ms per 64 pictures, the same")
 
 
 def test_channel_sweep_compares_size_and_time_with_the_dense_rate_wherever_it_is():
@@ -152,8 +167,8 @@ def test_channel_sweep_plots_a_measured_sweep_and_follows_a_slider(digits):
 
 
 # --------------------------------------------------------------------------- plot_lecture_table
-def _row(lecture, size_kib, ms_per_64):
-    return NS(lecture=lecture, size_kib=size_kib, ms_per_64=ms_per_64)
+def _row(lecture, size_kib, ms_per_64, family=None):
+    return NS(family=family or f"{lecture} (small)", lecture=lecture, size_kib=size_kib, ms_per_64=ms_per_64)
 
 
 def test_lecture_table_bars_are_the_lectures_ratios_beside_the_measured_ones():
@@ -170,7 +185,8 @@ def test_lecture_table_bars_are_the_lectures_ratios_beside_the_measured_ones():
         assert [b.get_facecolor() for b in ax.patches] == [to_rgba("tab:gray")] * 3 + [to_rgba("tab:blue")] * 3
         xs = [b.get_x() + b.get_width() / 2 for b in ax.patches]
         np.testing.assert_allclose(xs, [-0.2, 0.8, 1.8, 0.2, 1.2, 2.2])  # each row's two bars side by side
-        assert [t.get_text() for t in ax.get_xticklabels()] == ["VGG19", "SimpleNet", "MobileNet V1"]
+        names = [t.get_text() for t in ax.get_xticklabels()]
+        assert names == [f"{n}\n(small)\nlecture: {n}" for n in ("VGG19", "SimpleNet", "MobileNet V1")]
         assert [t.get_text() for t in ax.texts] == [f"{h:.2f}" for h in here]  # measured bars are labelled
         assert ax.get_ylabel().endswith("after / before")
         assert ax.get_legend() is None and ax.get_ylim() == (0.0, 1.15 * max(1.0, *lecture, *here))
@@ -179,6 +195,31 @@ def test_lecture_table_bars_are_the_lectures_ratios_beside_the_measured_ones():
     [legend] = fig.legends  # one, below the axes: it covers no bar
     assert [t.get_text() for t in legend.get_texts()] == ["lecture (CIFAR-10)", "measured here"]
     assert_honest_layout(fig)
+
+
+def test_lecture_table_names_what_was_measured_beside_the_lectures_row():
+    rows = [_row("VGG19", (0.6, 0.15), (10.0, 4.0), family="VGG-11 (1/8 width)"),
+            _row("DenseNet40", (0.2, 0.06), (6.0, 5.0), family="DenseNet-10 (k=4)"),
+            _row("SimpleNet", (0.2, 0.06), (6.0, 5.0), family="SimpleNet")]  # fmt: skip
+    fig = plot_lecture_table(rows)
+    for ax in fig.axes:
+        assert [t.get_text() for t in ax.get_xticklabels()] == [
+            "VGG-11\n(1/8 width)\nlecture: VGG19",
+            "DenseNet-10\n(k=4)\nlecture: DenseNet40",
+            "SimpleNet",  # the full-size row is the lecture's network itself
+        ]
+    assert_honest_layout(fig)
+
+
+def test_lecture_table_names_of_the_notebooks_four_families_do_not_overlap():
+    families = [("SimpleNet (1/16 width)", "SimpleNet"), ("VGG-11 (1/8 width)", "VGG19"),
+                ("DenseNet-10 (k=4)", "DenseNet40"), ("MobileNet V1 (1/8 width)", "MobileNet V1")]  # fmt: skip
+    fig = plot_lecture_table([_row(lecture, (1.0, 0.25), (10.0, 6.0), family=f) for f, lecture in families])
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    for ax in fig.axes:
+        boxes = [t.get_window_extent(renderer) for t in ax.get_xticklabels()]
+        assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:], strict=False)), [(b.x0, b.x1) for b in boxes]
 
 
 def test_lecture_table_rejects_a_row_not_in_the_lecture():

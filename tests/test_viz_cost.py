@@ -5,7 +5,7 @@ import functools
 
 import numpy as np
 import pytest
-from figure_checks import assert_honest_layout
+from figure_checks import assert_honest_layout, legends_over_titles
 from matplotlib.figure import Figure
 
 from course_lib import measure
@@ -15,7 +15,7 @@ from course_lib.measure.size import model_bytes
 from course_lib.measure.timing import LatencyStats, SpeedSweep
 from course_lib.pruning.magnitude import magnitude_mask
 from course_lib.pruning.structured import row_norm_mask, shrink_mlp
-from course_lib.training.models import mlp
+from course_lib.training.models import lenet_300_100, mlp
 from course_lib.viz import cost
 from course_lib.viz.widgets import SliderFigure, int_slider, sparsity_slider
 
@@ -107,9 +107,16 @@ def test_size_vs_sparsity_lines_and_marker():
     for line, key in zip(lines, curves, strict=False):
         assert list(line.get_ydata()) == pytest.approx([v / 1024 for v in curves[key]])
     assert "at sparsity 0.50" in fig.axes[0].get_title()
+    assert (
+        fig.axes[0]
+        .get_title()
+        .endswith(", ".join(f"{k} {v[1] / curves['dense'][1]:.0%}" for k, v in curves.items() if k != "dense"))
+    )
     assert fig.axes[0].get_xlabel() == "sparsity (fraction of the weights removed)"
     assert fig.axes[0].get_ylabel() == "parameters in memory / KiB" and fig.axes[0].get_ylim()[0] == 0
     assert_honest_layout(fig)
+    for s in (0.0, 0.5, 0.9):  # the title of LeNet-300-100's curves (00, 06) stays clear of the legend
+        assert legends_over_titles(cost.plot_size_vs_sparsity(lenet_300_100(), sparsity=s)) == []
     with pytest.raises(ValueError, match="sparsity"):
         cost.plot_size_vs_sparsity(NET, sparsity=1.5)
 
@@ -121,7 +128,7 @@ def test_latency_vs_sparsity_plots_the_measured_numbers():
     ax = fig.axes[0]
     dense, csr = ax.get_lines()[:2]
     assert list(dense.get_ydata()) == [2.0, 2.0, 2.0] and list(csr.get_ydata()) == [4.0, 2.0, 1.0]
-    assert "2.00x" in ax.get_title() and "0.90" in ax.get_title()
+    assert ax.get_title() == "at sparsity 0.90, speedup over dense (of the medians):\ncsr 2.00×"
     assert ax.get_yscale() == "log"
     with pytest.raises(ValueError, match="latencies_ms"):
         cost.plot_latency_vs_sparsity([0.5, 0.9], {"csr": [1.0]})
@@ -159,9 +166,13 @@ def test_latency_plot_puts_every_variant_at_its_own_sparsity_with_its_accuracy()
         cost.plot_latency_vs_sparsity(xs, {"dense": 1.0}, removed=[0.5])
 
 
-def _fake_sweep(ms):
-    def sweep(model, sparsities, batch_size, **_):
-        stats = {k: (LatencyStats((v * batch_size,)),) for k, v in ms.items()}
+def _fake_sweep(ms, spread=0.0):
+    """A speed_sweep that 'measures' ``ms`` seconds per input, 9 runs each: the middle one exact, the
+    others up to ``spread`` (a share of the median) slower or faster, in the same order for all."""
+
+    def sweep(model, sparsities, batch_size, repeats=9, **_):
+        steps = [spread * (2 * r / (repeats - 1) - 1) for r in range(repeats)]
+        stats = {k: (LatencyStats(tuple(v * batch_size * (1 + d) for d in steps)),) for k, v in ms.items()}
         return SpeedSweep(tuple(sparsities), batch_size, stats)
 
     return sweep
@@ -169,7 +180,7 @@ def _fake_sweep(ms):
 
 def test_batch_size_slider_times_the_batch_it_shows(monkeypatch):
     calls = []
-    fake = _fake_sweep({"dense": 4e-6, "masked": 4e-6, "csr": 2e-6, "neurons removed": 1e-6})  # s per input
+    fake = _fake_sweep({"dense": 4e-6, "masked": 4e-6, "csr": 2e-6, "neurons removed": 1e-6}, spread=0.1)
     monkeypatch.setattr(cost, "speed_sweep", lambda *a, **k: calls.append(k["batch_size"]) or fake(*a, **k))
     w = SliderFigure(
         functools.partial(cost.plot_speed_at_batch_size, NET, sparsity=0.9),
@@ -178,11 +189,43 @@ def test_batch_size_slider_times_the_batch_it_shows(monkeypatch):
     w.sliders["batch_size"].value = 256
     ax = w.figure.axes[0]
     assert calls == [64, 256]
-    assert _heights(ax) == pytest.approx([4.0, 4.0, 2.0, 1.0])  # µs per input, whatever the batch
-    assert [t.get_text() for t in ax.texts] == ["1.00x", "1.00x", "2.00x", "4.00x"]
-    assert "batch 256" in ax.get_title() and ax.get_ylim()[0] == 0
-    assert ax.get_ylabel() == "time per input / µs (median)"
+    assert _heights(ax) == pytest.approx([4.0, 4.0, 2.0, 1.0])  # µs per input (median), whatever the batch
+    # whiskers from the first to the third quartile: +-5% of each median here
+    (whiskers,) = [c for c in ax.collections if c.get_segments()]
+    assert [tuple(np.asarray(seg)[:, 1]) for seg in whiskers.get_segments()] == [
+        pytest.approx((0.95 * h, 1.05 * h)) for h in (4.0, 4.0, 2.0, 1.0)
+    ]
+    # paired runs: the same load in every round, so the speedups are exact and decided
+    assert [t.get_text() for t in ax.texts] == [
+        "reference",
+        "1.00× (1.00–1.00)\nnot clear",
+        "2.00× (2.00–2.00)\nfaster",
+        "4.00× (4.00–4.00)\nfaster",
+    ]
+    assert "batch 256" in ax.get_title() and "9 paired runs" in ax.get_title() and "oisy" not in ax.get_title()
+    assert ax.get_ylim()[0] == 0 and ax.get_ylabel() == "time per input / µs (median; whiskers: quartiles)"
+    assert [p.get_facecolor()[:3] for p in ax.patches][2] == pytest.approx((0.12, 0.47, 0.71), abs=0.01)
     assert_honest_layout(w.figure)
+
+
+def test_batch_size_plot_greys_a_noisy_run_and_says_so(monkeypatch):
+    fake = _fake_sweep({"dense": 4e-6, "masked": 4e-6, "csr": 2e-6, "neurons removed": 1e-6}, spread=0.9)
+    monkeypatch.setattr(cost, "speed_sweep", fake)
+    ax = cost.plot_speed_at_batch_size(NET, batch_size=8).axes[0]
+    assert "Noisy run" in ax.get_title() and "0.90× their median" in ax.get_title()
+    assert {p.get_facecolor()[:3] for p in ax.patches} == {(0.8, 0.8, 0.8)}
+    assert_honest_layout(ax.figure)
+
+
+def test_batch_size_plot_calls_a_speedup_inside_the_noise_not_clear(monkeypatch):
+    def swapped(model, sparsities, batch_size, **_):  # masked faster in some rounds, slower in others
+        dense = LatencyStats((1.0, 1.0, 1.0, 1.0, 1.0))
+        stats = {"dense": (dense,), "masked": (LatencyStats((0.8, 1.2, 0.9, 1.1, 1.0)),)}
+        return SpeedSweep(tuple(sparsities), batch_size, stats | {"csr": (dense,), "neurons removed": (dense,)})
+
+    monkeypatch.setattr(cost, "speed_sweep", swapped)
+    ax = cost.plot_speed_at_batch_size(NET, batch_size=8).axes[0]
+    assert ax.texts[1].get_text() == "1.00× (0.91–1.11)\nnot clear"
 
 
 def test_batch_size_plot_really_times():

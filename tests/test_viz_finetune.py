@@ -107,12 +107,45 @@ def test_one_shot_vs_iterative_seeds_averages():
     ax = plot_one_shot_vs_iterative_seeds([a, b]).axes[0]
     assert ax.lines[0].get_ydata().tolist() == [81.0, 87.0]
     assert ax.lines[1].get_ydata().tolist() == [91.0, 85.0]
-    assert [t.get_text() for t in ax.texts] == ["50% left", "25% left"]
-    c = NS(**{**vars(a), "iterative_acc": [70.0, 88.0]})
+    assert not ax.texts  # the weights left are in their own panel, not written on the curves
+    c = NS(**{**vars(a), "iterative_acc": [70.0, 88.0], "densities": [0.6, 0.25]})
     fig = plot_one_shot_vs_iterative_seeds([a, b], others={"cubic": [c, c]})
     cubic = [line for line in fig.axes[0].lines if line.get_gid() == "others:cubic"]
     assert cubic[0].get_ydata().tolist() == [70.0, 88.0] and "cubic" in cubic[0].get_label()
     assert_honest_layout(fig)
+    # the table: one row per network, its own densities, in its line's colour, its label on the row
+    table = fig.axes[1]
+    rows = {}
+    for text in table.texts:
+        rows.setdefault(round(text.get_position()[1]), []).append((text.get_position()[0], text.get_text()))
+    assert rows == {0: [(1, "25%"), (2, "25%")], 1: [(1, "50%"), (2, "25%")], 2: [(1, "60%"), (2, "25%")]}
+    lines = fig.axes[0].lines[:3]
+    for text in table.texts:
+        assert text.get_color() == lines[round(text.get_position()[1])].get_color()
+    labels = [tick.get_text() for tick in table.get_yticklabels()]
+    assert labels == [line.get_label() for line in lines] and "cubic" in labels[2]
+    assert table.get_ylim()[0] > table.get_ylim()[1]  # the first row (one-shot) on top
+    assert "weights left" in table.get_title() and "epochs" in table.get_xlabel()
+    assert not _texts_on_data(fig)
+
+
+def _texts_on_data(fig: Figure) -> list[str]:
+    """Texts of ``fig`` whose box holds a line's data point (a label a marker would cover)."""
+    fig.draw_without_rendering()
+    hits = []
+    for ax in fig.axes:
+        points = [line.get_transform().transform(line.get_xydata()) for line in ax.lines if len(line.get_xdata())]
+        for text in ax.texts:
+            box = text.get_window_extent()
+            if any(box.contains(x, y) for xy in points for x, y in xy):
+                hits.append(text.get_text())
+    return hits
+
+
+def test_texts_on_data_finds_a_label_under_a_marker():
+    fig = plot_one_shot_vs_iterative_seeds([_one_vs_iter([80.0, 86.0], [90.0, 84.0])])
+    fig.axes[0].annotate("25% left", (2, 84.0), ha="center")  # written on the iterative point, as before
+    assert _texts_on_data(fig) == ["25% left"]
 
 
 def test_layer_tolerance_picks_the_nearest_scanned_sparsity():

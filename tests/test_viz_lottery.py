@@ -8,6 +8,7 @@ import pytest
 import torch
 from figure_checks import assert_honest_layout
 from matplotlib.figure import Figure
+from traitlets import TraitError
 
 from course_lib.experiments.analysis import input_density
 from course_lib.experiments.lottery import lottery_study
@@ -23,6 +24,7 @@ from course_lib.viz.lottery import (
     plot_training_curves,
     plot_transfer,
     plot_weight_movement,
+    rewinding_slider,
 )
 from course_lib.viz.widgets import SliderFigure, int_slider
 
@@ -94,6 +96,22 @@ def test_training_curves_keep_their_legend_off_the_curves():
     assert_honest_layout(plot_training_curves({"ticket": run, "dense": run}))
 
 
+def test_training_curves_show_every_curve_whole():
+    """Issue 12: the y axis started above the first evaluations, cutting the curves' start."""
+    ticket = _run(val_loss=[2, 1, 1], val_acc=[30, 80, 90], test_acc=[30, 80, 90])
+    low = [
+        _run(val_loss=[2, 1, 1], val_acc=[12, 40, 60], test_acc=[12, 40, 60]),
+        _run(val_loss=[2, 1, 1], val_acc=[8, 42, 62], test_acc=[8, 42, 62], seed=1),
+    ]
+    ax = plot_training_curves({"ticket": ticket, "reinit": low}).axes[0]
+    bottom, top = ax.get_ylim()
+    drawn = [y for line in ax.lines for y in line.get_ydata()]
+    band = 10.0 - 2.0  # reinit at iteration 0: mean 10, std 2
+    assert bottom <= min(min(drawn), band) and bottom >= 0.0 and top >= 100.0
+    ax = plot_training_curves({"ticket": _run(val_loss=[2, 1], val_acc=[1, 50], test_acc=[1, 50])}).axes[0]
+    assert ax.get_ylim()[0] == 0.0  # never below 0%
+
+
 def test_plot_lottery_other_metrics_and_bad_input():
     fig = plot_lottery(JS, metric="early_stop_iter")
     np.testing.assert_allclose(_line(fig, "reinit").get_ydata(), [300, 310, 320, 330])
@@ -163,9 +181,9 @@ def test_rewinding_plots_each_rewind_point(small_histories):
 
 
 def test_the_rewinding_slider_picks_among_the_precomputed_points(small_histories):
-    w = SliderFigure(
-        functools.partial(plot_rewinding_at, small_histories), rewind_iter=int_slider("rewind iteration", 0, 0, 7, 7)
-    )
+    slider = rewinding_slider(small_histories, value=0)
+    assert [k for _, k in slider.options] == list(small_histories) == [0, 7]  # only the points that were run
+    w = SliderFigure(functools.partial(plot_rewinding_at, small_histories), rewind_iter=slider)
     gids = lambda: sorted(line.get_gid() for line in w.figure.axes[0].lines if line.get_gid())  # noqa: E731
     assert gids() == ["reinit", "rewind 0"]
     w.sliders["rewind_iter"].value = 7
@@ -173,8 +191,16 @@ def test_the_rewinding_slider_picks_among_the_precomputed_points(small_histories
     shown = next(line for line in w.figure.axes[0].lines if line.get_gid() == "rewind 7").get_ydata()
     assert shown[1] == pytest.approx(np.mean(small_histories[7].test_accs("ticket", 1)))
     assert "iteration 7" in w.figure.axes[0].get_title()
+    with pytest.raises(TraitError):  # a point that was not run cannot be picked (the IntSlider let 3 through)
+        w.sliders["rewind_iter"].value = 3
+    assert "iteration 7" in w.figure.axes[0].get_title()  # the figure still shows the last valid point
+    assert rewinding_slider(small_histories).value == 7  # default: the last point
     with pytest.raises(ValueError, match="rewind_iter"):
         plot_rewinding_at(small_histories, 3)
+    with pytest.raises(ValueError, match="value"):
+        rewinding_slider(small_histories, value=3)
+    with pytest.raises(ValueError, match="results"):
+        rewinding_slider({})
 
 
 def test_ticket_masks_slider_steps_through_rounds(small_histories, digits):

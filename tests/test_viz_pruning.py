@@ -117,10 +117,10 @@ def test_error_curves_lines_and_sparsity_marker():
     sf = SliderFigure(functools.partial(viz.plot_error_curves, x, curves), sparsity=sparsity_slider(value=0.25))
     marker = sf.figure.axes[0].lines[-1]
     assert float(marker.get_xdata()[0]) == 0.25
-    assert "0.100 at 0.25" in sf.figure.axes[0].lines[0].get_label()
+    assert "(0.1 at 0.25)" in sf.figure.axes[0].lines[0].get_label()  # 4 significant digits, as 93.59 at 0.50
     sf.sliders["sparsity"].value = 0.5
     assert float(sf.figure.axes[0].lines[-1].get_xdata()[0]) == 0.5
-    assert "0.200 at 0.50" in sf.figure.axes[0].lines[0].get_label()
+    assert "(0.2 at 0.50)" in sf.figure.axes[0].lines[0].get_label()
 
 
 def test_nm_plot_and_sliders_for_n_and_m():
@@ -141,18 +141,27 @@ def test_nm_vs_unstructured_points_on_a_sparsity_axis():
     ax = fig.axes[0]
     assert ax.lines[0].get_xdata().tolist() == [0.0, 0.5, 0.75]  # sparsity, as on every axis of the course
     assert ax.lines[0].get_ydata().tolist() == [0.0, 0.3, 0.6]
-    assert ax.collections[0].get_offsets().tolist() == [[0.75, 0.7], [0.5, 0.4]]
-    assert [t.get_text() for t in ax.texts] == ["1:4", "2:4"]
+    assert [c.get_offsets().tolist() for c in ax.collections] == [[[0.75, 0.7]], [[0.5, 0.4]]]
+    assert [c.get_label() for c in ax.collections] == ["1:4", "2:4"]
+    [legend] = fig.legends  # below the axes, naming the line and every pattern
+    assert [t.get_text() for t in legend.get_texts()] == ["unstructured magnitude", "1:4", "2:4"]
     assert ax.get_xlabel() == "sparsity (fraction of weights pruned)" and "density" not in ax.get_xlabel()
     assert ax.get_ylim()[0] == 0
 
 
-def test_nm_labels_stay_inside_the_axes():
-    """Labels of points at the ends of the sparsity range are not cut by the frame."""
-    points = {"1:2": (0.5, 0.5), "2:4": (0.5, 0.4), "6:8": (0.25, 0.2), "3:4": (0.25, 0.21), "1:8": (0.875, 0.9)}
+def test_nm_patterns_of_one_sparsity_are_told_apart_without_text_on_the_line():
+    """Patterns at the same sparsity (notebook 03: 1:2, 2:4, 4:8, 8:16 at 0.5) get distinct markers
+    and colours named in the legend; no label is written over the line or the other points."""
+    points = {"1:2": (0.5, 0.5), "2:4": (0.5, 0.49), "4:8": (0.5, 0.48), "8:16": (0.5, 0.47), "1:4": (0.75, 0.76),
+              "2:8": (0.75, 0.74), "6:8": (0.25, 0.2), "3:4": (0.25, 0.21), "1:8": (0.875, 0.9)}  # fmt: skip
     fig = viz.plot_nm_vs_unstructured([k / 16 for k in range(16)], [k / 16 for k in range(16)], points)
-    assert len(fig.axes[0].texts) == len(points)
+    ax = fig.axes[0]
+    assert len(ax.texts) == 0
+    styles = {(c.get_paths()[0].vertices.tobytes(), tuple(c.get_facecolor()[0])) for c in ax.collections}
+    assert len(styles) == len(points)  # every pattern looks different
+    assert [t.get_text() for t in fig.legends[0].get_texts()][1:] == list(points)
     assert texts_outside_their_axes(fig, tolerance=0) == []
+    assert_honest_layout(fig)
 
 
 def test_input_scale_bars_follow_the_slider_and_the_ranking_flips():

@@ -4,8 +4,9 @@ The experiments themselves live in :mod:`course_lib.experiments.finetune`,
 :mod:`course_lib.experiments.refit` and :mod:`course_lib.experiments.lottery`; this module
 adds what the notebooks measure on top:
 
-* results over seeds: :func:`mean_std`, :func:`paired_gap` and :func:`seed_verdict`
-  (higher on every seed, lower on every seed, or the seeds disagree);
+* results over seeds: :func:`mean_std` (a verdict on two settings measured on the same seeds,
+  "higher on every seed", "beyond the seed spread", is :func:`course_lib.experiments.claims.compare`,
+  the course's one such verdict);
 * the accuracy of a trained network pruned to a sparsity, without fine-tuning
   (:func:`pruned_accuracy`, fast enough for a slider), the highest sparsity it tolerates
   (:func:`tolerable_sparsity`), and which inputs a first-layer mask keeps
@@ -17,8 +18,6 @@ adds what the notebooks measure on top:
 
 >>> mean_std([1.0, 2.0, 3.0])
 (2.0, 0.816496580927726)
->>> seed_verdict([93.0, 94.5], [92.0, 94.0])
-'higher on every seed'
 """
 
 from __future__ import annotations
@@ -37,11 +36,7 @@ from course_lib.training.data import Split
 from course_lib.training.train import TrainResult, evaluate
 
 __all__ = [
-    "beyond_seed_spread",
     "mean_std",
-    "paired_gap",
-    "VERDICTS",
-    "seed_verdict",
     "pruned_accuracy",
     "pruned_accuracy_curve",
     "input_density",
@@ -53,95 +48,6 @@ __all__ = [
     "race",
     "faster_on_every_seed",
 ]
-
-#: What :func:`seed_verdict` can say, in this order: a > b on every seed, a < b on every seed, neither.
-VERDICTS = ("higher on every seed", "lower on every seed", "the seeds disagree")
-
-
-# --------------------------------------------------------------------------- spread over seeds
-def _paired(a: Sequence[float], b: Sequence[float]) -> list[float]:
-    """The per-seed differences ``a[i] - b[i]``; both must hold the same number (>= 1) of values."""
-    x, y = [float(v) for v in a], [float(v) for v in b]
-    if len(x) != len(y) or not x:
-        raise ValueError(f"a and b must hold the same number (>= 1) of values, got {len(x)} and {len(y)}")
-    return [p - q for p, q in zip(x, y, strict=True)]
-
-
-def paired_gap(a: Sequence[float], b: Sequence[float]) -> tuple[float, float, float]:
-    """``(mean, std, min)`` of the per-seed differences ``a[i] - b[i]`` (paired by seed).
-
-    A gap whose ``min`` is above 0 held on every seed.
-
-    Args:
-        a, b: one number per seed (e.g. test accuracies in percent), in the same seed order.
-
-    Returns:
-        The mean, population standard deviation and minimum of the differences.
-
-    Raises:
-        ValueError: ``a`` and ``b`` differ in length, or are empty.
-
-    >>> paired_gap([90.0, 92.0], [85.0, 91.0])
-    (3.0, 2.0, 1.0)
-    """
-    diffs = _paired(a, b)
-    mean, std = mean_std(diffs)
-    return mean, std, min(diffs)
-
-
-def seed_verdict(a: Sequence[float], b: Sequence[float]) -> str:
-    """Is ``a`` higher than ``b`` on every seed, lower on every seed, or neither?
-
-    The notebooks' three-way verdict on paired per-seed numbers (same seeds, same data):
-    a difference counts only when every seed agrees on its sign; a tie on one seed, or
-    seeds that disagree, is "the seeds disagree".
-
-    Args:
-        a, b: one number per seed, in the same seed order.
-
-    Returns:
-        One of :data:`VERDICTS`: ``"higher on every seed"`` (every ``a[i] > b[i]``),
-        ``"lower on every seed"`` (every ``a[i] < b[i]``), or ``"the seeds disagree"``.
-
-    Raises:
-        ValueError: ``a`` and ``b`` differ in length, or are empty.
-
-    >>> seed_verdict([91.0, 90.0, 92.5], [92.0, 90.5, 93.0])
-    'lower on every seed'
-    >>> seed_verdict([91.0, 92.0], [92.0, 91.0])
-    'the seeds disagree'
-    """
-    diffs = _paired(a, b)
-    if min(diffs) > 0:
-        return VERDICTS[0]
-    if max(diffs) < 0:
-        return VERDICTS[1]
-    return VERDICTS[2]
-
-
-def beyond_seed_spread(a: Sequence[float], b: Sequence[float]) -> bool:
-    """Does ``a`` beat ``b`` on every seed *and* by more than twice the gap's spread over seeds?
-
-    The notebooks' test for a gap worth stating (e.g. a ticket against its controls): the
-    per-seed differences ``a[i] - b[i]`` are all positive and their mean exceeds twice
-    their (population) standard deviation.
-
-    Args:
-        a, b: one number per seed (e.g. test accuracies in percent), in the same seed order.
-
-    Returns:
-        ``True`` if ``min(a - b) > 0`` and ``mean(a - b) > 2 * std(a - b)``.
-
-    Raises:
-        ValueError: ``a`` and ``b`` differ in length, or are empty.
-
-    >>> beyond_seed_spread([93.0, 94.0, 93.5], [90.0, 91.5, 90.0])
-    True
-    >>> beyond_seed_spread([93.0, 94.0, 93.5], [92.9, 89.0, 90.0])   # held on every seed, but noisy
-    False
-    """
-    mean, std, low = paired_gap(a, b)
-    return low > 0 and mean > 2 * std
 
 
 # --------------------------------------------------------------------------- pruning a trained net

@@ -23,6 +23,7 @@ more than the numbers beside it:
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import re
@@ -32,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from course_lib._checks import mean_std
+from course_lib._checks import check_int, mean_std
 
 __all__ = ["Verdict", "compare", "change", "Claims", "environment", "CLAIMS_DIR_VARIABLE"]
 
@@ -67,6 +68,8 @@ def _numbers(values: Sequence[float], name: str) -> list[float]:
     out = [float(v) for v in values]
     if not out:
         raise ValueError(f"{name}: at least one number, got none")
+    if not all(math.isfinite(v) for v in out):
+        raise ValueError(f"{name}: finite numbers (one per seed), got {out}")
     return out
 
 
@@ -75,14 +78,18 @@ def compare(
 ) -> Verdict:
     """Compare two settings measured on the same seeds: ``a[i]`` and ``b[i]`` come from seed ``i``.
 
-    The direction counts only when every seed agrees on the sign of ``a[i] - b[i]``; with one
-    seed nothing is decided. ``beyond_spread`` adds that the mean gap exceeds twice its spread.
+    The course's one verdict on results over seeds, used by the notebooks and by
+    :meth:`~course_lib.experiments.compare_result.CompareResult.versus_random`: the direction
+    counts only when every seed agrees on the sign of ``a[i] - b[i]`` (a tie on one seed decides
+    nothing); with one seed nothing is decided.
+    ``beyond_spread`` adds that the mean gap exceeds twice the population standard deviation of
+    the per-seed gaps.
 
     Args:
         a, b: one number per seed each (e.g. test accuracies in percent), same length >= 1.
         name_a, name_b: what ``a`` and ``b`` are, as the sentence should name them.
         unit: the unit of the difference (``"points"`` for accuracies in percent).
-        decimals: decimals of the printed mean and spread.
+        decimals: decimals of the printed mean and spread, an int >= 0.
 
     Returns:
         A :class:`Verdict`; its ``text`` reads ``"<name_a> vs <name_b>: +0.30 ± 0.36 points;
@@ -91,7 +98,8 @@ def compare(
 
     Raises:
         TypeError: ``a`` or ``b`` is not a sequence of numbers.
-        ValueError: ``a`` and ``b`` differ in length, or are empty.
+        ValueError: ``a`` and ``b`` differ in length, are empty or hold a NaN or infinity;
+            ``decimals`` is not an int >= 0.
 
     >>> compare([90.0, 92.0], [85.0, 91.0], "ticket", "random").text
     'ticket vs random: +3.00 ± 2.00 points; higher on every seed'
@@ -99,6 +107,7 @@ def compare(
     'one-shot vs iterative: -1.00 ± 0.00 points; one seed, not decided'
     """
     x, y = _numbers(a, "a"), _numbers(b, "b")
+    check_int(decimals, "decimals")
     if len(x) != len(y):
         raise ValueError(f"a and b: one number per seed each, got {len(x)} and {len(y)}")
     diffs = [p - q for p, q in zip(x, y, strict=True)]

@@ -47,7 +47,7 @@ from course_lib._checks import (
     check_threads,
 )
 from course_lib.experiments.compare_result import CompareResult, MethodRun
-from course_lib.experiments.early_bird import early_bird
+from course_lib.experiments.early_bird import draw_early_bird, early_bird
 from course_lib.experiments.lottery import make_model
 from course_lib.experiments.tickets import derived_seed, rewind
 from course_lib.pruning.at_init import SCORE_PASSES, init_masks
@@ -214,26 +214,40 @@ def _masks_to_train(setup: CompareSetup, seed: int) -> list[MethodRun]:
     out = []
     for method in (m for m in AT_INIT if m in setup.methods):
         for s in setup.sparsities:
-            masks = init_masks(method, net, s, x=x, y=y, seed=derived_seed(seed, 11))
+            masks = init_masks(method, net, s, x=x, y=y, seed=derived_seed(seed, 11), threads=setup.threads)
             out.append(MethodRun(method, s, seed, float("nan"), SCORE_PASSES[method], masks, init))
     if "earlybird" in setup.methods:
-        for s in setup.sparsities:
-            bird = early_bird(
-                setup.network(seed),
-                setup.data,
-                s,
-                threshold=setup.earlybird_threshold * 2 * min(s, 1 - s),
-                window=min(setup.earlybird_window, setup.epochs),
-                max_epochs=setup.epochs,
-                lr=setup.lr,
-                batch_size=setup.batch_size,
-                seed=seed,
-                progress=setup.progress,
-                threads=setup.threads,
-            )
-            cost = bird.draw_iteration
-            run = MethodRun("earlybird", s, seed, float("nan"), cost, bird.masks, init, bird.draw_epoch, bird.found)
-            out.append(run)
+        out += _earlybird_runs(setup, seed, init)
+    return out
+
+
+def _earlybird_runs(setup: CompareSetup, seed: int, init: TensorDict) -> list[MethodRun]:
+    """The early-bird tickets of one seed at every target sparsity, drawn from one dense run."""
+    window = min(setup.earlybird_window, setup.epochs)
+    first = setup.sparsities[0]
+    bird = early_bird(
+        setup.network(seed),
+        setup.data,
+        first,
+        threshold=setup.earlybird_threshold * 2 * min(first, 1 - first),
+        window=window,
+        max_epochs=setup.epochs,
+        lr=setup.lr,
+        batch_size=setup.batch_size,
+        seed=seed,
+        progress=setup.progress,
+        threads=setup.threads,
+    )
+    out = []
+    for s in setup.sparsities:
+        threshold = setup.earlybird_threshold * 2 * min(s, 1 - s)
+        drawn = (
+            bird if s == first else draw_early_bird(setup.network(seed), bird, s, threshold=threshold, window=window)
+        )
+        cost = drawn.draw_iteration  # the dense iterations up to the draw: what finding the ticket cost
+        out.append(
+            MethodRun("earlybird", s, seed, float("nan"), cost, drawn.masks, init, drawn.draw_epoch, drawn.found)
+        )
     return out
 
 

@@ -10,19 +10,21 @@ reads without float32 noise and stays byte-identical on a rerun.
 ...                          MethodRun("snip", 0.75, 0, 60.0, 11, m, {})], [90.0])
 >>> [(r["method"], r["weights_remaining"], r["test_acc_mean"]) for r in res.rows()]
 [('random', 0.25, 50.0), ('snip', 0.25, 60.0)]
->>> res.versus_random()[0]["verdict"] is None  # one seed: no spread to compare against
+>>> res.versus_random()[0]["verdict"] is None  # one seed: nothing decided
 True
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
 from course_lib._checks import mean_std
+from course_lib.experiments.claims import compare
 
 __all__ = ["MethodRun", "CompareResult", "versus", "VERDICTS", "UNDECIDED", "ACC_DECIMALS"]
 
@@ -83,22 +85,33 @@ class MethodRun:
         return {n: float(m.float().mean()) for n, m in self.masks.items()}
 
 
-def versus(row: dict[str, Any], baseline: dict[str, Any]) -> int:
-    """Whether ``row``'s accuracy differs from ``baseline``'s beyond the spread between seeds.
+def versus(accs: Sequence[float], baseline: Sequence[float]) -> int:
+    """Whether ``accs`` differ from ``baseline`` beyond the seed spread, paired by seed.
 
-    Returns ``1`` when the mean accuracy is higher by more than the sum of the two standard
-    deviations, ``-1`` when lower by more than that, else ``0``. Both dicts hold
-    ``test_acc_mean`` and ``test_acc_std``. With one seed the spread is 0, so any difference
-    counts: :meth:`CompareResult.versus_random` gives no verdict then.
+    The verdict of :func:`course_lib.experiments.claims.compare` (the course's one verdict over
+    seeds) as a number: ``1`` when ``accs[i] > baseline[i]`` on every seed and the mean gap
+    exceeds twice the standard deviation of the per-seed gaps, ``-1`` the same downwards, else
+    ``0`` (the seeds disagree, the gap is within the spread, or one seed only).
 
-    >>> versus({"test_acc_mean": 90, "test_acc_std": 1}, {"test_acc_mean": 87, "test_acc_std": 1})
+    Args:
+        accs, baseline: test accuracies (percent), one per seed, in the same seed order.
+
+    Returns:
+        ``1``, ``0`` or ``-1``.
+
+    Raises:
+        TypeError, ValueError: as :func:`~course_lib.experiments.claims.compare` (lists of
+            different lengths, empty, or holding a NaN).
+
+    >>> versus([90.0, 91.0, 90.5], [87.0, 88.5, 87.0])  # +3 on every seed, spread 0.4
     1
-    >>> versus({"test_acc_mean": 88, "test_acc_std": 1}, {"test_acc_mean": 87, "test_acc_std": 1})
+    >>> versus([90.0, 91.0, 90.5], [87.0, 91.5, 87.0])  # one seed lower
+    0
+    >>> versus([90.0], [80.0])  # one seed decides nothing
     0
     """
-    gap = row["test_acc_mean"] - baseline["test_acc_mean"]
-    spread = row["test_acc_std"] + baseline["test_acc_std"]
-    return 1 if gap > spread else -1 if gap < -spread else 0
+    verdict = compare(accs, baseline, "accs", "baseline")
+    return verdict.direction if verdict.beyond_spread else 0
 
 
 #: :func:`versus` against random pruning, in words.
@@ -183,27 +196,32 @@ class CompareResult:
         return out
 
     def versus_random(self) -> list[dict[str, Any]]:
-        """For every method other than ``"random"`` and every sparsity: ``gap`` (mean accuracy
-        minus random pruning's, points), ``seeds`` and ``verdict``, the :func:`versus` verdict
-        against random pruning at that sparsity in words (:data:`VERDICTS`), or ``None`` with
-        fewer than 2 seeds (no seed spread). Empty without ``"random"``."""
-        rows = self.rows()
-        randoms = {r["sparsity"]: r for r in rows if r["method"] == "random"}
+        """Every method other than ``"random"`` against random pruning, at every sparsity.
+
+        The runs are paired by seed (the same initializations and minibatch order), and judged
+        by :func:`versus`, i.e. :func:`course_lib.experiments.claims.compare`: a method "beats
+        random" when it is more accurate on every seed and its mean gap exceeds twice the
+        spread of the per-seed gaps.
+
+        Returns:
+            One dict per method and sparsity: ``method``, ``sparsity``, ``gap`` (the mean over
+            the shared seeds of the per-seed accuracy difference, points), ``seeds`` (how many
+            seeds both ran) and ``verdict``: the :func:`versus` verdict in words
+            (:data:`VERDICTS`), or ``None`` with fewer than 2 shared seeds. Empty without
+            ``"random"``.
+        """
         out = []
-        for r in rows:
-            base = randoms.get(r["sparsity"])
-            if r["method"] == "random" or base is None:
-                continue
-            seeds = min(len(r["test_acc"]), len(base["test_acc"]))
-            out.append(
-                {
-                    "method": r["method"],
-                    "sparsity": r["sparsity"],
-                    "gap": _acc(r["test_acc_mean"] - base["test_acc_mean"]),
-                    "seeds": seeds,
-                    "verdict": VERDICTS[versus(r, base)] if seeds >= 2 else None,
-                }
-            )
+        for method in self.methods:
+            for s in self.sparsities:
+                base = {r.seed: r.test_acc for r in self.runs if r.method == "random" and r.sparsity == s}
+                mine = {r.seed: r.test_acc for r in self.runs if r.method == method and r.sparsity == s}
+                seeds = sorted(base.keys() & mine.keys())
+                if method == "random" or not seeds:
+                    continue
+                accs, randoms = [mine[k] for k in seeds], [base[k] for k in seeds]
+                gap = compare(accs, randoms, method, "random").mean
+                verdict = VERDICTS[versus(accs, randoms)] if len(seeds) >= 2 else None
+                out.append({"method": method, "sparsity": s, "gap": _acc(gap), "seeds": len(seeds), "verdict": verdict})
         return out
 
     def earlybird_status(self, sparsity: float | None = None) -> str:

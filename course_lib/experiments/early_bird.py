@@ -12,7 +12,9 @@ scales; here, as everywhere in the course, they are the magnitude masks of the w
 * :func:`early_bird`: train the dense network, take its masks after every epoch and draw
   the ticket at the first epoch where the last ``window`` distances between consecutive
   epochs' masks are all below ``threshold`` (You et al.: 0.1 over 5 epochs);
-* :func:`settled_epoch`: that stopping rule alone, on a list of distances.
+* :func:`settled_epoch`: that stopping rule alone, on a list of distances;
+* :func:`draw_early_bird`: the draw alone, from a dense run :func:`early_bird` recorded (another
+  sparsity, threshold or window on the same run, without training again).
 
 How large the distance can be depends on the sparsity: two masks that each prune a
 fraction ``s`` of the entries differ in at most ``2 min(s, 1 - s)`` of them (every kept
@@ -47,7 +49,7 @@ from course_lib.training.data import Dataset
 from course_lib.training.record import TrainResult
 from course_lib.training.train import train
 
-__all__ = ["mask_distance", "EarlyBird", "early_bird", "settled_epoch"]
+__all__ = ["mask_distance", "EarlyBird", "early_bird", "draw_early_bird", "settled_epoch"]
 
 TensorDict = dict[str, torch.Tensor]
 
@@ -252,16 +254,76 @@ def early_bird(
         progress=progress,
         threads=check_threads(threads),
     )
+    return _draw(model, result, boundaries, sparsity, threshold, window, scope)
+
+
+def _draw(
+    model: nn.Module,
+    result: TrainResult,
+    boundaries: list[int],
+    sparsity: float,
+    threshold: float,
+    window: int,
+    scope: str,
+) -> EarlyBird:
+    """The early-bird ticket of a recorded dense run whose snapshots hold every epoch boundary."""
     masks = _epoch_masks(model, [result.snapshots[i] for i in boundaries], sparsity, scope)
-    distances = [mask_distance(masks[e - 1], masks[e]) for e in range(1, max_epochs + 1)]
+    distances = [mask_distance(masks[e - 1], masks[e]) for e in range(1, len(boundaries))]
     drawn = settled_epoch(distances, threshold, window)
-    epoch = max_epochs if drawn is None else drawn
+    epoch = len(distances) if drawn is None else drawn
     return EarlyBird(
         found=drawn is not None,
         draw_epoch=epoch,
-        draw_iteration=epoch * steps,
+        draw_iteration=boundaries[epoch],
         distances=distances,
         masks=masks[epoch],
         init_state=result.snapshots[0],
         result=result,
+    )
+
+
+def draw_early_bird(
+    model: nn.Module,
+    bird: EarlyBird,
+    sparsity: float,
+    *,
+    threshold: float,
+    window: int,
+    scope: str = "global",
+) -> EarlyBird:
+    """The early-bird ticket at another ``sparsity`` (or threshold, window, scope) of the dense run
+    that :func:`early_bird` trained and recorded in ``bird``, without training again.
+
+    The same as calling :func:`early_bird` on the same network and data with the same training
+    settings (the dense run does not depend on the sparsity), at the cost of the masks only:
+    :func:`course_lib.experiments.compare.compare_study` draws all its target sparsities from one
+    dense run per seed this way.
+
+    Args:
+        model: a network of ``bird``'s architecture (its weights are only borrowed to rank the
+            recorded ones, and restored).
+        bird: an :class:`EarlyBird` from :func:`early_bird`.
+        sparsity, threshold, window, scope: as :func:`early_bird` (``window`` at most the run's epochs).
+
+    Returns:
+        An :class:`EarlyBird` over the same dense run (``result``, ``init_state``), with its own
+        distances, draw and ticket.
+
+    Raises:
+        TypeError: ``bird`` is not an :class:`EarlyBird`, or as :func:`early_bird`.
+        ValueError: as :func:`early_bird`, and ``window`` beyond the run's epochs.
+    """
+    if not isinstance(bird, EarlyBird):
+        raise TypeError(f"bird must be an EarlyBird (from early_bird), got {type(bird).__name__}")
+    check_model(model)
+    epochs = len(bird.distances)
+    window = check_int(window, "window", 1)
+    if window > epochs:
+        raise ValueError(f"window must be an int in [1, the run's {epochs} epochs], got {window}")
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
+    steps = bird.draw_iteration // bird.draw_epoch
+    boundaries = [e * steps for e in range(epochs + 1)]
+    return _draw(
+        model, bird.result, boundaries, check_sparsity(sparsity), check_sparsity(threshold, "threshold"), window, scope
     )

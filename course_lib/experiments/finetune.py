@@ -8,6 +8,9 @@ Efficient Neural Networks"; prune a little and repeat) and one of their "general
 (:func:`course_lib.pruning.magnitude.magnitude_masks`), layer-wise or global. Nothing here
 changes the model it is given: each function works on copies and returns them in its
 result. Accuracies are in percent, on the test split unless ``split`` says otherwise.
+The verdicts at the end (:func:`seed_count`, :func:`extreme_layer`, :func:`in_order`) put
+per-seed results into words that hold for every seed, built on
+:func:`course_lib.experiments.claims.compare`.
 :func:`train_test_gap` measures overfitting (training minus test accuracy) and
 :func:`train_subset` makes a small setting (a few hundred training images) for sliders.
 Fine-tuning runs of several sparsities are trained together
@@ -24,13 +27,14 @@ Fine-tuning runs of several sparsities are trained together
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
 
-from course_lib._checks import check_bool, check_int, check_sparsity
+from course_lib._checks import check_bool, check_int, check_sparsity, mean_std
+from course_lib.experiments.claims import compare
 from course_lib.pruning.magnitude import magnitude_mask, magnitude_masks
 from course_lib.pruning.masks import apply_masks, prunable_weights
 from course_lib.pruning.reparam import plain_copy
@@ -50,6 +54,10 @@ __all__ = [
     "one_shot_vs_iterative",
     "SensitivityScan",
     "layer_sensitivity",
+    "scan_accuracies",
+    "seed_count",
+    "extreme_layer",
+    "in_order",
 ]
 
 
@@ -477,3 +485,135 @@ def layer_sensitivity(
         w.copy_(original)
         scan.acc[name] = accs
     return scan
+
+
+# --------------------------------------------------------------------------- verdicts over seeds
+def scan_accuracies(scans: Sequence[SensitivityScan], layer: str, sparsity: float) -> list[float]:
+    """The accuracy with only ``layer`` pruned to ``sparsity``, one number per seed.
+
+    Args:
+        scans: one :class:`SensitivityScan` per seed, the same sparsities and layers in each.
+        layer: a scanned layer's parameter name, e.g. ``"fc2.weight"``.
+        sparsity: one of the scanned sparsities.
+
+    Returns:
+        ``[scan.acc[layer][i] for scan in scans]`` (percent), ``i`` the index of ``sparsity``.
+
+    Raises:
+        ValueError: no scan, an unscanned ``layer`` or ``sparsity``.
+
+    >>> from types import SimpleNamespace as S
+    >>> scans = [S(sparsities=[0.5, 0.9], acc={"fc1.weight": [95.0, 90.0 + s]}) for s in range(3)]
+    >>> scan_accuracies(scans, "fc1.weight", 0.9)
+    [90.0, 91.0, 92.0]
+    """
+    if not scans:
+        raise ValueError("scans must hold one SensitivityScan per seed, got none")
+    if layer not in scans[0].acc:
+        raise ValueError(f"layer must be one of the scanned layers {list(scans[0].acc)}, got {layer!r}")
+    if sparsity not in scans[0].sparsities:
+        raise ValueError(f"sparsity must be one of the scanned sparsities {scans[0].sparsities}, got {sparsity!r}")
+    i = scans[0].sparsities.index(sparsity)
+    return [float(s.acc[layer][i]) for s in scans]
+
+
+def seed_count(a: Sequence[float], b: Sequence[float], lower: str = "lower", higher: str = "higher") -> str:
+    """How many seeds have ``a`` below and above ``b``, in words true for the numbers.
+
+    Args:
+        a, b: one number per seed each (paired by seed), the same length >= 1.
+        lower, higher: the words for ``a[i] < b[i]`` and ``a[i] > b[i]`` (e.g. "smaller", "LARGER").
+
+    Returns:
+        ``"<lower> on every seed"`` or ``"<higher> on every seed"`` when all seeds (two or more)
+        agree (``"equal on every seed"`` when all tie); ``"<lower> on the one seed"`` for one
+        seed; otherwise the counts that are not zero, the largest first, e.g. ``"higher on 2 of 3
+        seeds, lower on 1"`` or ``"higher on 2 of 3 seeds, equal on 1"``: never a word for seeds
+        there are none of.
+
+    Raises:
+        TypeError, ValueError: as :func:`course_lib.experiments.claims.compare`.
+
+    >>> seed_count([5.4, 5.9, 5.4], [6.5, 5.5, 5.9], "smaller", "LARGER")
+    'smaller on 2 of 3 seeds, LARGER on 1'
+    >>> seed_count([5.0, 6.0], [6.0, 6.0], "smaller", "LARGER")
+    'smaller on 1 of 2 seeds, equal on 1'
+    >>> seed_count([6.5, 6.0, 6.1], [6.5, 5.9, 5.4], "smaller", "LARGER")
+    'LARGER on 2 of 3 seeds, equal on 1'
+    >>> seed_count([1.0, 2.0], [0.0, 0.0])
+    'higher on every seed'
+    """
+    compare(a, b, "a", "b")  # the same checks of a and b: sequences of numbers, same length >= 1
+    diffs = [float(x) - float(y) for x, y in zip(a, b, strict=True)]
+    below, above = sum(d < 0 for d in diffs), sum(d > 0 for d in diffs)
+    n = len(diffs)
+    triples = ((lower, below), (higher, above), ("equal", n - below - above))
+    counts = sorted(((word, k) for word, k in triples if k), key=lambda c: -c[1])  # the most seeds first
+    if n == 1:
+        return f"{counts[0][0]} on the one seed"
+    if len(counts) == 1:
+        return f"{counts[0][0]} on every seed"
+    (word, k), rest = counts[0], counts[1:]
+    return f"{word} on {k} of {n} seeds" + "".join(f", {w} on {j}" for w, j in rest)
+
+
+def extreme_layer(values: Mapping[str, Sequence[float]], lowest: bool = True, unit: str = "points") -> tuple[str, str]:
+    """The layer with the lowest (or highest) mean, and whether it is so on every seed.
+
+    Args:
+        values: layer name -> one number per seed (e.g. :func:`scan_accuracies`), two layers or more.
+        lowest: find the lowest mean (the most fragile layer); ``False``: the highest.
+        unit: the unit of the differences in the sentence.
+
+    Returns:
+        ``(name, sentence)``: ``"fc3: lower than every other layer on every seed"`` when each
+        paired comparison (:func:`course_lib.experiments.claims.compare`) holds on every seed,
+        otherwise ``"fc3: the lowest mean, not on every seed: fc3 vs fc2: -1.00 ± 2.00 points;
+        the seeds disagree"`` naming each layer it does not beat on every seed.
+
+    Raises:
+        ValueError: fewer than two layers; TypeError, ValueError as ``compare``.
+
+    >>> extreme_layer({"fc1": [91.0, 92.0], "fc2": [85.0, 88.0], "fc3": [50.0, 55.0]})
+    ('fc3', 'fc3: lower than every other layer on every seed')
+    >>> extreme_layer({"fc1": [91.0, 92.0], "fc2": [93.0, 88.0]}, lowest=False)[1]
+    'fc1: the highest mean, not on every seed: fc1 vs fc2: +1.00 ± 3.00 points; the seeds disagree'
+    """
+    if len(values) < 2:
+        raise ValueError(f"values must hold two layers or more, got {list(values)}")
+    means = {name: mean_std(list(v))[0] for name, v in values.items()}
+    pick = (min if lowest else max)(means, key=means.__getitem__)
+    want = -1 if lowest else 1
+    verdicts = [compare(values[pick], v, pick, name, unit) for name, v in values.items() if name != pick]
+    if all(v.direction == want for v in verdicts):
+        return pick, f"{pick}: {'lower' if lowest else 'higher'} than every other layer on every seed"
+    missed = "; ".join(v.text for v in verdicts if v.direction != want)
+    return pick, f"{pick}: the {'lowest' if lowest else 'highest'} mean, not on every seed: {missed}"
+
+
+def in_order(values: Mapping[str, Sequence[float]], names: Sequence[str], unit: str = "points") -> tuple[bool, str]:
+    """Does each of ``names`` score higher than the one before it, on every seed?
+
+    Args:
+        values: name -> one number per seed (e.g. :func:`scan_accuracies`).
+        names: the order to test, two names or more (e.g. equal-sized layers by depth).
+        unit: the unit of the differences in the sentence.
+
+    Returns:
+        ``(holds, sentence)``: ``holds`` when every consecutive paired comparison
+        (:func:`course_lib.experiments.claims.compare`) is higher on every seed; the sentence
+        joins the comparisons' texts with ``"; "``.
+
+    Raises:
+        ValueError: fewer than two names, or a name not in ``values``.
+
+    >>> in_order({"fc2": [70.0, 75.0], "fc3": [84.0, 85.0], "fc4": [90.0, 91.0]}, ["fc2", "fc3", "fc4"])[0]
+    True
+    >>> in_order({"fc2": [70.0, 75.0], "fc3": [74.0, 71.0]}, ["fc2", "fc3"])
+    (False, 'fc3 vs fc2: +0.00 ± 4.00 points; the seeds disagree')
+    """
+    names = list(names)
+    if len(names) < 2 or any(n not in values for n in names):
+        raise ValueError(f"names must be two or more of {list(values)}, got {names}")
+    steps = [compare(values[b], values[a], b, a, unit) for a, b in zip(names[:-1], names[1:], strict=True)]
+    return all(v.direction > 0 for v in steps), "; ".join(v.text for v in steps)

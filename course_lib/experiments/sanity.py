@@ -49,7 +49,8 @@ class SanityResult:
 
     Attributes:
         sparsity: the target sparsity of the masks.
-        accs: ``accs[(method, check)]``: test accuracy (percent) per seed.
+        accs: ``accs[(method, check)]``: test accuracy (percent) per seed, in the same seed
+            order for every check of a method.
     """
 
     sparsity: float
@@ -58,8 +59,9 @@ class SanityResult:
     def rows(self) -> list[dict[str, Any]]:
         """One dict per method and check: ``method``, ``check``, ``test_acc_mean``,
         ``test_acc_std``, ``change`` (mean minus the original's mean) and ``effect``
-        (:func:`~course_lib.experiments.compare_result.versus` against the original, in words;
-        :data:`~course_lib.experiments.compare_result.UNDECIDED` with one seed)."""
+        (:func:`~course_lib.experiments.compare_result.versus` against the original, paired by
+        seed: the accuracies of a check and of the original are in the same seed order, in
+        words; :data:`~course_lib.experiments.compare_result.UNDECIDED` with one seed)."""
         out: list[dict[str, Any]] = []
         for (method, check), accs in self.accs.items():
             mean, std = mean_std(accs)
@@ -72,7 +74,7 @@ class SanityResult:
             elif len(self.accs[(r["method"], r["check"])]) < 2:
                 r["effect"] = UNDECIDED  # one seed: no spread to compare with
             else:
-                r["effect"] = EFFECT[versus(r, base[r["method"]])]
+                r["effect"] = EFFECT[versus(self.accs[(r["method"], r["check"])], self.accs[(r["method"], "original")])]
         return out
 
     def table(self) -> str:

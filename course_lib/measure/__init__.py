@@ -8,7 +8,9 @@ lives in its own short module:
 * :mod:`course_lib.measure.work`: multiply-accumulates per sample, dense or skipping zeros
   (conv nets: with ``input_size``);
 * :mod:`course_lib.measure.timing`: time per batch (warm-up, repeats, median, spread),
-  and sweeps of latency against sparsity;
+  sweeps of latency against sparsity, and what may be said of them: the speedup of one
+  version over another paired run by run, with its quartiles (:func:`speedup`), and whether
+  a run was too noisy to read (:func:`noise_note`);
 * :mod:`course_lib.measure.sparse`: a pruned MLP run in CSR, or 2:4 on a suitable GPU;
 * :mod:`course_lib.measure.energy`: an energy estimate per inference from Horowitz's
   45 nm table (ISSCC 2014);

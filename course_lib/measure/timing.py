@@ -14,6 +14,14 @@ version_counter for inference tensor").
 sparsities of the weights: masked (run dense), CSR (:func:`course_lib.measure.sparse.csr_mlp`)
 and neurons removed (:func:`course_lib.shrink_mlp`, a smaller dense model with as many
 weights left as the masked one), :func:`course_lib.measure.costs.pruned_models`.
+
+What a notebook *says* about timings comes from here too, with their spread: :func:`speedup`
+pairs the runs of two interleaved timings (run ``r`` of each was taken in the same round) and
+states the median speedup with its quartiles, "faster" or "slower" only when three quarters of
+the paired runs agree; :func:`noise_note` says when a run was too noisy to read.
+
+>>> speedup(LatencyStats((2.0, 2.2, 1.9)), LatencyStats((1.0, 1.0, 1.0)), "rows").text
+'rows vs dense: speedup 2.00× (quartiles 1.95–2.10, 3 paired runs), faster'
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from course_lib._checks import check_int, check_seed, check_sparsity
+from course_lib._checks import check_float, check_int, check_seed, check_sparsity
 from course_lib.measure.costs import pruned_models, pruned_variants, removed_fraction
 from course_lib.training.config import num_threads
 
@@ -39,7 +47,14 @@ __all__ = [
     "break_even_sparsity",
     "SpeedSweep",
     "speed_sweep",
+    "Speedup",
+    "speedup",
+    "noise_note",
+    "NOISY_SPREAD",
 ]
+
+#: A timing is *noisy* when the middle half of its runs spreads over more than this share of its median.
+NOISY_SPREAD = 0.5
 
 
 @dataclass(frozen=True)
@@ -220,6 +235,135 @@ def latency(
     return compare_latency({"model": model}, x, warmup, repeats, number, threads)["model"]
 
 
+@dataclass(frozen=True)
+class Speedup:
+    """How much faster ``name`` ran than ``base``, run by run: ``ratios[r]`` = base time / its time in round ``r``.
+
+    Attributes:
+        name, base: what was compared (as the sentence names them).
+        ratios: one speedup per paired run (> 1: ``name`` was faster in that round).
+    """
+
+    name: str
+    base: str
+    ratios: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        """The median speedup over the paired runs: the number to quote."""
+        return statistics.median(self.ratios)
+
+    @property
+    def q1(self) -> float:
+        """First quartile of the speedups."""
+        return _quantile(self.ratios, 0.25)
+
+    @property
+    def q3(self) -> float:
+        """Third quartile of the speedups."""
+        return _quantile(self.ratios, 0.75)
+
+    @property
+    def direction(self) -> int:
+        """``+1`` faster (the first quartile above 1: three runs in four faster), ``-1`` slower
+        (the third quartile below 1), ``0`` no clear difference (the quartiles include 1, or one run)."""
+        if len(self.ratios) < 2:
+            return 0
+        return 1 if self.q1 > 1 else -1 if self.q3 < 1 else 0
+
+    @property
+    def short(self) -> str:
+        """The median and quartiles, e.g. ``'1.34× (1.10–1.60)'``."""
+        return f"{self.median:.2f}× ({self.q1:.2f}–{self.q3:.2f})"
+
+    @property
+    def words(self) -> str:
+        """``'faster'``, ``'slower'``, or what the numbers leave open."""
+        if len(self.ratios) < 2:
+            return "one run, not decided"
+        return {1: "faster", -1: "slower", 0: "no clear difference (the quartiles include 1×)"}[self.direction]
+
+    @property
+    def text(self) -> str:
+        """The sentence: ``'rows vs dense: speedup 2.00× (quartiles 1.95–2.10, 3 paired runs), faster'``."""
+        return (
+            f"{self.name} vs {self.base}: speedup {self.median:.2f}× (quartiles {self.q1:.2f}–{self.q3:.2f}, "
+            f"{len(self.ratios)} paired runs), {self.words}"
+        )
+
+
+def speedup(base: LatencyStats, other: LatencyStats, name: str = "pruned", base_name: str = "dense") -> Speedup:
+    """The speedup of ``other`` over ``base``, paired run by run (timings of one :func:`compare_latency` call).
+
+    :func:`compare_latency` runs the models in rounds, so run ``r`` of each was timed in the same
+    round, under the same background load: the ratio of a pair is steadier than the ratio of two
+    medians, and its quartiles show how far a single number can be trusted.
+
+    Args:
+        base: the reference timing (e.g. dense).
+        other: the timing compared with it, with as many runs, measured in the same call.
+        name, base_name: what ``other`` and ``base`` are, as the sentence names them.
+
+    Returns:
+        A :class:`Speedup` (``ratios[r] = base.times_s[r] / other.times_s[r]``).
+
+    Raises:
+        TypeError: ``base`` or ``other`` is not a :class:`LatencyStats`.
+        ValueError: they hold different numbers of runs (not timed together), or a time <= 0.
+
+    >>> s = speedup(LatencyStats((1.0, 1.0, 1.0, 1.0)), LatencyStats((0.9, 1.1, 1.0, 1.2)), "masked")
+    >>> s.short, s.direction, s.words
+    ('0.95× (0.89–1.03)', 0, 'no clear difference (the quartiles include 1×)')
+    """
+    for arg, value in (("base", base), ("other", other)):
+        if not isinstance(value, LatencyStats):
+            raise TypeError(f"{arg} must be a LatencyStats (from compare_latency), got {type(value).__name__}")
+    if len(base.times_s) != len(other.times_s):
+        raise ValueError(
+            f"base and other: one run each per round of the same compare_latency call, "
+            f"got {len(base.times_s)} and {len(other.times_s)} runs"
+        )
+    if min(base.times_s + other.times_s) <= 0:
+        raise ValueError("base and other: times must be > 0")
+    return Speedup(name, base_name, tuple(b / t for b, t in zip(base.times_s, other.times_s, strict=True)))
+
+
+def noise_note(stats: Iterable[LatencyStats], threshold: float = NOISY_SPREAD) -> str:
+    """A clause saying the timings were noisy, or ``""`` when each one's middle half lies within ``threshold``.
+
+    Args:
+        stats: the timings a sentence is built on.
+        threshold: the largest :attr:`LatencyStats.spread` (interquartile range / median) of a
+            steady timing, a float > 0.
+
+    Returns:
+        ``""``, or ``"noisy run: the middle half of some timings spread over 0.83× their median
+        (another program was probably running; rerun, or time with one thread)"``.
+
+    Raises:
+        TypeError: an entry is not a :class:`LatencyStats`, ``threshold`` not a number.
+        ValueError: ``stats`` is empty, ``threshold`` <= 0.
+
+    >>> noise_note([LatencyStats((1.0, 1.1, 1.0))])
+    ''
+    >>> noise_note([LatencyStats((1.0, 3.0, 1.0, 2.0))])[:60]
+    'noisy run: the middle half of some timings spread over 0.83×'
+    """
+    threshold = check_float(threshold, "threshold", strict=True)
+    runs = list(stats)
+    if not runs:
+        raise ValueError("stats: at least one LatencyStats, got none")
+    if not all(isinstance(s, LatencyStats) for s in runs):
+        raise TypeError("stats must hold LatencyStats (from compare_latency or speed_sweep)")
+    worst = max(s.spread for s in runs)
+    if worst <= threshold:
+        return ""
+    return (
+        f"noisy run: the middle half of some timings spread over {worst:.2f}× their median "
+        "(another program was probably running; rerun, or time with one thread)"
+    )
+
+
 def example_input(model: nn.Module, batch_size: int = 64, seed: int = 0) -> torch.Tensor:
     """A seeded random batch ``(batch_size, in_features)`` for the model's first Linear layer.
 
@@ -334,6 +478,18 @@ class SpeedSweep:
     def speedup(self, name: str) -> list[float]:
         """Dense time / time of ``name`` at each sparsity (above 1 = faster than dense)."""
         return [d / t for d, t in zip(self.median_ms("dense"), self.median_ms(name), strict=False)]
+
+    def versus_dense(self, name: str, sparsity: float) -> Speedup:
+        """:func:`speedup` of ``name`` over dense at the measured ``sparsity``, paired run by run.
+
+        Raises ``ValueError`` for a name not in ``stats`` or a sparsity not measured.
+        """
+        if name not in self.stats or name == "dense":
+            raise ValueError(f"name must be one of {sorted(set(self.stats) - {'dense'})}, got {name!r}")
+        if sparsity not in self.sparsities:
+            raise ValueError(f"sparsity must be one of the measured {list(self.sparsities)}, got {sparsity!r}")
+        at = self.stats[name][self.sparsities.index(sparsity)]
+        return speedup(self.stats["dense"][0], at, f"{name} at {sparsity:.0%}")
 
     def break_even(self, name: str = "csr") -> float | None:
         """:func:`break_even_sparsity` of ``name`` against dense."""

@@ -35,11 +35,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from course_lib._checks import check_float, check_input_size, check_int, check_seed, check_sparsity
+from course_lib._checks import check_float, check_input_size, check_int, check_seed, check_sparsity, check_threads
 from course_lib.pruning.magnitude import SCOPES
 from course_lib.pruning.masks import apply_masks, check_masks
 from course_lib.pruning.reparam import plain, plain_copy
 from course_lib.pruning.scores import check_prunable, magnitude_scores, random_scores, score_masks
+from course_lib.training.device import num_threads, run_threads
 
 __all__ = [
     "METHODS",
@@ -359,6 +360,7 @@ def synflow_masks(
     rounds: int = 100,
     prior: Mapping[str, torch.Tensor] | None = None,
     scope: str = "global",
+    threads: int | None = None,
 ) -> dict[str, torch.Tensor]:
     """Iterative SynFlow (Tanaka et al. 2020, Algorithm 1): re-score and prune over ``rounds``.
 
@@ -378,6 +380,11 @@ def synflow_masks(
         prior: masks already applied, {prunable weight name: bool tensor}: they stay pruned;
             ``d0`` is their density (global), or the lowest layer's density (``scope="layer"``).
         scope: ``"global"`` (the paper) or ``"layer"`` (every layer at the same sparsity).
+        threads: torch CPU threads while scoring (int >= 1), or ``None`` for
+            :func:`~course_lib.training.device.run_threads`'s choice by model size (1 for an MLP up
+            to LeNet-300-100: each round is a few small tensor operations, and on a shared 2-core
+            machine two OpenMP threads made the 100 rounds 7x slower in CPU time than one). The
+            masks do not depend on it.
 
     Returns:
         {prunable weight name: bool mask, ``True`` = keep, on the CPU} with exactly
@@ -385,12 +392,17 @@ def synflow_masks(
 
     Raises:
         TypeError, ValueError: as :func:`synflow_scores` and :func:`score_masks`; ``rounds`` not an
-            int >= 1, an unknown ``scope``, or a ``sparsity`` below what ``prior`` already pruned.
+            int >= 1, an unknown ``scope``, ``threads`` not ``None`` or an int >= 1, or a
+            ``sparsity`` below what ``prior`` already pruned.
 
     >>> from course_lib.training.models import mlp
     >>> m = synflow_masks(mlp([4, 3, 2]), 0.5, (4,), rounds=3)
     >>> sum(int((~v).sum()) for v in m.values())
     9
+    >>> before = torch.get_num_threads()
+    >>> two = synflow_masks(mlp([4, 3, 2]), 0.5, (4,), rounds=3, threads=2)
+    >>> all(torch.equal(m[n], two[n]) for n in m), torch.get_num_threads() == before
+    (True, True)
     """
     s, n_rounds, shape = (
         check_sparsity(sparsity),
@@ -404,13 +416,15 @@ def synflow_masks(
     score_masks({n: w.detach().abs().cpu() for n, w in weights.items()}, s, scope=scope, prior=prior)
     current = {n: torch.ones(w.shape, dtype=torch.bool) for n, w in weights.items()}
     current.update({n: m.cpu() for n, m in (prior or {}).items()})
+    n_threads = run_threads(threads, sum(p.numel() for p in model.parameters()))
     net, absw, _ = _synflow_setup(model, None)
     start = _density_floor(current, scope)
-    for k in range(1, n_rounds + 1 if start > 0.0 else 1):
-        decayed = 1.0 - start * ((1.0 - s) / start) ** (k / n_rounds)
-        target = s if k == n_rounds else min(max(decayed, 1.0 - start), s)
-        scores = _synflow_round(net, absw, current, shape)
-        current = score_masks({n: v.cpu() for n, v in scores.items()}, target, scope=scope, prior=current)
+    with num_threads(n_threads):
+        for k in range(1, n_rounds + 1 if start > 0.0 else 1):
+            decayed = 1.0 - start * ((1.0 - s) / start) ** (k / n_rounds)
+            target = s if k == n_rounds else min(max(decayed, 1.0 - start), s)
+            scores = _synflow_round(net, absw, current, shape)
+            current = score_masks({n: v.cpu() for n, v in scores.items()}, target, scope=scope, prior=current)
     return current
 
 
@@ -484,6 +498,7 @@ def init_masks(
     seed: int = 0,
     scope: str | None = None,
     rounds: int = 100,
+    threads: int | None = None,
 ) -> dict[str, torch.Tensor]:
     """Masks of a pruning-at-initialization method at ``sparsity``: the one entry point.
 
@@ -499,13 +514,14 @@ def init_masks(
         x, y, seed: as :func:`init_scores` (SynFlow needs ``x`` for its shape only).
         scope: ``None`` (as the paper), ``"global"`` or ``"layer"``.
         rounds: SynFlow's rounds, an int >= 1 (ignored by the other methods).
+        threads: SynFlow's CPU threads (:func:`synflow_masks`; ignored by the other methods).
 
     Returns:
         {prunable weight name: bool mask, ``True`` = keep, on the CPU}.
 
     Raises:
         ValueError: an unknown ``method`` or ``scope``, a missing ``x``/``y``, a ``sparsity``
-            outside [0, 1]; and as the score function.
+            outside [0, 1], ``threads`` not ``None`` or an int >= 1; and as the score function.
         TypeError: as the score function.
 
     >>> from course_lib.training.models import mlp
@@ -515,6 +531,7 @@ def init_masks(
     """
     name = _check_method(method)
     s = check_sparsity(sparsity)
+    threads = check_threads(threads)
     chosen = PAPER_SCOPE[name] if scope is None else scope
     if chosen not in SCOPES:
         raise ValueError(f"scope must be None or one of {SCOPES}, got {scope!r}")
@@ -522,5 +539,5 @@ def init_masks(
         if x is None:
             raise ValueError("method 'synflow' needs x (float, (batch, ...)) for the input shape x.shape[1:]")
         check_seed(seed)
-        return synflow_masks(model, s, _shape_of(x), rounds=rounds, scope=chosen)
+        return synflow_masks(model, s, _shape_of(x), rounds=rounds, scope=chosen, threads=threads)
     return score_masks(init_scores(name, model, x=x, y=y, seed=seed), s, scope=chosen)

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from course_lib._checks import publish
+
 __all__ = ["MNIST_FILES", "MNIST_SHA256", "read_idx", "fetch", "read_mnist"]
 
 #: The four files of the full MNIST, by role.
@@ -135,7 +137,7 @@ def fetch(url: str, dest: str | os.PathLike[str], sha256: str, timeout: float = 
             raise ValueError(
                 f"checksum mismatch for {url}: expected sha256 {sha256}, got {got}; {dest} was not written"
             )
-        os.replace(tmp, dest)
+        publish(tmp, dest)
     finally:
         if tmp.exists():
             tmp.unlink()

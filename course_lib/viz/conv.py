@@ -18,6 +18,7 @@ import torch
 from matplotlib.figure import Figure
 
 from course_lib._checks import check_sparsity
+from course_lib.experiments.claims import change
 from course_lib.experiments.conv import lecture_ratios
 from course_lib.pruning.masks import check_weight
 from course_lib.viz.figure import finish_axes, new_figure
@@ -83,11 +84,13 @@ def plot_channel_sweep(sweep: Any, rate: float) -> Figure:
         sweep: a :class:`course_lib.experiments.conv.ChannelSweep` (``rates`` and, per rate,
             ``macs_ratio``, ``size_kib``, ``ms_per_64``, ``acc``; ``dense_acc``).
         rate: the fraction of channels removed to highlight, in [0, 1] (the nearest
-            measured rate is marked and its numbers written in the title; its size and speed
-            are compared with rate 0, the dense model, when the sweep measured it).
+            measured rate is marked and its numbers written in the title; its size and time
+            are compared with rate 0, the dense model, when the sweep measured it: the time
+            in the words of :func:`course_lib.experiments.claims.change`, "smaller" or
+            "larger" as measured).
 
     Returns:
-        A new ``Figure`` with four panels.
+        A new ``Figure`` with four panels; the title's second line states the time.
 
     Raises:
         ValueError: ``rate`` outside [0, 1].
@@ -110,46 +113,57 @@ def plot_channel_sweep(sweep: Any, rate: float) -> Figure:
         ax.plot([x[i]], [ys[i]], "o", color="tab:red", markersize=11, label=f"{ys[i]:.3g} at {x[i]:.0f}%")
         finish_axes(ax, "channels removed in every layer (%)", label, sweep.dense_acc if attr == "acc" else None)
     parts = [f"{x[i]:.0f}% of channels removed: {sweep.macs_ratio[i]:.2f}x the MACs"]
-    if 0.0 in sweep.rates:  # the dense model: the reference of size and speed
+    timing = ""
+    if 0.0 in sweep.rates:  # the dense model: the reference of size and time
         d = list(sweep.rates).index(0.0)
-        parts += [
-            f"{sweep.size_kib[i] / sweep.size_kib[d]:.2f}x the size",
-            f"{sweep.ms_per_64[d] / sweep.ms_per_64[i]:.2f}x faster",
-        ]
-    fig.suptitle(", ".join([*parts, f"{sweep.acc[i]:.1f}% accuracy"]))
+        parts.append(f"{sweep.size_kib[i] / sweep.size_kib[d]:.2f}x the size")
+        timing = "\n" + change(sweep.ms_per_64[d], sweep.ms_per_64[i], "ms per 64 pictures", "time", 2).text
+    fig.suptitle(", ".join([*parts, f"{sweep.acc[i]:.1f}% accuracy"]) + timing)
     return fig
+
+
+def _bar_name(family: str, lecture: str) -> str:
+    """What was measured, then the lecture's row it stands for (once when they are the same)."""
+    measured = family.replace(" (", "\n(")
+    return measured if family == lecture else f"{measured}\nlecture: {lecture}"
 
 
 def plot_lecture_table(rows: Sequence[Any]) -> Figure:
     """The lecture's after / before ratios (CIFAR-10) beside the ones measured here, per family.
 
     Args:
-        rows: :class:`course_lib.experiments.conv.FamilyRow` s (``lecture``: the lecture's row
-            name; ``size_kib`` and ``ms_per_64``: ``(before, after)`` measured here).
+        rows: :class:`course_lib.experiments.conv.FamilyRow` s (``family``: what was measured,
+            e.g. ``"VGG-11 (1/8 width)"``; ``lecture``: the lecture's row it stands for;
+            ``size_kib`` and ``ms_per_64``: ``(before, after)`` measured here).
 
     Returns:
         A new ``Figure``: left, size after / before; right, time per 64 pictures after / before;
         grey bars the lecture's, blue bars this machine's (labelled with their value), from 0;
-        the legend below the axes, where it covers no bar.
+        each pair of bars named by what was measured and the lecture's row
+        (``"VGG-11\\n(1/8 width)\\nlecture: VGG19"``); the legend below the axes, where it
+        covers no bar.
 
     Raises:
         ValueError: a row whose ``lecture`` is not in the lecture's table.
 
     >>> from types import SimpleNamespace as S
-    >>> fig = plot_lecture_table([S(lecture="VGG19", size_kib=(600.0, 150.0), ms_per_64=(10.0, 4.0))])
+    >>> row = S(family="VGG-11 (1/8 width)", lecture="VGG19", size_kib=(600.0, 150.0), ms_per_64=(10.0, 4.0))
+    >>> fig = plot_lecture_table([row])
     >>> [round(float(b.get_height()), 2) for b in fig.axes[1].patches]
     [0.33, 0.4]
+    >>> fig.axes[1].get_xticklabels()[0].get_text()
+    'VGG-11\\n(1/8 width)\\nlecture: VGG19'
     """
-    names = [r.lecture for r in rows]
-    lecture = [lecture_ratios(n) for n in names]
+    lecture = [lecture_ratios(r.lecture) for r in rows]
+    names = [_bar_name(r.family, r.lecture) for r in rows]
     here = [(r.size_kib[1] / r.size_kib[0], r.ms_per_64[1] / r.ms_per_64[0]) for r in rows]
-    fig = new_figure((11, 4))
+    fig = new_figure((13, 4.4))
     x = np.arange(len(rows))
     for k, (ax, what) in enumerate(zip(fig.subplots(1, 2), ("model size", "time per 64 pictures"), strict=True)):
         ax.bar(x - 0.2, [v[k] for v in lecture], 0.4, color="tab:gray", label="lecture (CIFAR-10)")
         bars = ax.bar(x + 0.2, [v[k] for v in here], 0.4, color="tab:blue", label="measured here")
         ax.bar_label(bars, fmt="%.2f", fontsize="small")
-        ax.set_xticks(x, names)
+        ax.set_xticks(x, names, fontsize=8)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.set_ylabel(f"{what}: after / before")
         ax.set_title(f"{what} after removing half the channels")

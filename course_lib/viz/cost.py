@@ -21,6 +21,7 @@ numbers are Horowitz's 45 nm table (ISSCC 2014, :mod:`course_lib.measure.energy`
 from __future__ import annotations
 
 import numbers
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,7 +33,7 @@ from course_lib._checks import check_sparsity
 from course_lib.measure.costs import neuron_fraction, pruning_costs
 from course_lib.measure.energy import HOROWITZ_45NM, EnergyBreakdown, energy_table
 from course_lib.measure.size import csr_bytes, model_bytes
-from course_lib.measure.timing import speed_sweep
+from course_lib.measure.timing import Speedup, noise_note, speed_sweep
 from course_lib.pruning.masks import n_to_prune, prunable_weights
 from course_lib.viz.figure import new_figure
 
@@ -289,7 +290,8 @@ def plot_latency_vs_sparsity(
         latencies_ms: {label: one time (ms) per sparsity, or a single number drawn as a
             flat line, e.g. dense, which does not depend on the zeros}.
         sparsity: ``None``, or where to draw a marker line: at the measured sparsity nearest
-            to it, the title gives each variant's speedup over ``"dense"``.
+            to it, the axes' title gives each variant's speedup over ``"dense"`` (the ratio of the
+            medians; on a second line, so it stays within the axes' width, clear of the legend).
         break_even: ``None``, or the sparsity from which CSR is faster (a dotted line).
         title: the figure's title, if any.
         removed: ``None``, or {label: the fraction of the weights that variant really removed at
@@ -307,7 +309,7 @@ def plot_latency_vs_sparsity(
 
     >>> fig = plot_latency_vs_sparsity([0.5, 0.9], {"dense": 2.0, "csr": [4.0, 1.0]}, sparsity=0.9)
     >>> fig.axes[0].get_title()
-    'at sparsity 0.90, speedup over dense: csr: 2.00x'
+    'at sparsity 0.90, speedup over dense (of the medians):\\ncsr 2.00×'
     """
     xs = np.asarray(sparsities, dtype=float)
     if xs.ndim != 1 or len(xs) == 0:
@@ -333,8 +335,8 @@ def plot_latency_vs_sparsity(
         i = int(np.argmin(np.abs(xs - sparsity)))
         ax.axvline(xs[i], color="k", lw=0.8)
         if "dense" in curves:
-            text = ", ".join(f"{k}: {curves['dense'][i] / ys[i]:.2f}x" for k, ys in curves.items() if k != "dense")
-            ax.set_title(f"at sparsity {xs[i]:.2f}, speedup over dense: {text}", fontsize=9)
+            text = ", ".join(f"{k} {curves['dense'][i] / ys[i]:.2f}×" for k, ys in curves.items() if k != "dense")
+            ax.set_title(f"at sparsity {xs[i]:.2f}, speedup over dense (of the medians):\n{text}", fontsize=9)
     if acc:
         _lines(axes[1], xs, acc, at)
         axes[1].set_ylim(0, 100)
@@ -346,22 +348,25 @@ def plot_latency_vs_sparsity(
 
 
 def plot_speed_at_batch_size(
-    model: nn.Sequential, batch_size: int = 64, sparsity: float = 0.9, repeats: int = 5, number: int = 3
+    model: nn.Sequential, batch_size: int = 64, sparsity: float = 0.9, repeats: int = 9, number: int = 3
 ) -> Figure:
-    """Time per input of ``model`` and its pruned versions at one batch size, measured now (bars from zero).
+    """Time per input of ``model`` and its pruned versions at one batch size, measured now, with the spread.
 
-    Times :func:`course_lib.measure.speed_sweep` at the one ``sparsity`` (interleaved, one
-    warm-up call each, ``repeats`` runs of ``number`` calls): a fraction of a second for an MLP
+    Times :func:`course_lib.measure.speed_sweep` at the one ``sparsity`` (interleaved, two
+    warm-up calls each, ``repeats`` runs of ``number`` calls): a fraction of a second for an MLP
     the size of LeNet-300-100, so a batch-size slider can drive it. x axis: the variants (dense,
     masked, csr, neurons removed); y axis: microseconds per input (median time per batch /
-    ``batch_size``); each bar is labelled with its speedup over dense.
+    ``batch_size``, bars from zero), whiskers from the first to the third quartile of the runs.
+    Above each pruned bar: its :func:`course_lib.measure.speedup` over dense, paired run by run
+    (median, quartiles, and "faster" / "slower" only when three runs in four agree). When a
+    timing is noisy (:func:`course_lib.measure.noise_note`), the bars are grey and the title says so.
 
     Args:
         model: an ``nn.Sequential`` MLP; not changed.
         batch_size: inputs per batch (int >= 1).
         sparsity: the fraction of the weights pruned, a float in [0, 1].
         repeats, number: as in :func:`course_lib.measure.compare_latency` (small: the slider
-            should answer quickly; the numbers are noisier than a sweep's).
+            should answer quickly; the numbers are noisier than a sweep's, the whiskers show it).
 
     Returns:
         A new ``Figure`` with one axes.
@@ -370,27 +375,39 @@ def plot_speed_at_batch_size(
         TypeError, ValueError: as :func:`course_lib.measure.speed_sweep`.
 
     >>> from course_lib.training.models import mlp
-    >>> fig = plot_speed_at_batch_size(mlp([8, 6, 4]), batch_size=2, repeats=1, number=1)
+    >>> fig = plot_speed_at_batch_size(mlp([8, 6, 4]), batch_size=2, repeats=2, number=1)
     >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
     ['dense', 'masked', 'csr', 'neurons removed']
     """
-    sweep = speed_sweep(model, [sparsity], batch_size=batch_size, repeats=repeats, warmup=1, number=number)
+    sweep = speed_sweep(model, [sparsity], batch_size=batch_size, repeats=repeats, warmup=2, number=number)
     names = ["dense", "masked", "csr", "neurons removed"]
-    per_input = [1e3 * sweep.median_ms(n)[0] / sweep.batch_size for n in names]
-    fig = new_figure((7, 3.8))
+    runs = [sweep.stats[n][0] for n in names]
+    us = 1e6 / sweep.batch_size  # seconds per batch -> µs per input
+    mid = np.array([r.median_s * us for r in runs])
+    low, high = np.array([r.q1_s * us for r in runs]), np.array([r.q3_s * us for r in runs])
+    noisy = noise_note(runs)
+    fig = new_figure((7, 4))
     ax = fig.subplots()
-    ax.bar(range(len(names)), per_input, color=[VARIANT_COLORS[n] for n in names])
+    colors = ["0.8"] * len(names) if noisy else [VARIANT_COLORS[n] for n in names]
+    ax.bar(range(len(names)), mid, yerr=[mid - low, high - mid], capsize=4, color=colors, ecolor="0.2")
     ax.set_xticks(range(len(names)), names)
-    for i, v in enumerate(per_input):
-        ax.text(i, v, f"{per_input[0] / v:.2f}x", ha="center", va="bottom", fontsize=9)
-    _headroom(ax, max(per_input))
-    ax.set_ylabel("time per input / µs (median)")
-    ax.set_title(
-        f"batch {sweep.batch_size}, sparsity {sweep.sparsities[0]:.2f} of the weights: "
-        "speedup over dense on the bars (measured now)",
-        fontsize=9,
+    for i, name in enumerate(names):
+        fast = sweep.versus_dense(name, sweep.sparsities[0]) if i else None
+        label = "reference" if fast is None else f"{fast.median:.2f}× ({fast.q1:.2f}–{fast.q3:.2f})\n{_verdict(fast)}"
+        ax.text(i, high[i], label, ha="center", va="bottom", fontsize=8)
+    _headroom(ax, float(high.max()), 1.35)
+    ax.set_ylabel("time per input / µs (median; whiskers: quartiles)")
+    head = (
+        f"batch {sweep.batch_size}, sparsity {sweep.sparsities[0]:.2f} of the weights, measured now: "
+        f"speedup over dense on the bars\n(median and quartiles of {len(runs[0].times_s)} paired runs)"
     )
+    ax.set_title(head + ("\n" + textwrap.fill(noisy.upper()[:1] + noisy[1:], 95) if noisy else ""), fontsize=9)
     return fig
+
+
+def _verdict(fast: Speedup) -> str:
+    """The word under a bar's speedup: faster, slower or not clear (the quartiles include 1×)."""
+    return {1: "faster", -1: "slower"}.get(fast.direction, "not clear")
 
 
 def size_curves(model: nn.Sequential, sparsities: Sequence[float]) -> dict[str, list[float]]:
@@ -452,7 +469,8 @@ def plot_size_vs_sparsity(
 
     x axis: the sparsity; y axis: KiB of parameters in memory. Lines, in order: dense,
     CSR int32, CSR int64 (dashed), neurons removed. With ``sparsity``, a marker line and a
-    title giving each variant's size there as a percentage of dense.
+    title giving each variant's size there as a percentage of dense (two lines, within the
+    axes' width: the legend beside the axes covers none of it).
 
     Args:
         model: an MLP, as :func:`size_curves`.
@@ -486,9 +504,8 @@ def plot_size_vs_sparsity(
         at = size_curves(model, [sparsity])
         ax.axvline(sparsity, color="k", lw=0.8)
         ax.set_title(
-            f"at sparsity {sparsity:.2f}: "
-            + ", ".join(f"{k} {v[0] / at['dense'][0]:.0%}" for k, v in at.items() if k != "dense")
-            + " of dense",
+            f"at sparsity {sparsity:.2f}, size as a share of dense:\n"
+            + ", ".join(f"{k} {v[0] / at['dense'][0]:.0%}" for k, v in at.items() if k != "dense"),
             fontsize=9,
         )
     fig.legend(*ax.get_legend_handles_labels(), loc="outside right upper", fontsize=8)

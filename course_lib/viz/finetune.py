@@ -403,7 +403,8 @@ def plot_prune_finetune_seeds(results_by_seed: Sequence[Sequence[Any]], highligh
 def plot_one_shot_vs_iterative_seeds(
     results: Sequence[Any], others: Mapping[str, Sequence[Any]] | None = None
 ) -> Figure:
-    """One-shot against iterative pruning over seeds: test accuracy after each fine-tuning step.
+    """One-shot against iterative pruning over seeds (Han et al. 2015; Zhu & Gupta 2017 for
+    the cubic schedule): test accuracy after each fine-tuning step, and the weights left.
 
     Args:
         results: :class:`course_lib.experiments.finetune.OneShotVsIterative`, one per seed,
@@ -412,8 +413,11 @@ def plot_one_shot_vs_iterative_seeds(
             seed), e.g. ``{"cubic": [...]}``: one more line each (gid ``"others:<label>"``).
 
     Returns:
-        The figure: mean (+- std, shaded, for several seeds); line 0 one-shot, line 1
-        iterative (annotated with its percent of weights remaining), then ``others``; dotted: dense.
+        The figure, two panels on the same x axis (fine-tuning epochs). Top: mean test accuracy
+        (+- std, shaded, for several seeds); line 0 one-shot, line 1 iterative, then ``others``;
+        dotted: dense. Bottom: a table of the percent of weights left after each step, one row
+        per network (one-shot, iterative, then ``others``, each with its own densities), written
+        in its line's colour: no label sits on a curve.
 
     Raises:
         ValueError: no result.
@@ -421,41 +425,55 @@ def plot_one_shot_vs_iterative_seeds(
     >>> from types import SimpleNamespace as R
     >>> res = R(epochs=[1, 2], one_shot_acc=[80., 85.], iterative_acc=[90., 88.], densities=[0.5, 0.25],
     ...         target_sparsity=0.75, dense_acc=92.)
-    >>> plot_one_shot_vs_iterative_seeds([res, res]).axes[0].lines[1].get_ydata().tolist()
+    >>> fig = plot_one_shot_vs_iterative_seeds([res, res])
+    >>> fig.axes[0].lines[1].get_ydata().tolist()
     [90.0, 88.0]
+    >>> [t.get_text() for t in fig.axes[1].texts]
+    ['25%', '25%', '50%', '25%']
     """
     results = list(results)
     if not results:
         raise ValueError("results must hold at least one OneShotVsIterative")
     first = results[0]
-    one = np.array([r.one_shot_acc for r in results], dtype=float)
-    it = np.array([r.iterative_acc for r in results], dtype=float)
-    fig = new_figure((8, 4.0))
-    ax = fig.add_subplot()
-    ax.plot(first.epochs, one.mean(0), "o-", color="tab:red", label=f"one-shot to {first.target_sparsity:.0%}")
-    ax.plot(first.epochs, it.mean(0), "s-", color="tab:blue", label="iterative: prune a little, fine-tune, repeat")
-    shaded = [(one, "tab:red"), (it, "tab:blue")]
-    for label, group in (others or {}).items():
-        values = np.array([r.iterative_acc for r in group], dtype=float)
-        (line,) = ax.plot(first.epochs, values.mean(0), "^-", color="tab:green", label=f"iterative, {label}")
-        line.set_gid(f"others:{label}")
-        shaded.append((values, "tab:green"))
-    for values, color in shaded:
-        low, high = values.mean(0) - values.std(0), values.mean(0) + values.std(0)
-        ax.fill_between(first.epochs, low, high, color=color, alpha=0.2, lw=0)
-    for e, a, d in zip(first.epochs, it.mean(0), first.densities, strict=True):
-        kw: dict[str, Any] = dict(textcoords="offset points", xytext=(0, 7), ha="center", fontsize="x-small")
-        ax.annotate(f"{100 * d:.3g}% left", (e, a), color="tab:blue", **kw)
+    schedule = _SCHEDULE_STYLE[getattr(first, "schedule", "geometric")][2]
+    rows: list[tuple[str, list[Any], str, str, str, str | None]] = [
+        (f"one-shot to {first.target_sparsity:.0%}", results, "one_shot_acc", "o-", "tab:red", None),
+        (f"iterative, {schedule}", results, "iterative_acc", "s-", "tab:blue", None),
+    ]
+    colors = ["tab:green", "tab:purple", "tab:brown", "tab:olive"]
+    for i, (label, group) in enumerate((others or {}).items()):
+        rows.append((f"iterative, {label}", list(group), "iterative_acc", "^-", colors[i % 4], f"others:{label}"))
+    fig = new_figure((8.5, 5.2))
+    ax, table = fig.subplots(2, 1, sharex=True, height_ratios=[3, 0.45 + 0.35 * len(rows)])
+    for label, group, attr, style, color, gid in rows:
+        values = np.array([getattr(r, attr) for r in group], dtype=float)
+        (line,) = ax.plot(first.epochs, values.mean(0), style, color=color, label=label)
+        line.set_gid(gid)
+        if len(group) > 1:
+            low, high = values.mean(0) - values.std(0), values.mean(0) + values.std(0)
+            ax.fill_between(first.epochs, low, high, color=color, alpha=0.2, lw=0)
     dense = float(np.mean([r.dense_acc for r in results]))
-    ax.set_xticks(first.epochs)
-    ax.set_xlim(min(first.epochs) - 0.4, max(first.epochs) + 0.4)
-    finish_axes(
-        ax, "fine-tuning epochs so far (the same for every network)", "test accuracy (%)", dense, "dense (trained)"
-    )
+    finish_axes(ax, "", "test accuracy (%)", dense, "dense (trained)")
     _legend_outside(ax)
     if len(results) > 1:
         ax.set_title(f"{len(results)} seeds: mean +- std", fontsize="medium")
+    _weights_left_table(table, first, rows)
     return fig
+
+
+def _weights_left_table(ax: Axes, first: Any, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Percent of weights left after each step, one row per network of ``rows``, in its colour."""
+    for y, (_, group, _, _, color, _) in enumerate(rows):
+        left = [1 - first.target_sparsity] * len(first.epochs) if y == 0 else group[0].densities
+        for e, d in zip(first.epochs, left, strict=True):
+            ax.text(e, y, f"{100 * d:.3g}%", ha="center", va="center", fontsize="small", color=color)
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize="small")
+    ax.set_ylim(len(rows) - 0.5, -0.5)  # the first row on top
+    ax.set_xticks(first.epochs)
+    ax.set_xlim(min(first.epochs) - 0.4, max(first.epochs) + 0.4)
+    ax.tick_params(axis="y", length=0)
+    ax.set_title("weights left after each step (% of the dense network's)", fontsize="small")
+    ax.set_xlabel("fine-tuning epochs so far (the same for every network)")
 
 
 def plot_layer_tolerance(scans: Mapping[str, Sequence[Any]], sparsity: float) -> Figure:

@@ -23,6 +23,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -46,6 +47,7 @@ __all__ = [
     "plot_lottery_curves",
     "plot_rewinding",
     "plot_rewinding_at",
+    "rewinding_slider",
     "plot_ticket_masks",
     "plot_weight_movement",
     "plot_transfer",
@@ -253,9 +255,11 @@ def plot_training_curves(
         title: the axes title.
 
     Returns:
-        The figure. When the labels are lottery variants (each is, or starts with, a
-        different name of :data:`VARIANT_COLORS` or ``"dense"``, e.g. ``"ticket (20% left)"``),
-        lines take the variant's colour (dense in grey); otherwise a viridis gradient.
+        The figure. An accuracy axis reaches from just below the lowest point drawn (the
+        first evaluation included, so no curve is cut) to 100%. When the labels are lottery
+        variants (each is, or starts with, a different name of :data:`VARIANT_COLORS` or
+        ``"dense"``, e.g. ``"ticket (20% left)"``), lines take the variant's colour (dense in
+        grey); otherwise a viridis gradient.
 
     Raises:
         ValueError: an unknown metric.
@@ -274,20 +278,21 @@ def plot_training_curves(
     fig = new_figure()
     ax = fig.add_subplot()
     groups = _runs_by_label(runs)
+    lowest = np.inf  # the lowest point drawn, band included: the axis shows every curve whole
     for color, (label, group) in zip(_curve_colors(list(groups)), groups.items(), strict=True):
         its = np.asarray(group[0].iterations)
         values = np.array([getattr(r, metric) for r in group], dtype=float)
         mean = np.nanmean(values, axis=0) if values.shape[0] > 1 else values[0]
+        std = np.nanstd(values, axis=0) if values.shape[0] > 1 else np.zeros_like(mean)
         ax.plot(its, mean, color=color, label=label)
         if values.shape[0] > 1:
-            std = np.nanstd(values, axis=0)
             ax.fill_between(its, mean - std, mean + std, color=color, alpha=0.2, lw=0)
+        if metric.endswith("acc"):
+            lowest = min(lowest, float(np.nanmin(mean - std)))
         stop = float(np.mean([r.early_stop_iter for r in group]))
         ax.plot([stop], [np.interp(stop, its, mean)], "o", color=color, ms=5)
-    if metric.endswith("acc"):
-        lows = [np.nanmin(getattr(r, metric)[1:]) for g in groups.values() for r in g if len(r.iterations) > 1]
-        if lows:
-            ax.set_ylim(max(0.0, min(lows) - 2), 100.5)
+    if np.isfinite(lowest):
+        ax.set_ylim(max(0.0, lowest - 2), 100.5)
     finish_axes(ax, "training iteration", _CURVE_LABELS[metric])
     _legend_outside(ax)
     if title:
@@ -399,6 +404,44 @@ def plot_rewinding_at(results: Mapping[int, LotteryResult], rewind_iter: int) ->
     fig = plot_rewinding({first: results[first], rewind_iter: results[rewind_iter]})
     fig.axes[0].set_title(f"late rewinding: the tickets rewound to iteration {rewind_iter}", fontsize="medium")
     return fig
+
+
+def rewinding_slider(results: Mapping[int, LotteryResult], value: int | None = None) -> widgets.SelectionSlider:
+    """A slider over the rewinding points that were run, for :func:`plot_rewinding_at`.
+
+    Only the keys of ``results`` can be chosen (a point that was not run cannot be picked);
+    it reports only on release. Use it as ``SliderFigure(functools.partial(plot_rewinding_at,
+    results), rewind_iter=rewinding_slider(results))``.
+
+    Args:
+        results: ``{rewind_iter: LotteryResult}`` from
+            :func:`course_lib.experiments.lottery.rewinding_study`.
+        value: the start point, a key of ``results`` (default: the last one).
+
+    Returns:
+        An ``ipywidgets.SelectionSlider`` whose options are the iterations (labelled
+        ``"0 (init)"`` for iteration 0) and whose value is the chosen iteration (an int).
+
+    Raises:
+        ValueError: ``results`` is empty, or ``value`` is not one of its keys.
+
+    >>> s = rewinding_slider({0: None, 59: None, 118: None}, value=59)
+    >>> s.options, s.value, s.label
+    ((('0 (init)', 0), ('59', 59), ('118', 118)), 59, '59')
+    """
+    points = list(results)
+    if not points:
+        raise ValueError("results: one LotteryResult per rewinding point, got none")
+    start = points[-1] if value is None else value
+    if isinstance(start, bool) or start not in points:
+        raise ValueError(f"value must be one of the rewinding points {points}, got {value!r}")
+    return widgets.SelectionSlider(
+        options=[("0 (init)" if k == 0 else str(k), k) for k in points],
+        value=start,
+        description="rewind to iteration",
+        continuous_update=False,
+        style={"description_width": "initial"},
+    )
 
 
 # --------------------------------------------------------------------------- what a ticket keeps

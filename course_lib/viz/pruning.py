@@ -452,7 +452,7 @@ def plot_error_curves(
     for label, values in curves.items():
         ys = np.asarray(values, dtype=float)
         if at is not None:
-            label = f"{label} ({np.interp(at, xs, ys):.3f} at {at:.2f})"
+            label = f"{label} ({np.interp(at, xs, ys):.4g} at {at:.2f})"
         ax.plot(xs, ys, marker="o", markersize=3, label=label)
     if at is not None:
         ax.axvline(at, color="gray", linestyle="--", linewidth=1)
@@ -517,17 +517,25 @@ def plot_nm_mask(weight: torch.Tensor, n: int, m: int) -> Figure:
     return fig
 
 
+#: Markers and colours of the n:m patterns in :func:`plot_nm_vs_unstructured` (blue is the line's).
+_NM_MARKERS = ("o", "^", "s", "D", "v", "P", "X", "*", "h", "<", ">", "p")
+_NM_COLOURS = ("tab:red", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan",
+               "tab:gray", "black")  # fmt: skip
+
+
 def plot_nm_vs_unstructured(
     sparsities: Sequence[float],
     unstructured: Sequence[float],
     nm_points: Mapping[str, tuple[float, float]],
     ylabel: str = "relative output error",
 ) -> Figure:
-    """Error vs sparsity: a line for unstructured magnitude pruning and one labelled point per n:m pattern.
+    """Error vs sparsity: a line for unstructured magnitude pruning and one point per n:m pattern.
 
     x axis: the sparsity (fraction of weights pruned, ``1 - n/m`` for a pattern), as on every
     sparsity axis of the course; y axis: ``ylabel`` (by default the relative output error).
-    n:m sparsity as in Mishra et al. 2021; the legend sits below the axes.
+    n:m sparsity as in Mishra et al. 2021. Each pattern has its own marker and colour, named in
+    the legend below the axes (no text on the axes: patterns of one sparsity sit close together,
+    on or near the line).
 
     Args:
         sparsities: at least 2 sparsities of the unstructured line, each in [0, 1].
@@ -536,7 +544,8 @@ def plot_nm_vs_unstructured(
         ylabel: the y axis label.
 
     Returns:
-        A new ``Figure`` with one axes (the line first, then the points).
+        A new ``Figure`` with one axes: the line, then one scatter collection per pattern, in the
+        order of ``nm_points``, labelled with its key.
 
     Raises:
         TypeError: ``nm_points`` is not a non-empty dict.
@@ -555,29 +564,22 @@ def plot_nm_vs_unstructured(
     points = np.array([tuple(map(float, v)) for v in nm_points.values()])
     if np.any(xs < 0) or np.any(xs > 1) or np.any(points[:, 0] < 0) or np.any(points[:, 0] > 1):
         raise ValueError("sparsities (of the line and of nm_points) must lie in [0, 1]")
-    fig = new_figure((6.5, 4.3))
+    fig = new_figure((6.5, 4.6))
     ax = fig.add_subplot()
     ax.plot(xs, np.asarray(unstructured, dtype=float), marker="o", markersize=3, label="unstructured magnitude")
-    ax.scatter(points[:, 0], points[:, 1], color="tab:red", zorder=3, label="n:m patterns")
-    seen: dict[float, int] = {}
-    for label, (x, e) in zip(nm_points, points, strict=False):
-        side = seen.get(x, 0) % 2  # points of equal sparsity: labels alternate right / left
-        seen[x] = seen.get(x, 0) + 1
-        ax.annotate(
-            label,
-            (x, e),
-            textcoords="offset points",
-            xytext=(-7 if side else 7, 0),
-            ha="right" if side else "left",
-            va="center",
-            fontsize=9,
+    # one marker and colour per pattern, named in the legend below the axes: several patterns share a
+    # sparsity (1:2, 2:4, 4:8, 8:16), and labels written beside the points ran into the line and each other
+    for k, (label, (x, e)) in enumerate(zip(nm_points, points, strict=True)):
+        marker, colour = _NM_MARKERS[k % len(_NM_MARKERS)], _NM_COLOURS[k % len(_NM_COLOURS)]
+        ax.scatter(
+            [x], [e], s=42, marker=marker, color=colour, zorder=3, edgecolors="black", linewidths=0.5, label=label
         )
     low, high = min(xs.min(), points[:, 0].min()), max(xs.max(), points[:, 0].max())
-    ax.set_xlim(low - 0.08, high + 0.08)  # room for the labels left and right of the points
+    ax.set_xlim(low - 0.03, high + 0.03)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("sparsity (fraction of weights pruned)")
     ax.set_ylabel(ylabel)
     ax.set_title("n:m patterns vs unstructured pruning at the same sparsity")
     ax.grid(alpha=0.3)
-    _outside_legend(fig, ax)
+    _outside_legend(fig, ax, ncol=5)
     return fig
