@@ -104,7 +104,7 @@ claims: install
 	$(BIN)/python tools/claims_table.py
 
 # Every lecture notebook executed headless (nbclient, as nbconvert) RUNS times in a row, a cell
-# allowed 120 s: a hang fails it. About 10 x 10 minutes on 2 cores; `make headless RUNS=2` is quicker.
+# allowed 120 s: a hang fails it. About 10 x 6 minutes on 2 idle cores; `make headless RUNS=2` is quicker.
 RUNS ?= 10
 headless: install
 	COURSE_HEADLESS_RUNS=$(RUNS) $(PYTEST) -p no:xdist -s -v tests/test_headless.py -k every_lecture_notebook
