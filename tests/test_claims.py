@@ -21,7 +21,9 @@ import claims_table  # noqa: E402
         ([93.0, 94.0, 93.5], [92.9, 89.0, 90.0], 1, False, "higher on every seed"),
         ([90.0, 91.0], [91.0, 92.5], -1, True, "lower on every seed, beyond the seed spread"),
         ([94.0, 93.0], [93.0, 94.0], 0, False, "the seeds disagree"),
-        ([94.0, 93.0], [94.0, 92.0], 0, False, "the seeds disagree"),  # a tie on one seed decides nothing
+        ([94.0, 93.0], [94.0, 92.0], 0, False, "higher on 1 of 2 seeds, tied on 1"),  # a tie decides nothing
+        ([90.0, 91.0, 92.0], [90.0, 92.0, 92.0], 0, False, "lower on 1 of 3 seeds, tied on 2"),
+        ([90.0, 91.0], [90.0, 91.0], 0, False, "the same on every seed"),
         ([95.0, 90.1], [90.0, 90.2], 0, False, "the seeds disagree"),  # a large mean gap, one seed against it
         ([94.0], [90.0], 0, False, "one seed, not decided"),
     ],

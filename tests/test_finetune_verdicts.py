@@ -48,7 +48,7 @@ def test_in_order_needs_every_step_on_every_seed():
     holds, text = in_order(DEEP, ["fc2.weight", "fc3.weight", "fc4.weight"])
     # the means rise (74.5, 84.5, 90.4): the old check said YES; fc3 ties fc2 on seed 2
     assert not holds
-    assert text.startswith("fc3.weight vs fc2.weight: +9.93") and "the seeds disagree" in text
+    assert text.startswith("fc3.weight vs fc2.weight: +9.93") and "higher on 2 of 3 seeds, tied on 1" in text
     assert "fc4.weight vs fc3.weight: +5.93 ± 2.42 points; higher on every seed, beyond the seed spread" in text
     assert in_order(DEEP, ["fc2.weight", "fc4.weight"])[0]
     assert not in_order(DEEP, ["fc4.weight", "fc2.weight"])[0]
