@@ -225,11 +225,15 @@ def _earlybird_runs(setup: CompareSetup, seed: int, init: TensorDict) -> list[Me
     """The early-bird tickets of one seed at every target sparsity, drawn from one dense run."""
     window = min(setup.earlybird_window, setup.epochs)
     first = setup.sparsities[0]
+
+    def threshold(s: float) -> float:  # the mask distance counted as settled, scaled to the sparsity
+        return setup.earlybird_threshold * 2 * min(s, 1 - s)
+
     bird = early_bird(
         setup.network(seed),
         setup.data,
         first,
-        threshold=setup.earlybird_threshold * 2 * min(first, 1 - first),
+        threshold=threshold(first),
         window=window,
         max_epochs=setup.epochs,
         lr=setup.lr,
@@ -240,9 +244,8 @@ def _earlybird_runs(setup: CompareSetup, seed: int, init: TensorDict) -> list[Me
     )
     out = []
     for s in setup.sparsities:
-        threshold = setup.earlybird_threshold * 2 * min(s, 1 - s)
         drawn = (
-            bird if s == first else draw_early_bird(setup.network(seed), bird, s, threshold=threshold, window=window)
+            bird if s == first else draw_early_bird(setup.network(seed), bird, s, threshold=threshold(s), window=window)
         )
         cost = drawn.draw_iteration  # the dense iterations up to the draw: what finding the ticket cost
         out.append(
